@@ -110,6 +110,9 @@ int t_run(const char *suite, const struct t_case *cases, size_t n, int argc, cha
         cases[i].fn();
         if (g_t.failed) {
             any_failed = 1;
+            for (char *c = g_t.reason; *c; c++)
+                if (*c == '\n' || *c == '\r')
+                    *c = ' ';
             printf("FAIL %s.%s: %s\n", suite, cases[i].name, g_t.reason);
         } else if (g_t.skipped) {
             printf("SKIP %s.%s: %s\n", suite, cases[i].name, g_t.reason);

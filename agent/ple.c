@@ -1,0 +1,264 @@
+#include "agent/ple.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct ple_entry {
+    int64_t ts;
+    uint64_t cookie;
+    size_t off; /* into msgs */
+    size_t len;
+};
+
+struct ple_batch {
+    struct ple_entry *ev;
+    size_t n;
+    size_t cap;
+    struct cw_buf msgs; /* concatenated messages, capped at PLE_MAX_BYTES */
+    size_t api_bytes;
+    int64_t min_ts;
+    int64_t max_ts;
+    int unsorted;
+};
+
+struct ple_batch *ple_batch_new(void)
+{
+    struct ple_batch *b = calloc(1, sizeof *b);
+    if (!b)
+        return NULL;
+    cw_buf_init(&b->msgs, PLE_MAX_BYTES);
+    return b;
+}
+
+void ple_batch_free(struct ple_batch *b)
+{
+    if (!b)
+        return;
+    cw_buf_free(&b->msgs);
+    free(b->ev);
+    free(b);
+}
+
+void ple_batch_reset(struct ple_batch *b)
+{
+    b->n = 0;
+    b->api_bytes = 0;
+    b->unsorted = 0;
+    cw_buf_reset(&b->msgs);
+}
+
+size_t ple_batch_count(const struct ple_batch *b)
+{
+    return b->n;
+}
+
+size_t ple_batch_bytes(const struct ple_batch *b)
+{
+    return b->api_bytes;
+}
+
+/* Would adding an event at ts make the batch span more than 24 hours? */
+static int breaks_span(const struct ple_batch *b, int64_t ts)
+{
+    if (b->n == 0)
+        return 0;
+    int64_t lo = ts < b->min_ts ? ts : b->min_ts;
+    int64_t hi = ts > b->max_ts ? ts : b->max_ts;
+    return hi - lo > PLE_MAX_SPAN_MS;
+}
+
+static int grow_entries(struct ple_batch *b)
+{
+    if (b->n < b->cap)
+        return 0;
+    size_t ncap = b->cap ? b->cap * 2 : 256;
+    if (ncap > PLE_MAX_EVENTS)
+        ncap = PLE_MAX_EVENTS;
+    struct ple_entry *p = realloc(b->ev, ncap * sizeof *p);
+    if (!p)
+        return -1;
+    b->ev = p;
+    b->cap = ncap;
+    return 0;
+}
+
+enum ple_add_result ple_batch_add(struct ple_batch *b, int64_t ts_ms, const char *msg, size_t len,
+                                  uint64_t cookie, int64_t now_ms)
+{
+    if (len == 0)
+        return PLE_EMPTY;
+    if (len > PLE_MAX_EVENT_MSG)
+        return PLE_TOO_BIG;
+    if (ts_ms < now_ms - PLE_MAX_AGE_MS)
+        return PLE_TOO_OLD;
+    if (ts_ms > now_ms + PLE_MAX_FUTURE_MS)
+        return PLE_TOO_NEW;
+    if (b->n >= PLE_MAX_EVENTS || b->api_bytes + len + PLE_EVENT_OVERHEAD > PLE_MAX_BYTES ||
+        breaks_span(b, ts_ms))
+        return PLE_FULL;
+    if (grow_entries(b) != 0)
+        return PLE_ENOMEM;
+    size_t off = b->msgs.len;
+    if (cw_buf_append(&b->msgs, msg, len) != 0)
+        return PLE_ENOMEM;
+    if (b->n > 0 && ts_ms < b->ev[b->n - 1].ts)
+        b->unsorted = 1;
+    b->ev[b->n++] = (struct ple_entry){ts_ms, cookie, off, len};
+    b->api_bytes += len + PLE_EVENT_OVERHEAD;
+    if (b->n == 1 || ts_ms < b->min_ts)
+        b->min_ts = ts_ms;
+    if (b->n == 1 || ts_ms > b->max_ts)
+        b->max_ts = ts_ms;
+    return PLE_ADDED;
+}
+
+/* Stable merge sort by timestamp (qsort is not stable; lines of equal time keep file order). */
+static void merge_sort(struct ple_entry *a, struct ple_entry *tmp, size_t n)
+{
+    if (n < 2)
+        return;
+    size_t h = n / 2;
+    merge_sort(a, tmp, h);
+    merge_sort(a + h, tmp, n - h);
+    size_t i = 0, j = h, k = 0;
+    while (i < h && j < n)
+        tmp[k++] = a[j].ts < a[i].ts ? a[j++] : a[i++];
+    while (i < h)
+        tmp[k++] = a[i++];
+    while (j < n)
+        tmp[k++] = a[j++];
+    memcpy(a, tmp, n * sizeof *a);
+}
+
+static int sort_events(struct ple_batch *b)
+{
+    if (!b->unsorted)
+        return 0;
+    struct ple_entry *tmp = malloc(b->n * sizeof *tmp);
+    if (!tmp)
+        return -1;
+    merge_sort(b->ev, tmp, b->n);
+    free(tmp);
+    b->unsorted = 0;
+    return 0;
+}
+
+int ple_json_string(struct cw_buf *out, const char *s, size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    if (cw_buf_append_char(out, '"') != 0)
+        return -1;
+    size_t run = 0; /* start of the pending run of bytes that need no escaping */
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        if (cw_buf_append(out, s + run, i - run) != 0)
+            return -1;
+        char esc[6] = {'\\', 0, 0, 0, 0, 0};
+        size_t elen = 2;
+        switch (c) {
+        case '"':
+            esc[1] = '"';
+            break;
+        case '\\':
+            esc[1] = '\\';
+            break;
+        case '\n':
+            esc[1] = 'n';
+            break;
+        case '\r':
+            esc[1] = 'r';
+            break;
+        case '\t':
+            esc[1] = 't';
+            break;
+        default:
+            memcpy(esc + 1, "u00", 3);
+            esc[4] = hex[c >> 4];
+            esc[5] = hex[c & 15];
+            elen = 6;
+        }
+        if (cw_buf_append(out, esc, elen) != 0)
+            return -1;
+        run = i + 1;
+    }
+    if (cw_buf_append(out, s + run, len - run) != 0)
+        return -1;
+    return cw_buf_append_char(out, '"');
+}
+
+int ple_batch_encode(struct ple_batch *b, const char *group, const char *stream, struct cw_buf *out)
+{
+    if (sort_events(b) != 0)
+        return -1;
+    if (cw_buf_append_str(out, "{\"logGroupName\":") != 0 ||
+        ple_json_string(out, group, strlen(group)) != 0 ||
+        cw_buf_append_str(out, ",\"logStreamName\":") != 0 ||
+        ple_json_string(out, stream, strlen(stream)) != 0 ||
+        cw_buf_append_str(out, ",\"logEvents\":[") != 0)
+        return -1;
+    for (size_t i = 0; i < b->n; i++) {
+        const struct ple_entry *e = &b->ev[i];
+        if (cw_buf_printf(out, "%s{\"timestamp\":%lld,\"message\":", i ? "," : "",
+                          (long long)e->ts) != 0 ||
+            ple_json_string(out, b->msgs.data + e->off, e->len) != 0 ||
+            cw_buf_append_char(out, '}') != 0)
+            return -1;
+    }
+    return cw_buf_append_str(out, "]}");
+}
+
+uint64_t ple_batch_cookie(const struct ple_batch *b, size_t i)
+{
+    return i < b->n ? b->ev[i].cookie : 0;
+}
+
+int64_t ple_batch_timestamp(const struct ple_batch *b, size_t i)
+{
+    return i < b->n ? b->ev[i].ts : 0;
+}
+
+static long index_field(json_t *info, const char *key)
+{
+    json_t *v = json_object_get(info, key);
+    return json_is_integer(v) ? (long)json_integer_value(v) : -1;
+}
+
+int ple_parse_response(const char *body, size_t len, struct ple_rejected *out)
+{
+    out->too_new_start = out->too_old_end = out->expired_end = -1;
+    if (len == 0)
+        return 0;
+    json_t *root = json_loadb(body, len, 0, NULL);
+    if (!root || !json_is_object(root)) {
+        json_decref(root);
+        return -1;
+    }
+    json_t *info = json_object_get(root, "rejectedLogEventsInfo");
+    if (json_is_object(info)) {
+        out->too_new_start = index_field(info, "tooNewLogEventStartIndex");
+        out->too_old_end = index_field(info, "tooOldLogEventEndIndex");
+        out->expired_end = index_field(info, "expiredLogEventEndIndex");
+    }
+    json_decref(root);
+    return 0;
+}
+
+size_t ple_rejected_count(const struct ple_rejected *r, size_t nevents)
+{
+    size_t old_end = 0;
+    if (r->too_old_end > 0)
+        old_end = (size_t)r->too_old_end;
+    if (r->expired_end > 0 && (size_t)r->expired_end > old_end)
+        old_end = (size_t)r->expired_end;
+    if (old_end > nevents)
+        old_end = nevents;
+    size_t new_start = nevents;
+    if (r->too_new_start >= 0 && (size_t)r->too_new_start < nevents)
+        new_start = (size_t)r->too_new_start;
+    if (new_start < old_end)
+        new_start = old_end;
+    return old_end + (nevents - new_start);
+}
