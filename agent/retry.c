@@ -1,5 +1,6 @@
 #include "agent/retry.h"
 
+#include <jansson.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -155,6 +156,92 @@ enum cw_retry_class cw_retry_classify(const struct cw_retry_input *in)
             return c;
     }
     return classify_status(in->status, code[0] != '\0');
+}
+
+/* ---- error responses ---- */
+
+static void copy_span(char *out, size_t outlen, const char *p, size_t n)
+{
+    if (outlen == 0)
+        return;
+    if (n >= outlen)
+        n = outlen - 1;
+    memcpy(out, p, n);
+    out[n] = '\0';
+}
+
+/* Copies the text of the first <tag>...</tag> in the body; 0 when found. */
+static int xml_element(const char *body, size_t len, const char *tag, char *out, size_t outlen)
+{
+    char open[32], close[32];
+    snprintf(open, sizeof open, "<%s>", tag);
+    snprintf(close, sizeof close, "</%s>", tag);
+    const char *a = memmem(body, len, open, strlen(open));
+    if (!a)
+        return -1;
+    a += strlen(open);
+    const char *b = memmem(a, len - (size_t)(a - body), close, strlen(close));
+    if (!b)
+        return -1;
+    copy_span(out, outlen, a, (size_t)(b - a));
+    return 0;
+}
+
+static int json_error(const struct cw_http_response *resp, char *code, size_t codelen, char *msg,
+                      size_t msglen)
+{
+    if (resp->body_len == 0 || resp->body[0] != '{')
+        return -1;
+    json_t *root = json_loadb(resp->body, resp->body_len, 0, NULL);
+    if (!root)
+        return -1;
+    const char *type = json_string_value(json_object_get(root, "__type"));
+    const char *m = json_string_value(json_object_get(root, "message"));
+    if (!m)
+        m = json_string_value(json_object_get(root, "Message"));
+    if (type)
+        cw_retry_normalize_code(type, code, codelen);
+    if (m)
+        copy_span(msg, msglen, m, strlen(m));
+    json_decref(root);
+    return type ? 0 : -1;
+}
+
+int cw_retry_parse_error(const struct cw_http_response *resp, char *code, size_t codelen, char *msg,
+                         size_t msglen)
+{
+    char hdr[CODE_MAX];
+    copy_span(code, codelen, "", 0);
+    copy_span(msg, msglen, "", 0);
+    int found = json_error(resp, code, codelen, msg, msglen) == 0;
+    if (!found && resp->body_len &&
+        xml_element(resp->body, resp->body_len, "Code", code, codelen) == 0) {
+        found = 1;
+        xml_element(resp->body, resp->body_len, "Message", msg, msglen);
+    }
+    /* The query-compatible header names the legacy query code, which our tables use. */
+    if (cw_http_response_header(resp, "x-amzn-query-error", hdr, sizeof hdr)) {
+        const char *semi = strchr(hdr, ';');
+        copy_span(code, codelen, hdr, semi ? (size_t)(semi - hdr) : strlen(hdr));
+        found = code[0] != '\0';
+    }
+    if (!found && cw_http_response_header(resp, "X-Amzn-ErrorType", hdr, sizeof hdr)) {
+        cw_retry_normalize_code(hdr, code, codelen);
+        found = code[0] != '\0';
+    }
+    return found ? 0 : -1;
+}
+
+enum cw_retry_class cw_retry_classify_response(const struct cw_http_response *resp)
+{
+    char code[CODE_MAX], msg[512];
+    struct cw_retry_input in = {resp->error, resp->status, NULL, NULL};
+    if (resp->error == CW_HTTP_OK && (resp->status < 200 || resp->status >= 300) &&
+        cw_retry_parse_error(resp, code, sizeof code, msg, sizeof msg) == 0) {
+        in.code = code;
+        in.message = msg;
+    }
+    return cw_retry_classify(&in);
 }
 
 const char *cw_retry_class_name(enum cw_retry_class cls)

@@ -3,13 +3,13 @@
  * clock offset measured from the service's Date header.
  *
  * Use, after each attempt of one request (one batch):
- *   cls = cw_retry_classify(&(struct cw_retry_input){resp->error, resp->status, code, message});
+ *   cls = cw_retry_classify_response(resp);   (or cw_retry_parse_error + cw_retry_classify)
  *   cw_retry_decide(&policy, &state, cls, &d);
  *   if (d.correct_clock) cw_clock_skew_update(&skew, <Date header>, <wall clock ms>);
  *   if (d.refresh_credentials) <force a credentials refresh>;
  *   d.action == CW_RETRY_AGAIN ? <timer d.delay_ms, then resend, re-signed> : <done or give up>
- * The AWS error code is parsed by the caller (query XML <Code>, JSON __type, or the
- * x-amzn-query-error / x-amzn-ErrorType headers); classify normalises JSON shape ids itself.
+ * cw_retry_parse_error finds the AWS error code (query XML <Code>, JSON __type, or the
+ * x-amzn-query-error / X-Amzn-ErrorType headers); classify normalises JSON shape ids itself.
  *
  * Classes (sources: reference/notes/aws-api-contract.md §8 and §10, botocore's retry rules):
  *  - throttle: Throttling, ThrottlingException, LimitExceededException, 429, ... → long backoff;
@@ -50,6 +50,15 @@ struct cw_retry_input {
 
 /* Classifies one attempt's outcome. Pure. */
 enum cw_retry_class cw_retry_classify(const struct cw_retry_input *in);
+/* Extracts the AWS error code and message of an error response, from (in this order) the
+ * x-amzn-query-error header ("Code;Sender"), a JSON body's __type (normalised) and
+ * message/Message, a query XML body's first <Code> and <Message>, or the X-Amzn-ErrorType
+ * header. Writes "" where nothing is found. Returns 0 when a code was found, -1 otherwise. */
+int cw_retry_parse_error(const struct cw_http_response *resp, char *code, size_t codelen, char *msg,
+                         size_t msglen);
+/* cw_retry_parse_error + cw_retry_classify in one call. */
+enum cw_retry_class cw_retry_classify_response(const struct cw_http_response *resp);
+
 /* "success", "throttle", ... for log lines. */
 const char *cw_retry_class_name(enum cw_retry_class cls);
 

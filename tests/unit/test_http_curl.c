@@ -310,6 +310,15 @@ TEST(keep_alive_connection_is_reused)
     T_CHECK(ch.first_conn[0] != '\0');
     T_EQ_INT(ch.same_conn, 1);
     T_EQ_INT(cw_http_curl_connections_opened(f.h), 1);
+    /* Idle with a cached connection: no busy polling (few callbacks, if any, in 300 ms). */
+    int callbacks = 0, iterations = 0;
+    for (int64_t end = cw_loop_now_ms(f.loop) + 300; cw_loop_now_ms(f.loop) < end; iterations++) {
+        int n = cw_loop_run_once(f.loop, 50);
+        T_ASSERT(n >= 0);
+        callbacks += n;
+    }
+    T_CHECK(callbacks <= 3);
+    T_CHECK(iterations <= 10);
     fixture_down(&f);
 }
 

@@ -5,6 +5,7 @@
 
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -354,6 +355,28 @@ TEST(signals_arrive_through_the_loop_and_mask_is_restored)
     T_CHECK(!is_blocked(SIGHUP));
 }
 
+TEST(child_can_unblock_the_loops_signals)
+{
+    struct cw_loop *loop = cw_loop_new();
+    T_ASSERT(loop);
+    struct sigrec s = {0, 0};
+    T_EQ_INT(cw_loop_on_signal(loop, SIGUSR2, on_sig, &s), 0);
+    T_ASSERT(is_blocked(SIGUSR2));
+    pid_t pid = fork();
+    T_ASSERT(pid >= 0);
+    if (pid == 0) {
+        int inherited = is_blocked(SIGUSR2);
+        int ok = cw_loop_child_unblock_signals(loop) == 0 && !is_blocked(SIGUSR2);
+        _exit(inherited && ok ? 0 : 1);
+    }
+    int status = -1;
+    T_ASSERT(waitpid(pid, &status, 0) == pid);
+    T_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    T_CHECK(is_blocked(SIGUSR2)); /* the parent keeps its mask */
+    cw_loop_free(loop);
+    T_CHECK(!is_blocked(SIGUSR2));
+}
+
 TEST(run_once_honours_its_timeout_and_run_until)
 {
     struct cw_loop *loop = cw_loop_new();
@@ -428,5 +451,6 @@ T_MAIN("loop", T_CASE(timers_fire_in_deadline_then_insertion_order),
        T_CASE(fd_watch_write_readiness_modify_and_hangup),
        T_CASE(watch_removed_by_earlier_callback_of_same_iteration_is_not_called),
        T_CASE(signals_arrive_through_the_loop_and_mask_is_restored),
+       T_CASE(child_can_unblock_the_loops_signals),
        T_CASE(run_once_honours_its_timeout_and_run_until),
        T_CASE(now_is_cached_per_iteration_and_stop_ends_run))

@@ -129,6 +129,80 @@ TEST(json_error_types_are_normalised)
     T_EQ_STR(cw_retry_class_name(CW_RETRY_CLOCK_SKEW), "clock_skew");
 }
 
+static struct cw_http_response error_resp(long status, const char *body, const char *const *hdrs)
+{
+    struct cw_http_response r = {.status = status,
+                                 .error = CW_HTTP_OK,
+                                 .body = body,
+                                 .body_len = strlen(body),
+                                 .headers = hdrs};
+    for (r.nheaders = 0; hdrs && hdrs[r.nheaders]; r.nheaders++)
+        ;
+    return r;
+}
+
+TEST(error_codes_are_parsed_from_xml_json_and_headers)
+{
+    char code[64], msg[256];
+    /* CloudWatch query XML (notes §1.6) */
+    struct cw_http_response r = error_resp(
+        400,
+        "<ErrorResponse xmlns=\"http://monitoring.amazonaws.com/doc/2010-08-01/\">\n"
+        "  <Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate "
+        "exceeded</Message></Error>\n"
+        "  <RequestId>2f85f68d-980b-11e7-a296-21716fd2d2e3</RequestId>\n</ErrorResponse>",
+        NULL);
+    T_EQ_INT(cw_retry_parse_error(&r, code, sizeof code, msg, sizeof msg), 0);
+    T_EQ_STR(code, "Throttling");
+    T_EQ_STR(msg, "Rate exceeded");
+    T_EQ_INT(cw_retry_classify_response(&r), CW_RETRY_THROTTLE);
+    /* STS XML */
+    r = error_resp(400,
+                   "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error>"
+                   "<Type>Sender</Type><Code>ExpiredTokenException</Code><Message>Token expired"
+                   "</Message></Error><RequestId>x</RequestId></ErrorResponse>",
+                   NULL);
+    T_EQ_INT(cw_retry_classify_response(&r), CW_RETRY_REFRESH_CREDENTIALS);
+    /* Logs JSON, qualified __type */
+    r = error_resp(400,
+                   "{\"__type\":\"com.amazonaws.logs#InvalidSignatureException\",\"message\":"
+                   "\"Signature expired: 20260101T000000Z is now earlier than 20260101T001000Z\"}",
+                   NULL);
+    T_EQ_INT(cw_retry_parse_error(&r, code, sizeof code, msg, sizeof msg), 0);
+    T_EQ_STR(code, "InvalidSignatureException");
+    T_CHECK(strncmp(msg, "Signature expired", 17) == 0);
+    T_EQ_INT(cw_retry_classify_response(&r), CW_RETRY_CLOCK_SKEW);
+    /* CloudWatch JSON with the query-compatible header: the header's code wins. */
+    const char *qh[] = {"x-amzn-query-error: InvalidParameterValue;Sender", NULL};
+    r = error_resp(400, "{\"__type\":\"InvalidParameterValueException\",\"Message\":\"bad\"}", qh);
+    T_EQ_INT(cw_retry_parse_error(&r, code, sizeof code, msg, sizeof msg), 0);
+    T_EQ_STR(code, "InvalidParameterValue");
+    T_EQ_STR(msg, "bad");
+    /* Only X-Amzn-ErrorType */
+    const char *eh[] = {"X-Amzn-ErrorType: ThrottlingException:http://internal.amazon.com/", NULL};
+    r = error_resp(400, "", eh);
+    T_EQ_INT(cw_retry_parse_error(&r, code, sizeof code, msg, sizeof msg), 0);
+    T_EQ_STR(code, "ThrottlingException");
+    T_EQ_INT(cw_retry_classify_response(&r), CW_RETRY_THROTTLE);
+    /* Nothing to find: the status decides. */
+    r = error_resp(502, "<html>Bad Gateway</html>", NULL);
+    T_EQ_INT(cw_retry_parse_error(&r, code, sizeof code, msg, sizeof msg), -1);
+    T_EQ_STR(code, "");
+    T_EQ_INT(cw_retry_classify_response(&r), CW_RETRY_TRANSIENT);
+    r = error_resp(400, "{not json", NULL);
+    T_EQ_INT(cw_retry_parse_error(&r, code, sizeof code, msg, sizeof msg), -1);
+    T_EQ_INT(cw_retry_classify_response(&r), CW_RETRY_PERMANENT);
+    /* Truncated XML (no closing tag) finds nothing; a tiny code buffer truncates. */
+    r = error_resp(400, "<Error><Code>Throttling", NULL);
+    T_EQ_INT(cw_retry_parse_error(&r, code, sizeof code, msg, sizeof msg), -1);
+    r = error_resp(400, "<Code>Throttling</Code>", NULL);
+    T_EQ_INT(cw_retry_parse_error(&r, code, 5, msg, sizeof msg), 0);
+    T_EQ_STR(code, "Thro");
+    /* Success responses are not parsed. */
+    r = error_resp(200, "<Code>Throttling</Code>", NULL);
+    T_EQ_INT(cw_retry_classify_response(&r), CW_RETRY_SUCCESS);
+}
+
 static uint64_t rand_fixed(void *ud)
 {
     return *(uint64_t *)ud;
@@ -327,6 +401,7 @@ TEST(clock_skew_is_measured_from_the_date_header)
 
 T_MAIN("retry", T_CASE(classification_table_of_real_error_codes),
        T_CASE(json_error_types_are_normalised),
+       T_CASE(error_codes_are_parsed_from_xml_json_and_headers),
        T_CASE(backoff_doubles_is_capped_and_jitter_stays_in_bounds),
        T_CASE(decisions_follow_the_class_rules), T_CASE(http_dates_parse_and_bad_ones_fail),
        T_CASE(clock_skew_is_measured_from_the_date_header))
