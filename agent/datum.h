@@ -16,10 +16,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define DATUM_MAX_DIMS 30    /* API: MetricDatum.Dimensions max 30 (service-2.json) */
-#define DATUM_MAX_VALUES 150 /* API: up to 150 unique values per Values array */
-#define DATUM_MAX_NAME 255   /* API: MetricName 1..255 */
-#define DATUM_MAX_DIM_NAME 255
+#define DATUM_MAX_DIMS      30  /* API: MetricDatum.Dimensions max 30 (service-2.json) */
+#define DATUM_MAX_VALUES    150 /* API: up to 150 unique values per Values array */
+#define DATUM_MAX_NAME      255 /* API: MetricName 1..255 */
+#define DATUM_MAX_DIM_NAME  255
 #define DATUM_MAX_DIM_VALUE 1024
 
 struct datum_dim {

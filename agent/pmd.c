@@ -2,6 +2,7 @@
 
 #include "common/log.h"
 
+#include <float.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -11,8 +12,8 @@
 /* Upper bound of one encoded datum once its lengths are validated (names 255, 30 dims with
  * 1024-byte values, 150 Values + Counts, stats): every byte may become %XX. */
 #define PMD_DATUM_MAX_BYTES 160000
-#define PMD_MAX_UNIT 32
-#define PMD_ERROR_SCAN 65536
+#define PMD_MAX_UNIT        32
+#define PMD_ERROR_SCAN      65536
 
 struct pmd_encoder {
     char *buf;
@@ -80,8 +81,8 @@ static char *put_uint(char *p, uint64_t v)
 
 /* ---- numbers: Python repr(float) ---- */
 
-static const double pow10_tab[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
-                                   1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+static const double pow10_tab[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                   1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
 
 /* Fast path for values with at most 15 significant digits written in plain notation
  * (1e-4 <= |v| < 1e15): finds the fewest decimals k with m / 10^k == v exactly. Division of
@@ -114,11 +115,13 @@ static size_t fmt_fixed_fast(char *out, double a)
 }
 
 /* Shortest round-trip digits of a > 0 via printf: digits[] (no dot) and the decimal exponent
- * of the first digit. Returns the digit count. */
+ * of the first digit. Returns the digit count. For normal doubles any decimal of <= 15 digits
+ * round-trips, so when the shortest has <= 15 digits "%.14e" is it padded with zeros; search
+ * from 15. Subnormals have less precision and search from 1. */
 static int shortest_digits(double a, char digits[20], int *exp10)
 {
     char tmp[40];
-    for (int prec = 15; prec <= 17; prec++) {
+    for (int prec = a < DBL_MIN ? 1 : 15; prec <= 17; prec++) {
         snprintf(tmp, sizeof tmp, "%.*e", prec - 1, a);
         if (prec < 17 && strtod(tmp, NULL) != a)
             continue;
@@ -318,9 +321,17 @@ static char *put_key(char *p, const char *pre, size_t pre_len, const char *key, 
 
 #define KEY(p, lit) put_key((p), pre, pre_len, (lit), sizeof(lit) - 1)
 
+/* The number as form data: only an exponent's '+' needs escaping. */
 static char *put_num(char *p, double v)
 {
-    return p + pmd_format_double(p, v);
+    size_t n = pmd_format_double(p, v);
+    char *plus = memchr(p, '+', n);
+    if (!plus)
+        return p + n;
+    size_t tail = n - (size_t)(plus - p) - 1;
+    memmove(plus + 3, plus + 1, tail);
+    memcpy(plus, "%2B", 3);
+    return p + n + 2;
 }
 
 static char *put_dims(char *p, const char *pre, size_t pre_len, const struct datum *d)

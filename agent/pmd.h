@@ -25,10 +25,10 @@
 
 #include "agent/datum.h"
 
-#define PMD_MAX_DATUMS 1000      /* API: MetricData max 1000 per call (service-2.json doc) */
-#define PMD_API_MAX_BODY 1000000 /* API: "limited to 1 MB in size for HTTP POST requests" */
-#define PMD_DEFAULT_MAX_BODY 990000 /* 1% margin under the API limit; the count is exact */
-#define PMD_MAX_NAMESPACE 255       /* API: Namespace 1..255 */
+#define PMD_MAX_DATUMS       1000    /* API: MetricData max 1000 per call (service-2.json doc) */
+#define PMD_API_MAX_BODY     1000000 /* API: "limited to 1 MB in size for HTTP POST requests" */
+#define PMD_DEFAULT_MAX_BODY 990000  /* 1% margin under the API limit; the count is exact */
+#define PMD_MAX_NAMESPACE    255     /* API: Namespace 1..255 */
 
 /* One sealed request body. Borrowed by the emit callback: valid only during the call. */
 struct pmd_batch {

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #define ROLLUP_MAX_MERGE 128 /* tags + append + ec2 + host considered per sample */
-#define HOST_DIM "host"
+#define HOST_DIM         "host"
 
 struct dimset {
     char **names; /* sorted, unique */
@@ -157,8 +157,7 @@ struct rollup *rollup_new(const struct rollup_opts *o)
     r->nappend = o->nappend;
     r->nec2 = o->nec2;
     if (copy_dims(o->append, o->nappend, &r->append) != 0 ||
-        copy_dims(o->ec2, o->nec2, &r->ec2) != 0 || build_sets(r, o) != 0 ||
-        build_drop(r, o) != 0)
+        copy_dims(o->ec2, o->nec2, &r->ec2) != 0 || build_sets(r, o) != 0 || build_drop(r, o) != 0)
         goto fail;
     return r;
 fail:
@@ -331,8 +330,8 @@ full:
 /* ---- packing into Values/Counts ---- */
 
 struct series {
-    size_t first;  /* index of the first datum */
-    size_t last;   /* index of the latest datum, for the chain */
+    size_t first; /* index of the first datum */
+    size_t last;  /* index of the latest datum, for the chain */
     size_t count;
     uint64_t hash;
 };

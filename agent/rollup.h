@@ -34,8 +34,8 @@ struct rollup_dimset {
 /* Everything about one metrics plugin instance that shapes its datums. All pointers are
  * borrowed during rollup_new only: it copies what it keeps. */
 struct rollup_opts {
-    const char *host;      /* host name; NULL or "" = no host dimension (omit_hostname) */
-    int global_append;     /* metrics-level append_dimensions configured: removes `host` */
+    const char *host;               /* host name; NULL or "" = no host dimension (omit_hostname) */
+    int global_append;              /* metrics-level append_dimensions configured: removes `host` */
     const struct datum_dim *append; /* plugin append_dimensions (already resolved) */
     size_t nappend;
     const struct datum_dim *ec2; /* global EC2 dims present (InstanceId, InstanceType, ...) */

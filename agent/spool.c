@@ -13,10 +13,11 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#define SPOOL_MAGIC "CWSP"
+#define SPOOL_MAGIC   "CWSP"
 #define SPOOL_VERSION 1
-#define SPOOL_HDR 36 /* magic 4, version 1, flags 1, ns_len 2, body_len 4, oldest 8, newest 8,
-                        ndatums 4, crc 4 — little endian */
+#define SPOOL_HDR                                                                                  \
+    36 /* magic 4, version 1, flags 1, ns_len 2, body_len 4, oldest 8, newest 8,                   \
+          ndatums 4, crc 4 — little endian */
 #define SPOOL_MAX_BODY (64u << 20) /* sanity bound on a stored body */
 #define SPOOL_NAME_LEN 20          /* 16 hex digits + ".spl" */
 
@@ -188,8 +189,9 @@ static void sweep_expired(struct spool *sp)
             i++;
             continue;
         }
-        cw_warn("spool", "dropping spooled metrics older than CloudWatch's 14-day window "
-                         "(entry %016llx)",
+        cw_warn("spool",
+                "dropping spooled metrics older than CloudWatch's 14-day window "
+                "(entry %016llx)",
                 (unsigned long long)sp->ix[i].seq);
         drop_at(sp, i);
         sp->st.dropped_expired++;
@@ -206,8 +208,9 @@ static void make_room(struct spool *sp, uint64_t need)
         dropped++;
     }
     if (dropped)
-        cw_warn("spool", "spool full (%llu bytes): dropped the %llu oldest entries "
-                         "(%llu dropped so far)",
+        cw_warn("spool",
+                "spool full (%llu bytes): dropped the %llu oldest entries "
+                "(%llu dropped so far)",
                 (unsigned long long)sp->max_bytes, (unsigned long long)dropped,
                 (unsigned long long)sp->st.dropped_full);
 }
@@ -319,8 +322,7 @@ static int open_dir(struct spool *sp, const char *dir)
     return 0;
 }
 
-struct spool *spool_open(const char *dir, uint64_t max_bytes, spool_clock_fn now_fn,
-                         void *clock_ud)
+struct spool *spool_open(const char *dir, uint64_t max_bytes, spool_clock_fn now_fn, void *clock_ud)
 {
     struct spool *sp = calloc(1, sizeof *sp);
     if (!sp)
@@ -399,8 +401,8 @@ int spool_push(struct spool *sp, const void *body, size_t len, const struct spoo
     }
     sweep_expired(sp);
     make_room(sp, size);
-    struct hdr x = {meta->flags, (uint32_t)ns_len, (uint32_t)len, meta->ndatums, 0,
-                    meta->oldest_ms, meta->newest_ms};
+    struct hdr x = {meta->flags, (uint32_t)ns_len, (uint32_t)len,  meta->ndatums,
+                    0,           meta->oldest_ms,  meta->newest_ms};
     unsigned char h[SPOOL_HDR];
     hdr_encode(h, &x);
     x.crc = entry_crc(h, meta->ns, ns_len, body, len);

@@ -19,10 +19,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SPOOL_WINDOW_MS (14LL * 86400 * 1000)  /* API: timestamps up to two weeks old */
-#define SPOOL_EXPIRY_MARGIN_MS (2LL * 3600 * 1000) /* room for the replay itself to finish */
-#define SPOOL_MAX_NAMESPACE 255
-#define SPOOL_F_GZIP 1u /* flags bit: the body is gzip-compressed */
+#define SPOOL_WINDOW_MS        (14LL * 86400 * 1000) /* API: timestamps up to two weeks old */
+#define SPOOL_EXPIRY_MARGIN_MS (2LL * 3600 * 1000)   /* room for the replay itself to finish */
+#define SPOOL_MAX_NAMESPACE    255
+#define SPOOL_F_GZIP           1u /* flags bit: the body is gzip-compressed */
 
 typedef int64_t (*spool_clock_fn)(void *ud); /* wall clock, ms since the epoch */
 

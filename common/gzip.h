@@ -11,7 +11,7 @@
 
 #include "common/buf.h"
 
-#define GZIP_LEVEL_FAST 1
+#define GZIP_LEVEL_FAST    1
 #define GZIP_LEVEL_DEFAULT 6
 
 /* Compresses in[0..in_len) as one gzip member at `level` (1..9) into out[0..out_cap).
