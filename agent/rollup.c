@@ -14,7 +14,8 @@ struct dimset {
 };
 
 struct rollup {
-    char *host; /* NULL when no host dimension is added */
+    char *host;      /* NULL when no host dimension is added */
+    int remove_host; /* metrics-level append_dimensions: ec2tagger removes any `host` */
     struct datum_dim *append;
     size_t nappend;
     struct datum_dim *ec2;
@@ -152,6 +153,7 @@ struct rollup *rollup_new(const struct rollup_opts *o)
     if (!r)
         goto fail;
     r->storage_res = o->interval_s > 0 && o->interval_s < 60 ? 1 : 60;
+    r->remove_host = o->global_append != 0;
     if (o->host && o->host[0] && !o->global_append && !(r->host = strdup(o->host)))
         goto fail;
     r->nappend = o->nappend;
@@ -229,6 +231,13 @@ static void build_dims(const struct rollup *r, const struct rollup_sample *s, st
         merge_put(m, r->append[i].name, r->append[i].value, 0);
     for (size_t i = 0; i < r->nec2; i++)
         merge_put(m, r->ec2[i].name, r->ec2[i].value, 1);
+    if (r->remove_host) {
+        size_t w = 0;
+        for (size_t i = 0; i < m->n; i++)
+            if (strcmp(m->d[i].name, HOST_DIM) != 0)
+                m->d[w++] = m->d[i];
+        m->n = w;
+    }
 }
 
 /* Copies the final dimensions into the arena. */
