@@ -276,16 +276,15 @@ static void scan_one(struct spool *sp, const char *name)
     }
     if (parse_name(name, &seq) != 0)
         return;
+    if (seq >= sp->next_seq) /* past every name seen, even a corrupt one */
+        sp->next_seq = seq + 1;
     if (scan_entry(sp, name, &size, &newest) != 0) {
         cw_warn("spool", "removing corrupt spool file %s/%s", sp->dir, name);
         unlinkat(sp->dirfd, name, 0);
         sp->st.corrupt++;
         return;
     }
-    if (index_add(sp, seq, size, newest) != 0)
-        return;
-    if (seq >= sp->next_seq)
-        sp->next_seq = seq + 1;
+    (void)index_add(sp, seq, size, newest); /* out of memory: the file stays for next time */
 }
 
 static int scan_dir(struct spool *sp)
