@@ -81,35 +81,99 @@ static char *put_uint(char *p, uint64_t v)
 
 /* ---- numbers: Python repr(float) ---- */
 
-static const double pow10_tab[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
-                                   1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+typedef unsigned __int128 u128;
 
-/* Fast path for values with at most 15 significant digits written in plain notation
- * (1e-4 <= |v| < 1e15): finds the fewest decimals k with m / 10^k == v exactly. Division of
- * exact m < 2^53 by exact 10^k is correctly rounded, so the decimal round-trips; with <= 15
- * digits it is also the unique shortest one. Returns 0 when not applicable. */
-static size_t fmt_fixed_fast(char *out, double a)
+static const uint64_t pow10_u64[20] = {1ULL,
+                                       10ULL,
+                                       100ULL,
+                                       1000ULL,
+                                       10000ULL,
+                                       100000ULL,
+                                       1000000ULL,
+                                       10000000ULL,
+                                       100000000ULL,
+                                       1000000000ULL,
+                                       10000000000ULL,
+                                       100000000000ULL,
+                                       1000000000000ULL,
+                                       10000000000000ULL,
+                                       100000000000000ULL,
+                                       1000000000000000ULL,
+                                       10000000000000000ULL,
+                                       100000000000000000ULL,
+                                       1000000000000000000ULL,
+                                       10000000000000000000ULL};
+
+static u128 pow10_128(int s)
 {
-    if (a < 1e-4 || a >= 1e15)
-        return 0;
-    for (int k = 1; k <= 15; k++) {
-        double scaled = a * pow10_tab[k];
-        if (scaled >= 1e15)
-            return 0;
-        double m = nearbyint(scaled);
-        if (m / pow10_tab[k] != a)
+    return s <= 19 ? (u128)pow10_u64[s] : (u128)pow10_u64[19] * pow10_u64[s - 19];
+}
+
+/* Decimal exponent estimate: 10^(decpt-1) <= a < 10^decpt (corrected by the caller). */
+static int estimate_decpt(double a)
+{
+    static const double p[] = {1e-3, 1e-2, 1e-1, 1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,
+                               1e7,  1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16};
+    int d = -3;
+    for (size_t i = 0; i < sizeof p / sizeof p[0] && a >= p[i]; i++)
+        d++;
+    return d;
+}
+
+/* Tries the n-digit decimal nearest to a = m / 2^E (exactly, in 128-bit integers). Returns 1
+ * and sets *q when it round-trips, 0 when it does not, -1 when an exact tie or a wrong decpt
+ * estimate needs the caller to stop. Round trip: |q/10^s - m/2^E| < half the gap to the
+ * neighbour on that side, i.e. 2|q 2^E - m 10^s| < 10^s (4x when the gap below is halved). */
+static int try_digits(uint64_t m, int E, int s, int n, int lower_closer, uint64_t *q)
+{
+    u128 N = (u128)m * pow10_128(s);
+    u128 mask = ((u128)1 << E) - 1, half = (u128)1 << (E - 1);
+    u128 r = N & mask, d = N >> E;
+    if (r == half)
+        return -1;
+    if (r > half)
+        d++;
+    if (d >= pow10_u64[n] || d < pow10_u64[n - 1])
+        return -1;
+    u128 de = d << E;
+    u128 diff = de > N ? de - N : N - de;
+    u128 lim = pow10_128(s);
+    u128 scaled = de < N && lower_closer ? diff * 4 : diff * 2;
+    if (scaled == lim)
+        return -1;
+    *q = (uint64_t)d;
+    return scaled < lim;
+}
+
+/* Shortest round-trip digits of a in [1e-4, 2^53) without printf. Returns the digit count, or
+ * 0 when an edge case (tie, estimate off by one) is left to the printf path. */
+static int shortest_exact(double a, char dg[20], int *exp10)
+{
+    int e2;
+    double fr = frexp(a, &e2);
+    uint64_t m = (uint64_t)ldexp(fr, 53);
+    int E = 53 - e2; /* a = m / 2^E, 1 <= E <= 67 in this range */
+    int decpt = estimate_decpt(a);
+    uint64_t q = 0;
+    for (int n = 15; n <= 17; n++) {
+        int s = n - decpt;
+        if (s < 0)
             continue;
-        uint64_t mi = (uint64_t)m;
-        uint64_t ip = mi / (uint64_t)pow10_tab[k], fp = mi % (uint64_t)pow10_tab[k];
-        char *p = put_uint(out, ip);
-        *p++ = '.';
-        char frac[16];
-        for (int i = k - 1; i >= 0; i--) {
-            frac[i] = (char)('0' + fp % 10);
-            fp /= 10;
+        int rc = try_digits(m, E, s, n, m == (1ULL << 52), &q);
+        if (rc < 0)
+            return 0;
+        if (rc == 0)
+            continue;
+        while (q % 10 == 0) {
+            q /= 10;
+            n--;
         }
-        p = put_mem(p, frac, (size_t)k);
-        return (size_t)(p - out);
+        for (int i = n - 1; i >= 0; i--) {
+            dg[i] = (char)('0' + q % 10);
+            q /= 10;
+        }
+        *exp10 = decpt - 1;
+        return n;
     }
     return 0;
 }
@@ -192,12 +256,12 @@ size_t pmd_format_double(char *out, double v)
         p = PUT_LIT(p, ".0");
         return (size_t)(p - out);
     }
-    size_t n = fmt_fixed_fast(p, v);
-    if (n)
-        return (size_t)(p - out) + n;
     char dg[20];
-    int e10 = 0;
-    int nd = shortest_digits(v, dg, &e10);
+    int e10 = 0, nd = 0;
+    if (v >= 1e-4 && v < 9007199254740992.0)
+        nd = shortest_exact(v, dg, &e10);
+    if (nd == 0)
+        nd = shortest_digits(v, dg, &e10);
     return (size_t)(p - out) + layout_repr(p, dg, nd, e10);
 }
 

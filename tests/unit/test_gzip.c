@@ -71,7 +71,7 @@ TEST(decompress_rejects_garbage_and_honours_cap)
     cw_buf_init(&z, 1 << 20);
     T_EQ_INT(gzip_if_smaller(in, 5000, &z, GZIP_LEVEL_FAST), 0);
     cw_buf_reset(&out);
-    T_EQ_INT(gzip_decompress(z.data, z.len, &out), -1); /* 5000 > cap 1000 */
+    T_EQ_INT(gzip_decompress(z.data, z.len, &out), -1);     /* 5000 > cap 1000 */
     T_EQ_INT(gzip_decompress(z.data, z.len / 2, &out), -1); /* truncated */
     cw_buf_free(&z);
     cw_buf_free(&out);

@@ -135,6 +135,45 @@ TEST(format_double_round_trips_random_bits)
     }
 }
 
+/* Counts the significant digits of a repr string. */
+static int sig_digits(const char *s)
+{
+    int n = 0, seen = 0, zeros = 0;
+    for (; *s && *s != 'e'; s++) {
+        if (*s < '0' || *s > '9')
+            continue;
+        if (*s == '0' && !seen)
+            continue;
+        seen = 1;
+        zeros = *s == '0' ? zeros + 1 : 0;
+        n++;
+    }
+    return n - zeros;
+}
+
+/* Shortest: no decimal with one digit fewer round-trips (checked with printf + strtod), for
+ * values of the kinds collectors produce (ratios, percentages, scaled counters). */
+TEST(format_double_is_shortest)
+{
+    uint64_t x = 0x2545F4914F6CDD1DULL;
+    int bad = 0;
+    for (int i = 0; i < 200000 && bad < 5; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        double v = (double)(x % 100000007) / (double)(1 + (x >> 40) % 99991);
+        v = ldexp(v, (int)((x >> 20) % 60) - 30);
+        char buf[40], alt[40];
+        buf[pmd_format_double(buf, v)] = '\0';
+        int n = sig_digits(buf);
+        snprintf(alt, sizeof alt, "%.*e", n > 1 ? n - 2 : 0, v);
+        if (strtod(buf, NULL) != v || (n > 1 && strtod(alt, NULL) == v)) {
+            t_fail_at(__FILE__, __LINE__, "%.17g formatted as %s (%d digits; %s)", v, buf, n, alt);
+            bad++;
+        }
+    }
+}
+
 TEST(value_filter_follows_the_api_range)
 {
     T_EQ_INT(pmd_value_ok(0.0), 0);
@@ -663,21 +702,14 @@ int main(int argc, char **argv)
     if (argc == 3 && strcmp(argv[1], "--dump") == 0)
         return dump_all(argv[2]);
     static const struct t_case cases[] = {
-        T_CASE(format_double_matches_python_repr),
-        T_CASE(format_double_round_trips_random_bits),
-        T_CASE(value_filter_follows_the_api_range),
-        T_CASE(encodes_contract_example_exactly),
-        T_CASE(encodes_values_counts_and_statistics),
-        T_CASE(percent_encodes_like_quote_plus),
-        T_CASE(exponent_plus_is_percent_encoded),
-        T_CASE(timestamps_across_calendar_edges),
-        T_CASE(batches_cut_at_1000_datums),
-        T_CASE(batches_cut_at_body_limit_exactly),
-        T_CASE(drops_bad_values_and_invalid_datums),
-        T_CASE(emit_failure_is_reported),
-        T_CASE(rejects_bad_namespaces),
-        T_CASE(parses_query_error_response),
-        T_CASE(parses_json_error_shapes),
+        T_CASE(format_double_matches_python_repr), T_CASE(format_double_round_trips_random_bits),
+        T_CASE(format_double_is_shortest),         T_CASE(value_filter_follows_the_api_range),
+        T_CASE(encodes_contract_example_exactly),  T_CASE(encodes_values_counts_and_statistics),
+        T_CASE(percent_encodes_like_quote_plus),   T_CASE(exponent_plus_is_percent_encoded),
+        T_CASE(timestamps_across_calendar_edges),  T_CASE(batches_cut_at_1000_datums),
+        T_CASE(batches_cut_at_body_limit_exactly), T_CASE(drops_bad_values_and_invalid_datums),
+        T_CASE(emit_failure_is_reported),          T_CASE(rejects_bad_namespaces),
+        T_CASE(parses_query_error_response),       T_CASE(parses_json_error_shapes),
     };
     return t_run("test_pmd", cases, sizeof cases / sizeof cases[0], argc, argv);
 }

@@ -28,30 +28,47 @@ struct dim_case {
 };
 
 static const struct datum_dim APPEND[] = {{"zeta", "z"}, {"Alpha", "a"}, {"cpu", "from-append"}};
-static const struct datum_dim EC2[] = {{"InstanceId", "i-0abc"}, {"ImageId", "ami-1"},
-                                       {"cpu", "from-ec2"}};
+static const struct datum_dim EC2[] = {
+    {"InstanceId", "i-0abc"}, {"ImageId", "ami-1"}, {"cpu", "from-ec2"}};
 
 TEST(dimensions_follow_the_reference_rules)
 {
     static const struct dim_case cases[] = {
-        {"host first then byte order", {.host = "h1", .interval_s = 60},
-         {{"path", "/"}, {"device", "sda1"}, {"fstype", "ext4"}}, 3,
+        {"host first then byte order",
+         {.host = "h1", .interval_s = 60},
+         {{"path", "/"}, {"device", "sda1"}, {"fstype", "ext4"}},
+         3,
          "m|host=h1,device=sda1,fstype=ext4,path=/|60"},
-        {"empty values dropped", {.host = "h1", .interval_s = 60},
-         {{"device", ""}, {"path", "/"}}, 2, "m|host=h1,path=/|60"},
-        {"no host name: no host dim", {.host = NULL, .interval_s = 60}, {{"cpu", "cpu0"}}, 1,
+        {"empty values dropped",
+         {.host = "h1", .interval_s = 60},
+         {{"device", ""}, {"path", "/"}},
+         2,
+         "m|host=h1,path=/|60"},
+        {"no host name: no host dim",
+         {.host = NULL, .interval_s = 60},
+         {{"cpu", "cpu0"}},
+         1,
          "m|cpu=cpu0|60"},
-        {"empty host name: no host dim", {.host = "", .interval_s = 60}, {{"cpu", "cpu0"}}, 1,
+        {"empty host name: no host dim",
+         {.host = "", .interval_s = 60},
+         {{"cpu", "cpu0"}},
+         1,
          "m|cpu=cpu0|60"},
         {"plugin append does not override tags; uppercase sorts first",
-         {.host = "h1", .append = APPEND, .nappend = 3, .interval_s = 60}, {{"cpu", "cpu0"}}, 1,
+         {.host = "h1", .append = APPEND, .nappend = 3, .interval_s = 60},
+         {{"cpu", "cpu0"}},
+         1,
          "m|host=h1,Alpha=a,cpu=cpu0,zeta=z|60"},
         {"global append removes host, ec2 dims override",
          {.host = "h1", .global_append = 1, .ec2 = EC2, .nec2 = 3, .interval_s = 60},
-         {{"cpu", "cpu0"}, {"host", "tag-host"}}, 2,
+         {{"cpu", "cpu0"}, {"host", "tag-host"}},
+         2,
          "m|ImageId=ami-1,InstanceId=i-0abc,cpu=from-ec2|60"},
-        {"interval below 60 s is high resolution", {.host = "h", .interval_s = 10}, {{"a", "1"}},
-         1, "m|host=h,a=1|1"},
+        {"interval below 60 s is high resolution",
+         {.host = "h", .interval_s = 10},
+         {{"a", "1"}},
+         1,
+         "m|host=h,a=1|1"},
         {"interval 59 s", {.interval_s = 59}, {{"a", "1"}}, 1, "m|a=1|1"},
         {"interval 0 (unset) is 60", {.interval_s = 0}, {{"a", "1"}}, 1, "m|a=1|60"},
         {"no dims at all", {.interval_s = 120}, {{"x", ""}}, 1, "m||60"},
@@ -104,12 +121,17 @@ static const char *const SET_ALL[] = {"cpu", "InstanceType", "InstanceId"};
 TEST(rollups_for_each_applicable_unique_set)
 {
     struct rollup_dimset sets[] = {
-        {SET_ID, 1}, {SET_ID_TYPE, 2}, {NULL, 0}, {SET_TYPE_ID_DUP, 3}, {SET_MISSING, 2},
-        {SET_ALL, 3},
+        {SET_ID, 1},          {SET_ID_TYPE, 2}, {NULL, 0},
+        {SET_TYPE_ID_DUP, 3}, {SET_MISSING, 2}, {SET_ALL, 3},
     };
     struct datum_dim ec2[] = {{"InstanceId", "i-1"}, {"InstanceType", "t3.micro"}};
-    struct rollup_opts o = {.host = "h", .global_append = 1, .ec2 = ec2, .nec2 = 2, .agg = sets,
-                            .nagg = 6, .interval_s = 60};
+    struct rollup_opts o = {.host = "h",
+                            .global_append = 1,
+                            .ec2 = ec2,
+                            .nec2 = 2,
+                            .agg = sets,
+                            .nagg = 6,
+                            .interval_s = 60};
     struct rollup *r = rollup_new(&o);
     struct datum_list *l = datum_list_new(16, 1 << 20);
     T_ASSERT(r && l);
@@ -153,8 +175,8 @@ TEST(drop_original_keeps_only_rollups)
 {
     static const char *const drop[] = {"cpu_usage_user", "mem_used"};
     struct rollup_dimset sets[] = {{NULL, 0}};
-    struct rollup_opts o = {.host = "h", .agg = sets, .nagg = 1, .drop_original = drop,
-                            .ndrop = 2, .interval_s = 60};
+    struct rollup_opts o = {
+        .host = "h", .agg = sets, .nagg = 1, .drop_original = drop, .ndrop = 2, .interval_s = 60};
     struct rollup *r = rollup_new(&o);
     struct datum_list *l = datum_list_new(16, 1 << 20);
     T_ASSERT(r && l);
@@ -229,8 +251,13 @@ static void add_value(struct datum_list *l, const char *name, const struct datum
                       size_t ndims, double v, int64_t ts)
 {
     struct datum *d = datum_list_add(l);
-    *d = (struct datum){.name = name, .unit = "Count", .dims = dims, .ndims = (uint8_t)ndims,
-                        .value = v, .ts_ms = ts, .storage_res = 60};
+    *d = (struct datum){.name = name,
+                        .unit = "Count",
+                        .dims = dims,
+                        .ndims = (uint8_t)ndims,
+                        .value = v,
+                        .ts_ms = ts,
+                        .storage_res = 60};
 }
 
 TEST(pack_counts_identical_values_per_series)
@@ -299,8 +326,8 @@ TEST(pack_fails_cleanly_when_out_is_full)
 
 T_MAIN("test_rollup", T_CASE(dimensions_follow_the_reference_rules),
        T_CASE(caps_at_30_keeping_host_then_alphabetical),
-       T_CASE(rollups_for_each_applicable_unique_set), T_CASE(rollup_order_is_sorted_not_host_first),
-       T_CASE(drop_original_keeps_only_rollups), T_CASE(empty_set_needs_at_least_one_dimension),
-       T_CASE(full_list_rolls_back_the_sample), T_CASE(strings_are_copied_into_the_arena),
-       T_CASE(pack_counts_identical_values_per_series),
+       T_CASE(rollups_for_each_applicable_unique_set),
+       T_CASE(rollup_order_is_sorted_not_host_first), T_CASE(drop_original_keeps_only_rollups),
+       T_CASE(empty_set_needs_at_least_one_dimension), T_CASE(full_list_rolls_back_the_sample),
+       T_CASE(strings_are_copied_into_the_arena), T_CASE(pack_counts_identical_values_per_series),
        T_CASE(pack_splits_beyond_150_distinct_values), T_CASE(pack_fails_cleanly_when_out_is_full))

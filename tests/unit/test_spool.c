@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #define DAY_MS (86400LL * 1000)
-#define T0 1795435200000LL
+#define T0     1795435200000LL
 
 struct clock {
     int64_t now;
@@ -302,6 +302,7 @@ TEST(open_fails_cleanly_on_a_file)
 }
 
 T_MAIN("test_spool", T_CASE(replays_oldest_first_and_survives_reopen),
-       T_CASE(full_spool_drops_the_oldest), T_CASE(expired_entries_are_dropped_with_the_injected_clock),
+       T_CASE(full_spool_drops_the_oldest),
+       T_CASE(expired_entries_are_dropped_with_the_injected_clock),
        T_CASE(temp_and_corrupt_files_are_removed_and_counted),
        T_CASE(tightens_an_open_directory_and_keeps_flags), T_CASE(open_fails_cleanly_on_a_file))
