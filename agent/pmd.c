@@ -482,6 +482,8 @@ static int seal_batch(struct pmd_encoder *e)
         return 0;
     e->buf[e->len] = '\0';
     struct pmd_batch b = {e->buf, e->len, e->ndatums, e->oldest_ms, e->newest_ms};
+    if (b.oldest_ms > b.newest_ms) /* no datum carried a Timestamp */
+        b.oldest_ms = b.newest_ms = 0;
     e->st.batches++;
     e->st.bytes += e->len;
     int rc = e->emit(e->ud, &b);
@@ -545,9 +547,9 @@ static void note_datum(struct pmd_encoder *e, const struct datum *d, char *end)
     e->len = (size_t)(end - e->buf);
     e->ndatums++;
     e->st.datums_encoded++;
-    if (d->ts_ms < e->oldest_ms)
+    if (d->ts_ms >= 0 && d->ts_ms < e->oldest_ms)
         e->oldest_ms = d->ts_ms;
-    if (d->ts_ms > e->newest_ms)
+    if (d->ts_ms >= 0 && d->ts_ms > e->newest_ms)
         e->newest_ms = d->ts_ms;
 }
 

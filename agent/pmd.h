@@ -35,7 +35,7 @@ struct pmd_batch {
     const char *body; /* application/x-www-form-urlencoded; charset=utf-8 */
     size_t len;
     size_t ndatums;
-    int64_t oldest_ms; /* oldest and newest datum Timestamp in the batch */
+    int64_t oldest_ms; /* oldest and newest datum Timestamp in the batch (0 when none had one) */
     int64_t newest_ms;
 };
 

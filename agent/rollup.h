@@ -3,8 +3,8 @@
  * Rules (amazon-cloudwatch-agent, plugins/outputs/cloudwatch BuildDimensions/ProcessRollup):
  *  - dimensions = the sample's own tags, then the plugin's append_dimensions (they do not
  *    override a tag of the same name), then the global EC2 dimensions (they do override);
- *    `host` is added unless the host name is omitted or metrics-level append_dimensions are
- *    configured (the reference's ec2tagger removes `host` then);
+ *    `host` is added unless the host name is omitted; when metrics-level append_dimensions are
+ *    configured any `host` is removed, even a plugin tag (the reference's ec2tagger does);
  *  - empty values are skipped; order is `host` first, then the others by name (byte order);
  *    at most 30 are kept (host, then the first alphabetically);
  *  - StorageResolution is 1 when the collection interval is below 60 s, else 60;
@@ -12,7 +12,8 @@
  *    than the datum's dimension set and contained in it, one more datum with only those
  *    dimensions, in sorted order (`[]` gives a datum with no dimensions);
  *  - drop_original_metrics lists final metric names whose original datum is not sent (only
- *    the roll-ups are).
+ *    the roll-ups are); names match exactly, no wildcard (the reference's IsDropping is a map
+ *    lookup keyed by final metric name, merged across plugins).
  * Packing (off by default, rollup_pack) merges the datums of one series into Values/Counts.
  */
 #ifndef CW_ROLLUP_H

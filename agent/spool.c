@@ -300,7 +300,8 @@ static int scan_dir(struct spool *sp)
     while ((de = readdir(d)) != NULL)
         scan_one(sp, de->d_name);
     closedir(d);
-    qsort(sp->ix, sp->n, sizeof *sp->ix, cmp_idx);
+    if (sp->n > 1)
+        qsort(sp->ix, sp->n, sizeof *sp->ix, cmp_idx);
     return 0;
 }
 
