@@ -257,6 +257,8 @@ static void format_value(double v, char *out, size_t n)
 {
     if (v == floor(v) && fabs(v) < 1e15)
         snprintf(out, n, "%.0f", v);
+    else if (fabs(v) >= 1e15)
+        snprintf(out, n, "%.17g", v);
     else
         snprintf(out, n, "%.4f", v);
 }
