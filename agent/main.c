@@ -13,6 +13,7 @@ struct command {
 
 static const struct command commands[] = {
     {"version", cmd_version, "print the version"},
+    {"collect", cmd_collect, "print one round of host metrics (--once)"},
 };
 
 static void usage(FILE *out)
