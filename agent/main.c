@@ -13,6 +13,7 @@ struct command {
 
 static const struct command commands[] = {
     {"version", cmd_version, "print the version"},
+    {"config", cmd_config, "validate or show the configuration"},
 };
 
 static void usage(FILE *out)
