@@ -297,6 +297,8 @@ static int read_file(const char *path, char **out, size_t *len, struct cw_config
 static int dir_entry_wanted(const char *name)
 {
     size_t n = strlen(name);
+    if (n > 4 && strcmp(name + n - 4, ".tmp") == 0) /* a download the ctl has not applied */
+        return 0;
     if (n > 5 && strcmp(name + n - 5, ".json") == 0)
         return 1;
     return strcmp(name, "default") == 0 || strncmp(name, "file_", 5) == 0 ||
@@ -342,7 +344,10 @@ static int add_dir(struct sources *s, const char *dir, struct cw_config_diag *d)
             if (stat(full, &st) == 0 && S_ISDIR(st.st_mode))
                 diag_addf(d, 0, "%s: subdirectory skipped", full);
             else if (!dir_entry_wanted(names[i]))
-                diag_addf(d, 0, "%s: skipped (not *.json, default, file_* or ssm_*)", full);
+                diag_addf(d, 0,
+                          "%s: skipped (not *.json, default, file_* or ssm_*; *.tmp are pending "
+                          "downloads)",
+                          full);
             else if (add_path(s, full, d) < 0)
                 rc = -1;
         }
