@@ -221,8 +221,7 @@ TEST(schema_vectors_invalid_ones_fail_load)
                              "invalidMetricsWithInvalidMeasurement.json"};
     const char *expect[] = {"collect_list[0].file_path: found nothing, expected the required key",
                             "metrics.typo: found unknown key \"typo\"",
-                            "disk.metrics_collection_interval: found 1.9 (number), expected "
-                            "integer"};
+                            "disk.metrics_collection_interval: found 1.9 (number)"};
     for (size_t i = 0; i < 3; i++) {
         char *rel = prefixed("reference/" REF "schema/sampleSchema/", invalid[i]);
         char *path = rel ? t_shared_path(rel) : NULL;
