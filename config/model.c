@@ -8,6 +8,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,11 +91,15 @@ char *mb_dup(struct mb *m, const char *s)
 int mb_int(const json_t *obj, const char *key, int dflt)
 {
     const json_t *v = json_object_get(obj, key);
-    if (json_is_integer(v))
-        return (int)json_integer_value(v);
-    if (json_is_real(v))
-        return (int)json_real_value(v);
-    return dflt;
+    double d;
+    if (!json_is_number(v))
+        return dflt;
+    d = json_number_value(v); /* clamped: the schema bounds most values, not all */
+    if (d >= (double)INT_MAX)
+        return INT_MAX;
+    if (d <= (double)INT_MIN)
+        return INT_MIN;
+    return json_is_integer(v) ? (int)json_integer_value(v) : (int)d;
 }
 
 int mb_bool(const json_t *obj, const char *key, int dflt)

@@ -126,6 +126,28 @@ static void build_class(struct mb *m, const json_t *item, const char *path, stru
     free(cls);
 }
 
+/* The strftime subset the reference converts to a regex (notes d.6); other directives would
+ * match literally, so timestamps would never parse. */
+static void check_timestamp_format(struct mb *m, const char *fmt, const char *path)
+{
+    for (const char *p = fmt; (p = strchr(p, '%')) != NULL;) {
+        int dash = p[1] == '-';
+        char d = p[1 + dash];
+        const char *ok = dash ? "mdIMS" : "YymBbdAaHIMSpZzf";
+        if (!d || !strchr(ok, d)) {
+            char *kp = cw_path_key(path, "timestamp_format");
+            if (kp)
+                mb_warn(m, kp,
+                        "directive %%%s%c is not supported (supported: %%Y %%y %%m %%-m %%B %%b "
+                        "%%d %%-d %%A %%a %%H %%I %%-I %%M %%-M %%S %%-S %%p %%Z %%z %%f); it "
+                        "matches literally",
+                        dash ? "-" : "", d ? d : ' ');
+            free(kp);
+        }
+        p += d ? 2 + dash : 1;
+    }
+}
+
 static void check_file_regexes(struct mb *m, const char *path, struct cw_log_file *f)
 {
     char *p;
@@ -156,6 +178,8 @@ static void build_file(struct mb *m, const json_t *item, const char *path, const
     const char *tz = json_string_value(json_object_get(item, "timezone"));
     f->utc = tz && strcmp(tz, "UTC") == 0;
     f->timestamp_format = mb_str(m, item, "timestamp_format", path);
+    if (f->timestamp_format)
+        check_timestamp_format(m, f->timestamp_format, path);
     f->trim_timestamp = mb_bool(item, "trim_timestamp", 0);
     f->multi_line_start_pattern = mb_str(m, item, "multi_line_start_pattern", path);
     if (!f->multi_line_start_pattern)

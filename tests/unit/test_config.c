@@ -688,6 +688,20 @@ TEST(semantic_retention_and_class_conflicts)
     cw_config_diag_free(&d);
 }
 
+TEST(semantic_timestamp_format_directives)
+{
+    struct cw_config *c = NULL;
+    struct cw_config_diag d;
+    T_ASSERT(load1(FILES("{\"file_path\":\"/a\",\"timestamp_format\":"
+                         "\"%Y-%m-%dT%H:%M:%S.%f%z %-d %j\"}"),
+                   &c, &d) == 0);
+    T_EQ_INT(d.n_warnings, 1);
+    T_HAS_WARNING(&d, "collect_list[0].timestamp_format: directive %j is not supported");
+    T_EQ_STR(c->logs.files[0].timestamp_format, "%Y-%m-%dT%H:%M:%S.%f%z %-d %j");
+    cw_config_free(c);
+    cw_config_diag_free(&d);
+}
+
 TEST(semantic_auto_removal_with_publish_multi_logs)
 {
     EXPECT_ERROR(FILES("{\"file_path\":\"/a*\",\"auto_removal\":true,"
@@ -846,5 +860,6 @@ T_MAIN("test_config", T_CASE(schema_vector_invalid_measurement_counts),
        T_CASE(append_dimensions_global_and_plugin), T_CASE(placeholders_in_log_names),
        T_CASE(placeholders_unknown_metadata), T_CASE(on_premise_default_stream_is_hostname),
        T_CASE(semantic_regexes_compile), T_CASE(semantic_retention_and_class_conflicts),
+       T_CASE(semantic_timestamp_format_directives),
        T_CASE(semantic_auto_removal_with_publish_multi_logs), T_CASE(not_supported_lines_once_each),
        T_CASE(directory_like_amazon_cloudwatch_agent_d), T_CASE(missing_file_is_an_error))
