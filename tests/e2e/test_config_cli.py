@@ -135,7 +135,7 @@ def test_schema_vectors_get_the_reference_verdicts():
 
 
 def test_directory_like_amazon_cloudwatch_agent_d():
-    r = show(fx("agent.d"))
+    r = show(fx("confdir"))
     eq(r.returncode, 0, "exit status (stderr %r)" % r.stderr)
     cfg = json.loads(r.stdout)
     eq(cfg["agent"]["run_as_user"], "cwagent", "from 'default'")
