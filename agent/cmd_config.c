@@ -1,6 +1,7 @@
 /* cmd_config — `cwagent config validate|show -c FILE|DIR [-c ...]`.
  *   validate: errors on stderr and exit 2, or the warnings then "configuration valid" on
- *             stdout and exit 0.
+ *             stdout and exit 0; with --json one object {"valid","errors","warnings"} on
+ *             stdout (same exit codes).
  *   show:     the effective configuration as JSON on stdout (warnings on stderr), exit 0;
  *             errors exit 2.
  * Without -c, the JSON in $CW_CONFIG_CONTENT is used when set (as the reference does in
@@ -9,6 +10,7 @@
 #include "agent/commands.h"
 #include "config/config.h"
 
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +20,7 @@
 
 static void config_usage(FILE *out)
 {
-    fprintf(out, "usage: cwagent config validate -c FILE|DIR [-c FILE|DIR ...]\n"
+    fprintf(out, "usage: cwagent config validate [--json] -c FILE|DIR [-c FILE|DIR ...]\n"
                  "       cwagent config show -c FILE|DIR [-c FILE|DIR ...]\n"
                  "A DIR contributes its *.json files and the amazon-cloudwatch-agent.d names\n"
                  "(default, file_*, ssm_*), in name order. Without -c, $CW_CONFIG_CONTENT is\n"
@@ -31,9 +33,30 @@ static void print_lines(FILE *out, const char *prefix, char **lines, size_t n)
         fprintf(out, "%s%s\n", prefix, lines[i]);
 }
 
+static json_t *lines_json(char **lines, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < n; i++)
+        json_array_append_new(a, json_string(lines[i]));
+    return a;
+}
+
+/* validate --json: {"valid": bool, "errors": [...], "warnings": [...]} on stdout. */
+static void print_json_verdict(int valid, const struct cw_config_diag *d)
+{
+    json_t *o =
+        json_pack("{s:b,s:o,s:o}", "valid", valid, "errors", lines_json(d->errors, d->n_errors),
+                  "warnings", lines_json(d->warnings, d->n_warnings));
+    char *s = o ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+    if (s)
+        printf("%s\n", s);
+    free(s);
+    json_decref(o);
+}
+
 static int load(const char **paths, size_t n, struct cw_config **cfg, struct cw_config_diag *d)
 {
-    static char host[256];
+    char host[256] = "";
     struct cw_config_meta meta = {0};
     if (gethostname(host, sizeof host - 1) == 0)
         meta.local_hostname = host;
@@ -48,6 +71,7 @@ int cmd_config(int argc, char **argv)
 {
     const char *paths[MAX_CONFIG_ARGS];
     size_t n = 0;
+    int as_json = 0;
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         config_usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
@@ -63,6 +87,8 @@ int cmd_config(int argc, char **argv)
         if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) && i + 1 < argc &&
             n < MAX_CONFIG_ARGS) {
             paths[n++] = argv[++i];
+        } else if (strcmp(argv[i], "--json") == 0 && !show) {
+            as_json = 1;
         } else {
             fprintf(stderr, "cwagent config %s: unexpected argument '%s'\n", verb, argv[i]);
             config_usage(stderr);
@@ -76,6 +102,12 @@ int cmd_config(int argc, char **argv)
     struct cw_config *cfg = NULL;
     struct cw_config_diag d = {0};
     int rc = load(paths, n, &cfg, &d);
+    if (as_json) {
+        print_json_verdict(rc == 0, &d);
+        cw_config_free(cfg);
+        cw_config_diag_free(&d);
+        return rc == 0 ? 0 : 2;
+    }
     print_lines(show ? stderr : stdout, "warning: ", d.warnings, d.n_warnings);
     if (rc < 0) {
         print_lines(stderr, "error: ", d.errors, d.n_errors);

@@ -165,6 +165,20 @@ def test_cw_config_content_env():
        "used_percent", "swap measurement")
 
 
+def test_validate_json_output():
+    r = run_agent("config", "validate", "--json", "-c", fx("unsupported.json"), timeout=30)
+    eq(r.returncode, 0, "exit status")
+    v = json.loads(r.stdout)
+    eq(v["valid"], True, "valid")
+    eq(v["errors"], [], "errors")
+    eq(len(v["warnings"]), 3, "warnings %r" % v["warnings"])
+    r = run_agent("config", "validate", "--json", "-c", fx("wrong_types.json"), timeout=30)
+    eq(r.returncode, 2, "exit status")
+    v = json.loads(r.stdout)
+    eq(v["valid"], False, "valid")
+    eq(len(v["errors"]), 3, "errors %r" % v["errors"])
+
+
 def test_usage_errors_exit_2():
     no_content = {"CW_CONFIG_CONTENT": ""}  # set but empty: invalid JSON, exit 2 as well
     r = run_agent("config", "validate", timeout=30, env=no_content)
