@@ -153,8 +153,12 @@ struct cw_log_filter {
 
 struct cw_log_file {
     char *file_path;
-    char *log_group_name;  /* resolved; NULL only with publish_multi_logs (derived per file) */
-    char *log_stream_name; /* resolved; the section's default when absent */
+    /* Resolved names. With publish_multi_logs the reference derives names per matched file:
+     * no group given -> group = the path with chars outside [.-_/#A-Za-z0-9] replaced by '_'
+     * (and log_group_name is NULL here); group given -> stream = "<log_stream_name>_<that
+     * sanitized path with '/' -> '_'>". That is left to the tailer. */
+    char *log_group_name;
+    char *log_stream_name; /* the section's default when absent */
     int utc;               /* timezone "UTC"; else local */
     char *timestamp_format;
     int trim_timestamp;
