@@ -2,6 +2,7 @@
 the reference samples and schema vectors, directories, CW_CONFIG_CONTENT, show round trips."""
 import json
 import os
+import random
 import re
 import shutil
 import tempfile
@@ -177,6 +178,55 @@ def test_validate_json_output():
     v = json.loads(r.stdout)
     eq(v["valid"], False, "valid")
     eq(len(v["errors"]), 3, "errors %r" % v["errors"])
+
+
+def _mutate(node, rng):
+    """Returns a copy of a JSON value with one random change somewhere inside."""
+    weird = [None, True, -1, 0, 1.5, 2 ** 40, "", "x" * 300, "(", "${X}", [], {}, [1, "a"], {"k": 1}]
+    if isinstance(node, dict) and node and rng.random() < 0.8:
+        k = rng.choice(sorted(node))
+        out = dict(node)
+        r = rng.random()
+        if r < 0.15:
+            del out[k]
+        elif r < 0.3:
+            out[k + "_x"] = rng.choice(weird)
+        else:
+            out[k] = _mutate(node[k], rng)
+        return out
+    if isinstance(node, list) and node and rng.random() < 0.8:
+        i = rng.randrange(len(node))
+        out = list(node)
+        r = rng.random()
+        if r < 0.2:
+            out.append(out[i])
+        elif r < 0.35:
+            del out[i]
+        else:
+            out[i] = _mutate(node[i], rng)
+        return out
+    return rng.choice(weird)
+
+
+def test_mutated_samples_never_crash():
+    rng = random.Random(1234)
+    docs = []
+    for name in sorted(os.listdir(os.path.join(REF, "samples"))):
+        with open(os.path.join(REF, "samples", name)) as fh:
+            docs.append(json.load(fh))
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "m.json")
+        for i in range(150):
+            doc = rng.choice(docs)
+            for _ in range(rng.randint(1, 3)):
+                doc = _mutate(doc, rng)
+            with open(path, "w") as fh:
+                json.dump(doc, fh)
+            r = run_agent("config", "show", "-c", path, timeout=30)
+            check(r.returncode in (0, 2) and "Sanitizer" not in r.stderr and "runtime error" not in r.stderr,
+                  "mutation %d: exit %d, stderr %r, doc %s" % (i, r.returncode, r.stderr[-2000:], json.dumps(doc)[:2000]))
+            if r.returncode == 0:
+                json.loads(r.stdout)
 
 
 def test_usage_errors_exit_2():
