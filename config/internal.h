@@ -57,6 +57,7 @@ struct cw_schema_error {
     char *key;
     char *path;
     char *msg;
+    int hidden; /* counted like gojsonschema does, but a clearer summary line says it */
 };
 
 struct cw_schema_result {

@@ -405,10 +405,12 @@ static void report_schema(struct cw_load_ctx *lc, const struct cw_schema_result 
 {
     for (size_t i = 0; i < r->n; i++) {
         const struct cw_schema_error *e = &r->errors[i];
+        if (e->hidden)
+            continue;
         if (cw_schema_err_is_summary(e->type)) {
             int covered = 0;
             for (size_t j = 0; j < r->n && !covered; j++)
-                covered = !cw_schema_err_is_summary(r->errors[j].type) &&
+                covered = !cw_schema_err_is_summary(r->errors[j].type) && !r->errors[j].hidden &&
                           prefix_len(e->path, r->errors[j].path);
             if (covered)
                 continue;

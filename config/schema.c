@@ -166,6 +166,7 @@ static void add_error(struct cw_schema_result *r, enum cw_schema_err type, const
     e->node = node;
     e->path = strdup(path);
     e->key = key ? strdup(key) : NULL;
+    e->hidden = 0;
     r->n++;
 }
 
@@ -318,6 +319,28 @@ static void sub_validate(struct vctx *c, const json_t *sub, const json_t *node, 
     validate(c, sub, node, path, out);
 }
 
+/* For an anyOf whose branches are all {"required": [KEY]} (procstat's pid_file/exe/pattern,
+ * logs' logs_collected/metrics_collected), writes "\"a\", \"b\"" into out and returns 1. */
+static int required_alternatives(const json_t *list, char *out, size_t outlen)
+{
+    size_t i, len = 0;
+    const json_t *sub;
+    out[0] = 0;
+    json_array_foreach(list, i, sub)
+    {
+        const json_t *req = json_object_get(sub, "required");
+        if (json_object_size(sub) != 1 || json_array_size(req) != 1 ||
+            !json_is_string(json_array_get(req, 0)))
+            return 0;
+        int n = snprintf(out + len, outlen - len, "%s\"%s\"", i ? ", " : "",
+                         json_string_value(json_array_get(req, 0)));
+        if (n < 0 || (size_t)n >= outlen - len)
+            return 0;
+        len += (size_t)n;
+    }
+    return len > 0;
+}
+
 static void check_any_of(struct vctx *c, const json_t *list, const json_t *node, const char *path,
                          struct cw_schema_result *r)
 {
@@ -343,11 +366,19 @@ static void check_any_of(struct vctx *c, const json_t *list, const json_t *node,
         }
     }
     if (!ok) {
-        char b[96];
+        char b[96], keys[512];
+        size_t first = r->n + 1;
+        int req_only = required_alternatives(list, keys, sizeof keys);
         cw_json_brief(node, b, sizeof b);
-        add_error(r, CW_SE_NUMBER_ANY_OF, node, path, NULL,
-                  "found %s, expected a value matching at least one of the allowed forms", b);
+        if (req_only)
+            add_error(r, CW_SE_NUMBER_ANY_OF, node, path, NULL,
+                      "found none of %s, expected at least one of them", keys);
+        else
+            add_error(r, CW_SE_NUMBER_ANY_OF, node, path, NULL,
+                      "found %s, expected a value matching at least one of the allowed forms", b);
         merge_errors(r, &best);
+        for (size_t k = first; req_only && k < r->n; k++)
+            r->errors[k].hidden = 1;
     }
     cw_schema_result_free(&best);
 }

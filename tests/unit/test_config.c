@@ -454,6 +454,34 @@ TEST(schema_keywords)
                  "event_name: found \"Forwarded Events\", expected anything else");
 }
 
+TEST(any_of_required_alternatives_get_one_clear_line)
+{
+    EXPECT_ERROR("{\"metrics\":{\"metrics_collected\":{\"procstat\":[{\"measurement\":"
+                 "[\"pid\"]}]}}}",
+                 "a.json: metrics.metrics_collected.procstat[0]: found none of \"pid_file\", "
+                 "\"exe\", \"pattern\", expected at least one of them");
+    EXPECT_ERROR("{\"logs\":{\"force_flush_interval\":5}}",
+                 "a.json: logs: found none of \"logs_collected\", \"metrics_collected\"");
+    struct cw_config *c = NULL;
+    struct cw_config_diag d;
+    T_EQ_INT(load1("{\"logs\":{}}", &c, &d), -1);
+    T_EQ_INT(d.n_errors, 1); /* the hidden "required" detail is not printed twice */
+    cw_config_diag_free(&d);
+}
+
+TEST(path_helpers)
+{
+    char *p = cw_path_key("agent", "service.name");
+    T_EQ_STR(p, "agent[\"service.name\"]");
+    free(p);
+    p = cw_path_key("", "agent");
+    T_EQ_STR(p, "agent");
+    free(p);
+    p = cw_path_index("a.b", 3);
+    T_EQ_STR(p, "a.b[3]");
+    free(p);
+}
+
 TEST(role_arn_placeholder_passes_pattern)
 {
     struct cw_config *c = NULL;
@@ -855,6 +883,7 @@ T_MAIN("test_config", T_CASE(schema_vector_invalid_measurement_counts),
        T_CASE(errors_after_merge_name_the_file_and_its_own_index),
        T_CASE(invalid_json_reports_line_and_column),
        T_CASE(unknown_root_key_is_an_error_traces_is_a_warning), T_CASE(schema_keywords),
+       T_CASE(any_of_required_alternatives_get_one_clear_line), T_CASE(path_helpers),
        T_CASE(role_arn_placeholder_passes_pattern), T_CASE(defaults),
        T_CASE(measurements_prefix_rename_unit_drop), T_CASE(unregistered_measurement_is_an_error),
        T_CASE(append_dimensions_global_and_plugin), T_CASE(placeholders_in_log_names),
