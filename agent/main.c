@@ -14,6 +14,7 @@ struct command {
 static const struct command commands[] = {
     {"version", cmd_version, "print the version"},
     {"collect", cmd_collect, "print one round of host metrics (--once)"},
+    {"config", cmd_config, "validate or show the configuration"},
 };
 
 static void usage(FILE *out)

@@ -1,0 +1,225 @@
+/* show — the effective configuration as JSON, in the reference's own key names so that the
+ * output is itself a valid configuration (defaults written out, placeholders resolved). */
+#include "config/internal.h"
+
+#include <stdlib.h>
+
+static void set_str(json_t *o, const char *k, const char *v)
+{
+    if (v)
+        json_object_set_new(o, k, json_string(v));
+}
+
+static json_t *strlist_json(const struct cw_strlist *l)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < l->n; i++)
+        json_array_append_new(a, json_string(l->v[i]));
+    return a;
+}
+
+static void set_role(json_t *o, const char *arn)
+{
+    if (!arn)
+        return;
+    json_t *c = json_object();
+    set_str(c, "role_arn", arn);
+    json_object_set_new(o, "credentials", c);
+}
+
+static json_t *agent_json(const struct cw_agent_config *a)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "metrics_collection_interval",
+                        json_integer(a->metrics_collection_interval));
+    set_str(o, "region", a->region);
+    set_role(o, a->role_arn);
+    json_object_set_new(o, "debug", json_boolean(a->debug));
+    set_str(o, "logfile", a->logfile);
+    json_object_set_new(o, "omit_hostname", json_boolean(a->omit_hostname));
+    set_str(o, "hostname", a->hostname);
+    set_str(o, "run_as_user", a->run_as_user);
+    set_str(o, "user_agent", a->user_agent);
+    return o;
+}
+
+/* Measurements as {name, rename, unit} objects, or plain field names when `plain` (procstat's
+ * schema allows strings only). */
+static json_t *measurements_json(const struct cw_metric_plugin *p, int plain, json_t **drops)
+{
+    json_t *a = json_array();
+    *drops = NULL;
+    for (size_t i = 0; i < p->n_measurements; i++) {
+        const struct cw_measurement *ms = &p->measurements[i];
+        if (plain) {
+            json_array_append_new(a, json_string(ms->field));
+        } else {
+            json_t *o = json_object();
+            set_str(o, "name", ms->field);
+            set_str(o, "rename", ms->name);
+            set_str(o, "unit", ms->unit);
+            json_array_append_new(a, o);
+        }
+        if (ms->drop_original) {
+            if (!*drops)
+                *drops = json_array();
+            json_array_append_new(*drops, json_string(ms->field));
+        }
+    }
+    return a;
+}
+
+static json_t *plugin_json(const struct cw_metric_plugin *p, int plain)
+{
+    json_t *o = json_object(), *drops;
+    json_object_set_new(o, "measurement", measurements_json(p, plain, &drops));
+    if (drops)
+        json_object_set_new(o, "drop_original_metrics", drops);
+    json_object_set_new(o, "metrics_collection_interval", json_integer(p->interval));
+    if (p->resources.n)
+        json_object_set_new(o, "resources", strlist_json(&p->resources));
+    if (p->n_append_dimensions) {
+        json_t *d = json_object();
+        for (size_t i = 0; i < p->n_append_dimensions; i++)
+            set_str(d, p->append_dimensions[i].key, p->append_dimensions[i].value);
+        json_object_set_new(o, "append_dimensions", d);
+    }
+    return o;
+}
+
+static json_t *procstat_json(const struct cw_metrics_config *mc)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < mc->n_procstat; i++) {
+        const struct cw_procstat *ps = &mc->procstat[i];
+        json_t *o = plugin_json(&ps->common, 1);
+        set_str(o, "pid_file", ps->pid_file);
+        set_str(o, "exe", ps->exe);
+        set_str(o, "pattern", ps->pattern);
+        json_array_append_new(a, o);
+    }
+    return a;
+}
+
+static json_t *collected_json(const struct cw_metrics_config *mc)
+{
+    json_t *o = json_object();
+    for (int i = 0; i < CW_PLUGIN_COUNT; i++) {
+        const struct cw_metric_plugin *p = &mc->plugins[i];
+        if (!p->enabled)
+            continue;
+        json_t *pj = plugin_json(p, 0);
+        if (i == CW_PLUGIN_CPU)
+            json_object_set_new(pj, "totalcpu", json_boolean(mc->cpu_totalcpu));
+        if (i == CW_PLUGIN_DISK) {
+            json_object_set_new(pj, "drop_device", json_boolean(mc->disk_drop_device));
+            if (mc->disk_ignore_fs.n)
+                json_object_set_new(pj, "ignore_file_system_types",
+                                    strlist_json(&mc->disk_ignore_fs));
+        }
+        json_object_set_new(o, cw_plugin_name((enum cw_plugin_id)i), pj);
+    }
+    if (mc->n_procstat)
+        json_object_set_new(o, "procstat", procstat_json(mc));
+    return o;
+}
+
+static json_t *metrics_json(const struct cw_metrics_config *mc)
+{
+    static const struct {
+        unsigned bit;
+        const char *key, *value;
+    } dims[] = {
+        {CW_DIM_IMAGE_ID, "ImageId", "${aws:ImageId}"},
+        {CW_DIM_INSTANCE_ID, "InstanceId", "${aws:InstanceId}"},
+        {CW_DIM_INSTANCE_TYPE, "InstanceType", "${aws:InstanceType}"},
+        {CW_DIM_ASG_NAME, "AutoScalingGroupName", "${aws:AutoScalingGroupName}"},
+    };
+    json_t *o = json_object();
+    set_str(o, "namespace", mc->namespace);
+    json_object_set_new(o, "force_flush_interval", json_integer(mc->force_flush_interval));
+    set_role(o, mc->role_arn);
+    set_str(o, "endpoint_override", mc->endpoint_override);
+    if (mc->global_dims) {
+        json_t *d = json_object();
+        for (size_t i = 0; i < sizeof dims / sizeof dims[0]; i++)
+            if (mc->global_dims & dims[i].bit)
+                set_str(d, dims[i].key, dims[i].value);
+        json_object_set_new(o, "append_dimensions", d);
+    }
+    if (mc->n_aggregation_dimensions) {
+        json_t *a = json_array();
+        for (size_t i = 0; i < mc->n_aggregation_dimensions; i++)
+            json_array_append_new(a, strlist_json(&mc->aggregation_dimensions[i]));
+        json_object_set_new(o, "aggregation_dimensions", a);
+    }
+    json_object_set_new(o, "metrics_collected", collected_json(mc));
+    return o;
+}
+
+static json_t *file_json(const struct cw_log_file *f)
+{
+    json_t *o = json_object();
+    set_str(o, "file_path", f->file_path);
+    set_str(o, "log_group_name", f->log_group_name);
+    set_str(o, "log_stream_name", f->log_stream_name);
+    set_str(o, "log_group_class", f->log_group_class);
+    set_str(o, "timezone", f->utc ? "UTC" : "Local");
+    set_str(o, "timestamp_format", f->timestamp_format);
+    json_object_set_new(o, "trim_timestamp", json_boolean(f->trim_timestamp));
+    set_str(o, "multi_line_start_pattern", f->multi_line_start_pattern);
+    set_str(o, "encoding", f->encoding);
+    json_object_set_new(o, "retention_in_days", json_integer(f->retention_in_days));
+    json_object_set_new(o, "auto_removal", json_boolean(f->auto_removal));
+    json_object_set_new(o, "publish_multi_logs", json_boolean(f->publish_multi_logs));
+    set_str(o, "blacklist", f->blacklist);
+    if (f->n_filters) {
+        json_t *a = json_array();
+        for (size_t i = 0; i < f->n_filters; i++)
+            json_array_append_new(a, json_pack("{s:s,s:s}", "type",
+                                               f->filters[i].exclude ? "exclude" : "include",
+                                               "expression", f->filters[i].expression));
+        json_object_set_new(o, "filters", a);
+    }
+    return o;
+}
+
+static json_t *logs_json(const struct cw_logs_config *lc)
+{
+    json_t *o = json_object(), *files = json_array();
+    json_object_set_new(o, "force_flush_interval", json_integer(lc->force_flush_interval));
+    set_str(o, "log_stream_name", lc->log_stream_name);
+    set_str(o, "endpoint_override", lc->endpoint_override);
+    set_role(o, lc->role_arn);
+    json_object_set_new(o, "concurrency", json_integer(lc->concurrency));
+    for (size_t i = 0; i < lc->n_files; i++)
+        json_array_append_new(files, file_json(&lc->files[i]));
+    json_object_set_new(o, "logs_collected",
+                        json_pack("{s:{s:o}}", "files", "collect_list", files));
+    return o;
+}
+
+json_t *cw_config_to_json_tree(const struct cw_config *c)
+{
+    json_t *root = json_object();
+    int any_plugin = c->metrics.n_procstat > 0;
+    if (!root)
+        return NULL;
+    for (int i = 0; i < CW_PLUGIN_COUNT; i++)
+        any_plugin |= c->metrics.plugins[i].enabled;
+    json_object_set_new(root, "agent", agent_json(&c->agent));
+    /* sections with nothing cwagent collects are left out (the schema wants at least one) */
+    if (c->metrics.present && any_plugin)
+        json_object_set_new(root, "metrics", metrics_json(&c->metrics));
+    if (c->logs.present && c->logs.n_files)
+        json_object_set_new(root, "logs", logs_json(&c->logs));
+    return root;
+}
+
+char *cw_config_to_json(const struct cw_config *c)
+{
+    json_t *root = cw_config_to_json_tree(c);
+    char *s = root ? json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(root);
+    return s;
+}
