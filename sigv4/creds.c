@@ -270,6 +270,10 @@ static struct creds *creds_from_object(json_t *o, const char *provider, int requ
         creds_fmt(err, errlen, "response lacks %s", !akid || !*akid ? "AccessKeyId" : "SecretAccessKey");
         return NULL;
     }
+    if (!exp && json_object_get(o, "Expiration") && !json_is_null(json_object_get(o, "Expiration"))) {
+        creds_fmt(err, errlen, "Expiration is not a string");
+        return NULL;
+    }
     if (exp && creds_parse_time(exp, &expiration) != 0) {
         creds_fmt(err, errlen, "unparseable Expiration \"%.40s\"", exp);
         return NULL;

@@ -137,7 +137,7 @@ static void ecs_http_done(void *owner, const struct cw_http_response *resp)
     char err[CREDS_ERR_MAX], line[CREDS_ERR_MAX + 100], first[160];
     struct creds *c = NULL;
     p->call = NULL;
-    int transient = resp->error != CW_HTTP_OK || resp->status >= 500;
+    int transient = creds_http_transient(resp);
     if (transient && p->attempts < ECS_MAX_ATTEMPTS && ecs_submit(p) == 0)
         return;
     if (resp->error != CW_HTTP_OK) {

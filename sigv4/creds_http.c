@@ -45,6 +45,20 @@ void creds_http_cancel(struct creds_http_call *call)
         call->cancelled = 1;
 }
 
+int creds_http_transient(const struct cw_http_response *resp)
+{
+    switch (resp->error) {
+    case CW_HTTP_OK:
+        return resp->status >= 500;
+    case CW_HTTP_ETIMEDOUT:
+    case CW_HTTP_ECONNECT:
+    case CW_HTTP_ECONNRESET:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
 int creds_url_parse(const char *url, struct creds_url *out)
 {
     memset(out, 0, sizeof *out);

@@ -26,6 +26,9 @@ struct creds_http_call *creds_http_start(const struct cw_http_transport *http,
                                          void *owner);
 void creds_http_cancel(struct creds_http_call *call);
 
+/* Worth one retry: a timeout, a refused or dropped connection, or a 5xx. */
+int creds_http_transient(const struct cw_http_response *resp);
+
 /* Formats into buf (always NUL-terminated, truncated when too long); returns buf. */
 char *creds_fmt(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 

@@ -214,7 +214,7 @@ static void get_done(void *owner, const struct cw_http_response *resp)
     struct imds_client *c = op->client;
     char detail[200];
     op->call = NULL;
-    int transient = resp->error != CW_HTTP_OK || resp->status >= 500;
+    int transient = creds_http_transient(resp);
     if (transient && op->attempts < IMDS_MAX_ATTEMPTS) {
         op_send(op);
         return;
@@ -319,7 +319,7 @@ static void token_done(void *owner, const struct cw_http_response *resp)
         token_fallback(c, resp);
         return;
     }
-    int transient = resp->error != CW_HTTP_OK || resp->status >= 500;
+    int transient = creds_http_transient(resp);
     if (transient && c->token_attempts < IMDS_MAX_ATTEMPTS) {
         token_start(c);
         return;
