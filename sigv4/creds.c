@@ -134,8 +134,8 @@ int creds_parse_time(const char *s, double *out)
     int h = (*p == 'T' || *p == 't' || *p == ' ') ? (p++, read_digits(&p, 2)) : -1;
     int mi = *p == ':' ? (p++, read_digits(&p, 2)) : -1;
     int se = *p == ':' ? (p++, read_digits(&p, 2)) : -1;
-    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 ||
-        se < 0 || se > 60 || d > days_in_month(y, mo))
+    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 ||
+        se > 60 || d > days_in_month(y, mo))
         return -1;
     double frac = 0, scale = 0.1;
     if (*p == '.') {
@@ -267,10 +267,12 @@ static struct creds *creds_from_object(json_t *o, const char *provider, int requ
     const char *exp = json_str(o, "Expiration");
     double expiration = 0;
     if (!akid || !*akid || !secret || !*secret) {
-        creds_fmt(err, errlen, "response lacks %s", !akid || !*akid ? "AccessKeyId" : "SecretAccessKey");
+        creds_fmt(err, errlen, "response lacks %s",
+                  !akid || !*akid ? "AccessKeyId" : "SecretAccessKey");
         return NULL;
     }
-    if (!exp && json_object_get(o, "Expiration") && !json_is_null(json_object_get(o, "Expiration"))) {
+    if (!exp && json_object_get(o, "Expiration") &&
+        !json_is_null(json_object_get(o, "Expiration"))) {
         creds_fmt(err, errlen, "Expiration is not a string");
         return NULL;
     }

@@ -61,7 +61,7 @@ struct creds_ctx {
     const char *const *envp;              /* "NAME=value" strings, NULL-terminated; NULL = none */
     double (*now)(void *ud);              /* UTC epoch seconds; NULL = the system clock */
     void *now_ud;
-    creds_sign_fn sign; /* signer for STS AssumeRole: the lead wires sigv4_sign */
+    creds_sign_fn sign;           /* signer for STS AssumeRole: the lead wires sigv4_sign */
     creds_sign_free_fn sign_free; /* and sigv4_result_free */
     const char *region;           /* STS region; NULL = AWS_REGION, AWS_DEFAULT_REGION, us-east-1 */
     const char *sts_endpoint;     /* e.g. "http://127.0.0.1:4566"; NULL = https://sts.<region>... */
@@ -116,7 +116,8 @@ struct creds_provider *creds_process_provider_new(const struct creds_ctx *ctx, c
  * AssumeRoleWithWebIdentity (unsigned). The token file is re-read on every fetch. */
 struct creds_provider *creds_webid_provider_new(const struct creds_ctx *ctx);
 
-/* AWS_CONTAINER_CREDENTIALS_RELATIVE_URI / _FULL_URI with AWS_CONTAINER_AUTHORIZATION_TOKEN(_FILE). */
+/* AWS_CONTAINER_CREDENTIALS_RELATIVE_URI / _FULL_URI with AWS_CONTAINER_AUTHORIZATION_TOKEN(_FILE).
+ */
 struct creds_provider *creds_ecs_provider_new(const struct creds_ctx *ctx);
 
 /* The EC2 instance role over IMDSv2 (IMDSv1 fallback rules in sigv4/imds.h). */
@@ -144,7 +145,8 @@ struct creds_provider *creds_chain_new(struct creds_provider **providers, size_t
 /* The SDK default chain: environment, shared files (`profile`), web identity, ECS, IMDS. */
 struct creds_provider *creds_default_chain_new(const struct creds_ctx *ctx, const char *profile);
 
-/* ---- the cache --------------------------------------------------------------------------------- */
+/* ---- the cache ---------------------------------------------------------------------------------
+ */
 
 struct creds_cache;
 

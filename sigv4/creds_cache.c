@@ -90,8 +90,8 @@ static void fmt_time(double t, char *out, size_t outlen)
 static void install(struct creds_cache *c, struct creds *cr, double now)
 {
     char key[32], when[32] = "never";
-    int changed = !c->cur || strcmp(c->cur->provider, cr->provider) != 0 ||
-                  strcmp(c->cur->access_key_id, cr->access_key_id) != 0;
+    /* Info when the source changes (or on the first set); routine rotations at debug. */
+    int changed = !c->cur || strcmp(c->cur->provider, cr->provider) != 0;
     creds_release(c->cur);
     c->cur = cr;
     c->obtained = now;
@@ -118,8 +118,9 @@ static void failed(struct creds_cache *c, const char *err, double now)
     snprintf(c->last_error, sizeof c->last_error, "%s", err ? err : "failed");
     if (usable(c->cur, now)) {
         fmt_time(c->cur->expiration, when, sizeof when);
-        cw_warn("creds", "refreshing credentials failed (%d in a row), retrying in %.0f s; still "
-                         "using %s credentials valid until %s",
+        cw_warn("creds",
+                "refreshing credentials failed (%d in a row), retrying in %.0f s; still "
+                "using %s credentials valid until %s",
                 c->failures, backoff, c->cur->provider, c->cur->expiration ? when : "revoked");
     } else {
         cw_warn("creds", "no usable credentials (%d failures in a row), retrying in %.0f s",
@@ -134,8 +135,8 @@ static void cache_done(void *ud, struct creds *cr, const char *err)
     char why[160];
     c->refreshing = 0;
     if (cr && cr->expiration != 0 && cr->expiration <= now + CACHE_EXPIRY_SLACK) {
-        creds_fmt(why, sizeof why, "%s returned credentials that expired %.0f s ago",
-                  cr->provider, now - cr->expiration);
+        creds_fmt(why, sizeof why, "%s returned credentials that expired %.0f s ago", cr->provider,
+                  now - cr->expiration);
         creds_release(cr);
         cr = NULL;
         err = why;

@@ -18,8 +18,8 @@ struct chain_provider {
     struct creds_provider *p[CHAIN_MAX_PROVIDERS];
     size_t n, idx;
     int busy;
-    struct cw_buf errors;      /* "name: reason; name: reason" */
-    unsigned long last_hash;   /* of the last logged failure */
+    struct cw_buf errors;    /* "name: reason; name: reason" */
+    unsigned long last_hash; /* of the last logged failure */
     creds_done_fn done;
     void *ud;
 };
@@ -134,7 +134,7 @@ struct creds_provider *creds_chain_new(struct creds_provider **providers, size_t
 struct creds_provider *creds_default_chain_new(const struct creds_ctx *ctx, const char *profile)
 {
     struct creds_provider *p[5] = {
-        creds_env_provider_new(ctx),  creds_profile_provider_new(ctx, profile),
+        creds_env_provider_new(ctx),   creds_profile_provider_new(ctx, profile),
         creds_webid_provider_new(ctx), creds_ecs_provider_new(ctx),
         creds_imds_provider_new(ctx),
     };

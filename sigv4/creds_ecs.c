@@ -15,10 +15,10 @@
 
 #include "sigv4/creds_internal.h"
 
-#define ECS_HOST          "http://169.254.170.2"
-#define ECS_TIMEOUT_MS    5000
-#define ECS_MAX_TOKEN     16384
-#define ECS_MAX_ATTEMPTS  2
+#define ECS_HOST         "http://169.254.170.2"
+#define ECS_TIMEOUT_MS   5000
+#define ECS_MAX_TOKEN    16384
+#define ECS_MAX_ATTEMPTS 2
 
 struct ecs_provider {
     struct creds_provider base;
@@ -107,6 +107,8 @@ static int ecs_auth(struct ecs_provider *p, char *err, size_t el)
             snprintf(p->auth_header, n, "Authorization: %s", val);
         else
             rc = -1;
+        if (rc)
+            creds_fmt(err, el, "out of memory");
     }
     if (tok) {
         explicit_bzero(tok, strlen(tok));
@@ -155,8 +157,8 @@ static void ecs_http_done(void *owner, const struct cw_http_response *resp)
 static int ecs_submit(struct ecs_provider *p)
 {
     const char *hdr[] = {"Accept: application/json", p->auth_header, NULL};
-    struct cw_http_request req = {"GET", p->url, hdr, NULL, 0, ECS_TIMEOUT_MS, 1000,
-                                  CREDS_MAX_JSON};
+    struct cw_http_request req = {"GET", p->url,         hdr,  NULL,
+                                  0,     ECS_TIMEOUT_MS, 1000, CREDS_MAX_JSON};
     p->attempts++;
     p->call = creds_http_start(p->ctx.http, &req, ecs_http_done, p);
     return p->call ? 0 : -1;

@@ -20,8 +20,9 @@ static void env_fetch(struct creds_provider *self, creds_done_fn done, void *ud)
         return;
     }
     if (!akid || !secret) {
-        done(ud, NULL, akid ? "AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not"
-                            : "AWS_SECRET_ACCESS_KEY is set but AWS_ACCESS_KEY_ID is not");
+        done(ud, NULL,
+             akid ? "AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not"
+                  : "AWS_SECRET_ACCESS_KEY is set but AWS_ACCESS_KEY_ID is not");
         return;
     }
     struct creds *c = creds_new(akid, secret, token, 0, "environment");

@@ -200,10 +200,10 @@ struct creds *creds_sts_parse(const struct cw_http_response *resp, const char *p
     struct creds *c = NULL;
     if (!akid || !*akid || !secret || !*secret || !token || !*token || !exp)
         creds_fmt(err, errlen, "STS <Credentials> lacks %s",
-                  !akid || !*akid         ? "AccessKeyId"
-                  : !secret || !*secret   ? "SecretAccessKey"
-                  : !token || !*token     ? "SessionToken"
-                                          : "Expiration");
+                  !akid || !*akid       ? "AccessKeyId"
+                  : !secret || !*secret ? "SecretAccessKey"
+                  : !token || !*token   ? "SessionToken"
+                                        : "Expiration");
     else if (creds_parse_time(exp, &expiration) != 0)
         creds_fmt(err, errlen, "STS returned an unparseable Expiration \"%.40s\"", exp);
     else if (!(c = creds_new(akid, secret, token, expiration, provider)))

@@ -151,8 +151,8 @@ static void close_child(struct child *ch)
     ch->out = ch->err = -1;
 }
 
-static struct creds *judge(int status, struct cw_buf *out, struct cw_buf *errb, int over,
-                           char *err, size_t el)
+static struct creds *judge(int status, struct cw_buf *out, struct cw_buf *errb, int over, char *err,
+                           size_t el)
 {
     char line[200];
     if (WIFSIGNALED(status)) {

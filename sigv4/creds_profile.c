@@ -33,7 +33,7 @@ struct profile_provider {
     int busy;
     struct creds_provider *sub;
     const char *orig_region; /* ctx->region as given */
-    char region[64]; /* the profile's region, for STS (ctx.region points here when set) */
+    char region[64];         /* the profile's region, for STS (ctx.region points here when set) */
     char name[128];
     creds_done_fn done;
     void *ud;

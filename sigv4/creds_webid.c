@@ -57,8 +57,7 @@ static char *read_token(const char *path, char *err, size_t el)
     return tok;
 }
 
-static int webid_body(struct webid_provider *p, const char *role, const char *tok,
-                      struct cw_buf *b)
+static int webid_body(struct webid_provider *p, const char *role, const char *tok, struct cw_buf *b)
 {
     const char *sess = creds_getenv(&p->ctx, "AWS_ROLE_SESSION_NAME");
     char defsess[64];
@@ -114,9 +113,10 @@ static void webid_fetch(struct creds_provider *self, creds_done_fn done, void *u
         return;
     }
     if (!role || !file) {
-        done(ud, NULL, !role && !file ? "AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE are not set"
-                       : !role        ? "AWS_WEB_IDENTITY_TOKEN_FILE is set but AWS_ROLE_ARN is not"
-                                      : "AWS_ROLE_ARN is set but AWS_WEB_IDENTITY_TOKEN_FILE is not");
+        done(ud, NULL,
+             !role && !file ? "AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE are not set"
+             : !role        ? "AWS_WEB_IDENTITY_TOKEN_FILE is set but AWS_ROLE_ARN is not"
+                            : "AWS_ROLE_ARN is set but AWS_WEB_IDENTITY_TOKEN_FILE is not");
         return;
     }
     p->busy = 1;

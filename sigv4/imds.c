@@ -11,13 +11,13 @@
 #include "common/log.h"
 #include "sigv4/creds_internal.h"
 
-#define IMDS_TOKEN_MAX      4096
-#define IMDS_TOKEN_SLACK    60  /* renew the token a minute before the service drops it */
-#define IMDS_V1_RECHECK     300 /* after a fallback, try for a token again 5 minutes later */
-#define IMDS_MAX_ATTEMPTS   2   /* one retry */
-#define IMDS_MAX_TAGS       50  /* EC2: at most 50 tags per resource */
+#define IMDS_TOKEN_MAX    4096
+#define IMDS_TOKEN_SLACK  60  /* renew the token a minute before the service drops it */
+#define IMDS_V1_RECHECK   300 /* after a fallback, try for a token again 5 minutes later */
+#define IMDS_MAX_ATTEMPTS 2   /* one retry */
+#define IMDS_MAX_TAGS     50  /* EC2: at most 50 tags per resource */
 #define IMDS_TOKEN_HINT                                                                            \
-    "IMDS token request timed out; if this runs in a container, set the instance metadata hop "  \
+    "IMDS token request timed out; if this runs in a container, set the instance metadata hop "    \
     "limit to 2"
 
 struct imds_op {
@@ -25,12 +25,12 @@ struct imds_op {
     char path[512];
     imds_get_fn done;
     void *ud;
-    int attempts;    /* GETs sent */
-    int reauth;      /* a 401 already made us fetch a new token */
-    int with_token;  /* the GET in flight carries a token */
+    int attempts;   /* GETs sent */
+    int reauth;     /* a 401 already made us fetch a new token */
+    int with_token; /* the GET in flight carries a token */
     struct creds_http_call *call;
-    struct imds_op *next;             /* in the waiting-for-token queue */
-    struct imds_op *lprev, *lnext;    /* in the list of live ops */
+    struct imds_op *next;          /* in the waiting-for-token queue */
+    struct imds_op *lprev, *lnext; /* in the list of live ops */
 };
 
 struct ident_state {
@@ -83,8 +83,8 @@ struct imds_client *imds_client_new(const struct imds_options *opts)
     if (!c)
         return NULL;
     c->opt = *opts;
-    snprintf(c->endpoint, sizeof c->endpoint, "%s", opts->endpoint ? opts->endpoint
-                                                                   : IMDS_DEFAULT_ENDPOINT);
+    snprintf(c->endpoint, sizeof c->endpoint, "%s",
+             opts->endpoint ? opts->endpoint : IMDS_DEFAULT_ENDPOINT);
     size_t n = strlen(c->endpoint);
     while (n > 0 && c->endpoint[n - 1] == '/')
         c->endpoint[--n] = '\0';
@@ -178,7 +178,11 @@ static void op_send(struct imds_op *op)
     op->with_token = c->token != NULL;
     if (c->token)
         hdr[0] = creds_fmt(tokhdr, sizeof tokhdr, "X-aws-ec2-metadata-token: %s", c->token);
-    struct cw_http_request req = {"GET", url, hdr, NULL, 0,
+    struct cw_http_request req = {"GET",
+                                  url,
+                                  hdr,
+                                  NULL,
+                                  0,
                                   c->opt.timeout_ms ? c->opt.timeout_ms : 2000,
                                   c->opt.connect_timeout_ms ? c->opt.connect_timeout_ms : 1000,
                                   IMDS_MAX_BODY};
@@ -295,7 +299,8 @@ static void token_fallback(struct imds_client *c, const struct cw_http_response 
 static int token_store(struct imds_client *c, const struct cw_http_response *resp)
 {
     size_t n = resp->body_len;
-    while (n && (resp->body[n - 1] == '\n' || resp->body[n - 1] == '\r' || resp->body[n - 1] == ' '))
+    while (n &&
+           (resp->body[n - 1] == '\n' || resp->body[n - 1] == '\r' || resp->body[n - 1] == ' '))
         n--;
     if (n == 0 || n >= IMDS_TOKEN_MAX || memchr(resp->body, '\n', n) || memchr(resp->body, '\r', n))
         return -1;
@@ -338,7 +343,11 @@ static void token_start(struct imds_client *c)
     creds_fmt(url, sizeof url, "%s/latest/api/token", c->endpoint);
     creds_fmt(ttl, sizeof ttl, "X-aws-ec2-metadata-token-ttl-seconds: %d", IMDS_TOKEN_TTL_SECONDS);
     const char *hdr[] = {ttl, NULL};
-    struct cw_http_request req = {"PUT", url, hdr, NULL, 0,
+    struct cw_http_request req = {"PUT",
+                                  url,
+                                  hdr,
+                                  NULL,
+                                  0,
                                   c->opt.timeout_ms ? c->opt.timeout_ms : 2000,
                                   c->opt.connect_timeout_ms ? c->opt.connect_timeout_ms : 1000,
                                   IMDS_TOKEN_MAX};
@@ -405,8 +414,8 @@ static int ident_parse_doc(struct imds_identity *id, const char *body, size_t le
     json_error_t jerr;
     json_t *o = json_loadb(body, len, 0, &jerr);
     if (!json_is_object(o)) {
-        creds_fmt(err, el, "identity document: malformed JSON: %.100s", o ? "not an object"
-                                                                           : jerr.text);
+        creds_fmt(err, el, "identity document: malformed JSON: %.100s",
+                  o ? "not an object" : jerr.text);
         json_decref(o);
         return -1;
     }
@@ -419,7 +428,8 @@ static int ident_parse_doc(struct imds_identity *id, const char *body, size_t le
     copy_json_str(o, "accountId", id->account_id, sizeof id->account_id);
     json_decref(o);
     if (!*id->instance_id || !*id->region) {
-        creds_fmt(err, el, "identity document lacks %s", *id->instance_id ? "region" : "instanceId");
+        creds_fmt(err, el, "identity document lacks %s",
+                  *id->instance_id ? "region" : "instanceId");
         return -1;
     }
     return 0;

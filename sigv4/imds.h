@@ -49,7 +49,8 @@ void imds_client_free(struct imds_client *client);
 typedef void (*imds_get_fn)(void *ud, long status, const char *body, size_t len, const char *err);
 
 /* GETs /latest/<path> (e.g. "meta-data/instance-id"). `done` is called exactly once, later
- * (or at once, before the call returns, when the client is disabled). Returns 0. */
+ * (or at once, before the call returns, when the client is disabled or the request cannot be
+ * submitted). Returns 0. Do not free the client from inside one of its callbacks. */
 int imds_get(struct imds_client *client, const char *path, imds_get_fn done, void *ud);
 
 /* What the agent needs for dimensions and placeholders. Strings are "" when unknown. */
@@ -82,7 +83,6 @@ typedef void (*imds_identity_fn)(void *ud, const struct imds_identity *id, const
  * then each key; a 404 listing means tags are not enabled and yields no tags, not an error).
  * The document is required; the other parts are optional. One fetch per client at a time.
  * Returns 0, or -1 (and `done` is not called) when a fetch is already running. */
-int imds_identity_fetch(struct imds_client *client, int with_tags, imds_identity_fn done,
-                        void *ud);
+int imds_identity_fetch(struct imds_client *client, int with_tags, imds_identity_fn done, void *ud);
 
 #endif

@@ -21,7 +21,8 @@ struct ini;
 struct ini *ini_parse(const char *text, size_t len);
 void ini_free(struct ini *ini);
 
-/* Value of key in section (exact, case-sensitive names), borrowed until ini_free; NULL if absent. */
+/* Value of key in section (exact, case-sensitive names), borrowed until ini_free; NULL if absent.
+ */
 const char *ini_get(const struct ini *ini, const char *section, const char *key);
 /* Non-zero when the section appeared (even empty). */
 int ini_has_section(const struct ini *ini, const char *section);

@@ -94,7 +94,7 @@ static int decode_entity(const char *p, const char *end, char *c, size_t *used)
     size_t i = hex ? 3 : 2;
     for (; p + i < end && p[i] != ';' && i < 8; i++) {
         char d = p[i];
-        int dv = d >= '0' && d <= '9' ? d - '0'
+        int dv = d >= '0' && d <= '9'          ? d - '0'
                  : hex && d >= 'a' && d <= 'f' ? d - 'a' + 10
                  : hex && d >= 'A' && d <= 'F' ? d - 'A' + 10
                                                : -1;

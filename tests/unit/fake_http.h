@@ -139,7 +139,8 @@ static inline void fake_answer(struct fake_http *f, struct fake_req *q)
         resp.error_msg = "fake: no scripted response";
     } else if (r->error != CW_HTTP_OK) {
         resp.error = r->error;
-        resp.error_msg = r->error == CW_HTTP_ETIMEDOUT ? "fake: timed out" : "fake: transport error";
+        resp.error_msg =
+            r->error == CW_HTTP_ETIMEDOUT ? "fake: timed out" : "fake: transport error";
     } else {
         resp.status = r->status;
         resp.body = r->body ? r->body : "";

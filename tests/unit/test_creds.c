@@ -74,8 +74,8 @@ TEST(creds_object_refs_and_validation)
 
 TEST(env_provider)
 {
-    const char *good[] = {"HOME=/nonexistent", "AWS_ACCESS_KEY_ID=AKIDENV", "AWS_SECRET_ACCESS_KEY=" SECRET,
-                          "AWS_SESSION_TOKEN=tok", NULL};
+    const char *good[] = {"HOME=/nonexistent", "AWS_ACCESS_KEY_ID=AKIDENV",
+                          "AWS_SECRET_ACCESS_KEY=" SECRET, "AWS_SESSION_TOKEN=tok", NULL};
     const char *none[] = {"AWS_ACCESS_KEY_ID=", NULL};
     const char *half[] = {"AWS_SECRET_ACCESS_KEY=" SECRET, NULL};
     struct creds_ctx ctx = {0};
@@ -403,8 +403,8 @@ TEST(chain_lists_every_provider_and_hides_secrets)
     struct creds_ctx ctx;
     struct result r = {0};
     T_ASSERT(tmpdir_make(&d) == 0);
-    const char *cred = tmpdir_file(&d, "credentials",
-                                   "[default]\naws_secret_access_key=" SECRET "\n", 0600);
+    const char *cred =
+        tmpdir_file(&d, "credentials", "[default]\naws_secret_access_key=" SECRET "\n", 0600);
     char ce[300];
     snprintf(ce, sizeof ce, "AWS_SHARED_CREDENTIALS_FILE=%s", cred);
     const char *env[] = {"AWS_SECRET_ACCESS_KEY=" SECRET, ce, "AWS_CONFIG_FILE=/nonexistent/x",
@@ -420,8 +420,8 @@ TEST(chain_lists_every_provider_and_hides_secrets)
     fake_log_stop();
     T_EQ_INT(r.calls, 1);
     T_CHECK(r.c == NULL);
-    static const char *names[] = {"environment: ", "profile: ", "web_identity: ", "ecs: ",
-                                  "imds: "};
+    static const char *names[] = {
+        "environment: ", "profile: ", "web_identity: ", "ecs: ", "imds: "};
     for (size_t i = 0; i < 5; i++) {
         if (!strstr(r.err, names[i]))
             t_fail_at(__FILE__, __LINE__, "chain error lacks \"%s\": %s", names[i], r.err);
@@ -456,10 +456,9 @@ TEST(chain_moves_on_to_the_first_good_provider)
     creds_provider_free(chain);
     /* Static provider after failing ones. */
     ctx.envp = env2;
-    struct creds_provider *list[] = {creds_env_provider_new(&ctx),
-                                     creds_profile_provider_new(&ctx, NULL),
-                                     creds_imds_provider_new(&ctx),
-                                     creds_static_provider_new("AKIDSTATIC", "s", NULL)};
+    struct creds_provider *list[] = {
+        creds_env_provider_new(&ctx), creds_profile_provider_new(&ctx, NULL),
+        creds_imds_provider_new(&ctx), creds_static_provider_new("AKIDSTATIC", "s", NULL)};
     chain = creds_chain_new(list, 4);
     result_clear(&r);
     creds_provider_fetch(chain, result_cb, &r);

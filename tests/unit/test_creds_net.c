@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SECRET "wJalrXUtnFEMI/K7MDENG/bPxRfiCYSECRETKEY"
-#define NOW    1787227200.0 /* 2026-08-20T12:00:00Z */
-#define CW_TEST_BIG 70000 /* over the 64 KiB JSON cap */
+#define SECRET      "wJalrXUtnFEMI/K7MDENG/bPxRfiCYSECRETKEY"
+#define NOW         1787227200.0 /* 2026-08-20T12:00:00Z */
+#define CW_TEST_BIG 70000        /* over the 64 KiB JSON cap */
 
 static const char GOOD_JSON[] = "{\"AccessKeyId\":\"ASIAGOOD\",\"SecretAccessKey\":\"" SECRET
                                 "\",\"Token\":\"tok\",\"Expiration\":\"2026-08-20T18:00:00Z\","
@@ -92,13 +92,20 @@ TEST(ecs_full_uri_host_rules)
         const char *uri;
         int allowed;
     } cases[] = {
-        {"https://creds.example.com/x", 1}, {"http://127.0.0.1:8080/creds", 1},
-        {"http://127.3.4.5/creds", 1},      {"http://localhost:51679/creds", 1},
-        {"http://[::1]:8080/creds", 1},     {"http://169.254.170.2/creds", 1},
-        {"http://169.254.170.23/v1/credentials", 1}, {"http://[fd00:ec2::23]/v1/c", 1},
-        {"http://example.com/creds", 0},    {"http://10.0.0.1/creds", 0},
-        {"http://169.254.169.254/creds", 0}, {"http://128.0.0.1/creds", 0},
-        {"ftp://127.0.0.1/creds", 0},       {"not a url", 0},
+        {"https://creds.example.com/x", 1},
+        {"http://127.0.0.1:8080/creds", 1},
+        {"http://127.3.4.5/creds", 1},
+        {"http://localhost:51679/creds", 1},
+        {"http://[::1]:8080/creds", 1},
+        {"http://169.254.170.2/creds", 1},
+        {"http://169.254.170.23/v1/credentials", 1},
+        {"http://[fd00:ec2::23]/v1/c", 1},
+        {"http://example.com/creds", 0},
+        {"http://10.0.0.1/creds", 0},
+        {"http://169.254.169.254/creds", 0},
+        {"http://128.0.0.1/creds", 0},
+        {"ftp://127.0.0.1/creds", 0},
+        {"not a url", 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char full[200];
@@ -161,7 +168,8 @@ TEST(ecs_bad_answers)
         {200, "{\"SecretAccessKey\":\"S\"}", "lacks AccessKeyId"},
         {200, "{\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"S\",\"Expiration\":\"soon\"}",
          "unparseable Expiration"},
-        {200, "{\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"S\",\"Expiration\":12}", "Expiration is not a string"},
+        {200, "{\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"S\",\"Expiration\":12}",
+         "Expiration is not a string"},
         {403, "{\"code\":\"AccessDenied\",\"message\":\"no\"}", "HTTP 403"},
         {200, "{\"code\":\"InvalidToken\",\"message\":\"bad token\"}", "InvalidToken: bad token"},
         {200, big, "too large"},
@@ -174,8 +182,8 @@ TEST(ecs_bad_answers)
         struct creds_provider *p = creds_ecs_provider_new(&e.ctx);
         fetch_run(&e, p);
         if (e.r.c || !strstr(e.r.err, cases[i].want))
-            t_fail_at(__FILE__, __LINE__, "case %zu: expected \"%s\", got \"%s\"", i,
-                      cases[i].want, e.r.err);
+            t_fail_at(__FILE__, __LINE__, "case %zu: expected \"%s\", got \"%s\"", i, cases[i].want,
+                      e.r.err);
         creds_provider_free(p);
         teardown(&e);
     }
@@ -306,8 +314,8 @@ TEST(assume_role_errors)
             &e.ctx, creds_static_provider_new("AKIDSOURCE", "s", NULL), &o);
         fetch_run(&e, p);
         if (e.r.c || !strstr(e.r.err, cases[i].want) || !strstr(e.r.err, "arn:aws:iam::1:role/r"))
-            t_fail_at(__FILE__, __LINE__, "case %zu: expected \"%s\", got \"%s\"", i,
-                      cases[i].want, e.r.err);
+            t_fail_at(__FILE__, __LINE__, "case %zu: expected \"%s\", got \"%s\"", i, cases[i].want,
+                      e.r.err);
         T_CHECK(strstr(e.f.reqs[0].body, "DurationSeconds=3600&") == NULL &&
                 strstr(e.f.reqs[0].body, "DurationSeconds=3600"));
         creds_provider_free(p);
@@ -404,8 +412,8 @@ TEST(web_identity)
     const char *tok = tmpdir_file(&d, "token", "eyJhbGciOiJSUzI1NiJ9.jwt.sig\n", 0600);
     char tf[300];
     snprintf(tf, sizeof tf, "AWS_WEB_IDENTITY_TOKEN_FILE=%s", tok);
-    const char *env[] = {"AWS_ROLE_ARN=arn:aws:iam::1:role/irsa", tf,
-                         "AWS_ROLE_SESSION_NAME=pod-1", "AWS_REGION=us-west-2", NULL};
+    const char *env[] = {"AWS_ROLE_ARN=arn:aws:iam::1:role/irsa", tf, "AWS_ROLE_SESSION_NAME=pod-1",
+                         "AWS_REGION=us-west-2", NULL};
     struct env_ctx e;
     setup(&e, env);
     fake_http_on(&e.f, "POST", "https://sts.us-west-2.amazonaws.com", 200, STS_OK);
@@ -487,7 +495,8 @@ TEST(imds_instance_role_failures)
          "AssumeRoleUnauthorizedAccess: EC2 cannot assume"},
         {200, "{\"Code\":\"Success\",\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"S\"}",
          "lacks Expiration"},
-        {200, "{\"Code\":\"Success\",\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"S\",", "malformed"},
+        {200, "{\"Code\":\"Success\",\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"S\",",
+         "malformed"},
     };
     const char *env[] = {NULL};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -499,8 +508,8 @@ TEST(imds_instance_role_failures)
         struct creds_provider *p = creds_imds_provider_new(&e.ctx);
         fetch_run(&e, p);
         if (e.r.c || !strstr(e.r.err, cases[i].want))
-            t_fail_at(__FILE__, __LINE__, "case %zu: expected \"%s\", got \"%s\"", i,
-                      cases[i].want, e.r.err);
+            t_fail_at(__FILE__, __LINE__, "case %zu: expected \"%s\", got \"%s\"", i, cases[i].want,
+                      e.r.err);
         T_CHECK(strstr(e.r.err, SECRET) == NULL);
         creds_provider_free(p);
         teardown(&e);

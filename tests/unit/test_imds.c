@@ -285,7 +285,8 @@ TEST(identity_with_tags)
     fx_init(&x, 0);
     fake_http_on(&x.f, "PUT", NULL, 200, "T");
     fake_http_on(&x.f, "GET", "/dynamic/instance-identity/document", 200, DOC);
-    fake_http_on(&x.f, "GET", "/meta-data/hostname", 200, "ip-10-0-0-171.us-west-2.compute.internal");
+    fake_http_on(&x.f, "GET", "/meta-data/hostname", 200,
+                 "ip-10-0-0-171.us-west-2.compute.internal");
     fake_http_on(&x.f, "GET", "/meta-data/local-hostname", 200, "ip-10-0-0-171.local\n");
     fake_http_on(&x.f, "GET", "/meta-data/tags/instance/Name", 200, "web-1");
     fake_http_on(&x.f, "GET", "/meta-data/tags/instance/aws:team", 200, "blue");
