@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -216,9 +217,22 @@ void creds_provider_free(struct creds_provider *p)
 
 /* ---- files ---- */
 
+/* Allocates the buffer's full size up front, so that growing never leaves copies of secret
+ * bytes behind in memory released by realloc. */
+static int presize(struct cw_buf *b, size_t n)
+{
+    if (n > b->max || n > (size_t)INT32_MAX)
+        return -1;
+    if (cw_buf_printf(b, "%*s", (int)n, "") != 0)
+        return -1;
+    cw_buf_reset(b);
+    return 0;
+}
+
 char *creds_read_file(const char *path, size_t max, size_t *len_out, char *err, size_t errlen)
 {
     struct cw_buf b;
+    struct stat st;
     cw_buf_init(&b, max);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
@@ -226,16 +240,23 @@ char *creds_read_file(const char *path, size_t max, size_t *len_out, char *err, 
         return NULL;
     }
     char chunk[4096];
-    ssize_t r;
+    ssize_t r = 0;
     int rc = 0;
-    while ((r = read(fd, chunk, sizeof chunk)) > 0) {
+    int regular = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+    if (regular && (size_t)st.st_size > max) {
+        creds_fmt(err, errlen, "%s is larger than %zu bytes", path, max);
+        rc = -1;
+    } else if (regular && presize(&b, (size_t)st.st_size) != 0) {
+        creds_fmt(err, errlen, "out of memory reading %s", path);
+        rc = -1;
+    }
+    while (rc == 0 && (r = read(fd, chunk, sizeof chunk)) > 0) {
         if (cw_buf_append(&b, chunk, (size_t)r) != 0) {
             creds_fmt(err, errlen, "%s is larger than %zu bytes", path, max);
             rc = -1;
-            break;
         }
     }
-    if (r < 0) {
+    if (rc == 0 && r < 0) {
         creds_fmt(err, errlen, "cannot read %s: %s", path, strerror(errno));
         rc = -1;
     }
@@ -246,6 +267,11 @@ char *creds_read_file(const char *path, size_t max, size_t *len_out, char *err, 
         return NULL;
     }
     return cw_buf_detach(&b, len_out);
+}
+
+int creds_buf_presize(struct cw_buf *b)
+{
+    return presize(b, b->max);
 }
 
 /* ---- JSON credentials ---- */

@@ -47,6 +47,10 @@ char *creds_read_file(const char *path, size_t max, size_t *len_out, char *err, 
 struct creds_provider *creds_static_provider_named(const char *access_key_id, const char *secret,
                                                    const char *token, const char *name);
 
+/* Allocates b's whole capacity (b->max) at once, so appends never realloc secret bytes.
+ * Returns 0 or -1. */
+int creds_buf_presize(struct cw_buf *b) CW_WARN_UNUSED;
+
 /* Returns non-zero when v is "true" (case-insensitive). */
 int creds_env_true(const char *v);
 

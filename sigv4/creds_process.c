@@ -189,6 +189,10 @@ static struct creds *run_process(const struct creds_ctx *ctx, const char *comman
     cw_buf_init(&out, CREDS_MAX_JSON);
     cw_buf_init(&errb, PROCESS_MAX_STDERR);
     char *const *envp = ctx->envp ? (char *const *)ctx->envp : environ;
+    if (creds_buf_presize(&out) != 0) {
+        creds_fmt(err, el, "out of memory");
+        goto out;
+    }
     if (spawn(command, envp, &ch, err, el) != 0)
         goto out;
     if (collect(&ch, timeout, &out, &errb, &over) != 0) {

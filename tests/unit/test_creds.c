@@ -282,6 +282,18 @@ TEST(profile_unreadable_and_incomplete)
     env[0] = cd;
     fetch_once(p, &r);
     T_CHECK(r.c == NULL && strstr(r.err, "cannot read") && strstr(r.err, "directory"));
+    /* A file over the 1 MiB cap is refused, not read. */
+    char *huge = malloc(1100000);
+    T_ASSERT(huge != NULL);
+    memset(huge, '#', 1099999);
+    huge[1099999] = '\0';
+    const char *hp = tmpdir_file(&d, "huge", huge, 0600);
+    free(huge);
+    char ch[300];
+    snprintf(ch, sizeof ch, "AWS_SHARED_CREDENTIALS_FILE=%s", hp);
+    env[0] = ch;
+    fetch_once(p, &r);
+    T_CHECK(r.c == NULL && strstr(r.err, "larger than 1048576 bytes"));
     creds_provider_free(p);
     result_clear(&r);
     tmpdir_remove(&d);

@@ -301,14 +301,18 @@ TEST(assume_role_errors)
          "<Expiration>2026-08-20T13:00:00Z</Expiration></Credentials></R>",
          "lacks SessionToken"},
         {500, "", "HTTP 500 (no error document)"},
+        {200, NULL, "too large"}, /* body filled in below: over the 64 KiB cap */
     };
+    static char big[CW_TEST_BIG];
+    memset(big, ' ', sizeof big - 1);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct env_ctx e;
         setup(&e, NULL);
         e.ctx.sign = fake_sign;
         e.ctx.sign_free = fake_sign_free;
         e.ctx.sts_endpoint = "http://127.0.0.1:4566/";
-        fake_http_on(&e.f, "POST", "http://127.0.0.1:4566", cases[i].status, cases[i].body);
+        fake_http_on(&e.f, "POST", "http://127.0.0.1:4566", cases[i].status,
+                     cases[i].body ? cases[i].body : big);
         struct creds_assume_role_options o = {"arn:aws:iam::1:role/r", NULL, NULL, 3600};
         struct creds_provider *p = creds_assume_role_provider_new(
             &e.ctx, creds_static_provider_new("AKIDSOURCE", "s", NULL), &o);
