@@ -114,6 +114,8 @@ struct assume_provider {
     char *role_arn, *session_name, *external_id;
     int duration;
     int busy;
+    int global_tried;  /* RegionDisabledException already sent us to the global region */
+    struct creds *src; /* the inner provider's credentials, held during the fetch */
     struct creds_http_call *call;
     creds_done_fn done;
     void *ud;
@@ -126,18 +128,9 @@ static void assume_finish(struct assume_provider *p, struct creds *c, const char
     void *ud = p->ud;
     p->busy = 0;
     p->call = NULL;
+    creds_release(p->src);
+    p->src = NULL;
     done(ud, c, err);
-}
-
-static void assume_http_done(void *owner, const struct cw_http_response *resp)
-{
-    struct assume_provider *p = owner;
-    char err[CREDS_ERR_MAX], line[CREDS_ERR_MAX + 200];
-    p->call = NULL;
-    struct creds *c = creds_sts_parse(resp, "assume_role", err, sizeof err);
-    if (!c)
-        creds_fmt(line, sizeof line, "AssumeRole %s: %s", p->role_arn, err);
-    assume_finish(p, c, c ? NULL : line);
 }
 
 static int assume_body(struct assume_provider *p, struct cw_buf *b)
@@ -159,32 +152,75 @@ static int assume_body(struct assume_provider *p, struct cw_buf *b)
     return 0;
 }
 
+static void assume_http_done(void *owner, const struct cw_http_response *resp);
+
+/* Sends AssumeRole with p->src through `ctx`; returns 0, or -1 with line set. */
+static int assume_send(struct assume_provider *p, const struct creds_ctx *ctx, char *line,
+                       size_t ll)
+{
+    char err[CREDS_ERR_MAX];
+    struct cw_buf b;
+    cw_buf_init(&b, STS_MAX_REQUEST);
+    int rc = 0;
+    if (assume_body(p, &b) != 0) {
+        creds_fmt(line, ll, "AssumeRole request too large");
+        rc = -1;
+    } else if (!(p->call = creds_sts_submit(ctx, b.data, b.len, p->src, assume_http_done, p, err,
+                                            sizeof err))) {
+        creds_fmt(line, ll, "AssumeRole %s: %s", p->role_arn, err);
+        rc = -1;
+    }
+    cw_buf_free(&b);
+    return rc;
+}
+
+/* The partition's global STS region: the reference agent retries there when the regional
+ * endpoint answers RegionDisabledException. */
+static const char *global_region(const struct creds_ctx *ctx)
+{
+    char url[512], region[64];
+    creds_sts_endpoint(ctx, url, sizeof url, region, sizeof region);
+    if (strncmp(region, "cn-", 3) == 0)
+        return "cn-north-1";
+    if (strncmp(region, "us-gov-", 7) == 0)
+        return "us-gov-west-1";
+    return "us-east-1";
+}
+
+static void assume_http_done(void *owner, const struct cw_http_response *resp)
+{
+    struct assume_provider *p = owner;
+    char err[CREDS_ERR_MAX], line[CREDS_ERR_MAX + 200];
+    p->call = NULL;
+    struct creds *c = creds_sts_parse(resp, "assume_role", err, sizeof err);
+    if (!c && !p->global_tried && !p->ctx.sts_endpoint && strstr(err, "RegionDisabledException")) {
+        struct creds_ctx g = p->ctx;
+        g.region = global_region(&p->ctx);
+        p->global_tried = 1;
+        cw_warn("creds", "STS is disabled in the configured region; retrying in %s", g.region);
+        if (assume_send(p, &g, line, sizeof line) == 0)
+            return;
+        assume_finish(p, NULL, line);
+        return;
+    }
+    if (!c)
+        creds_fmt(line, sizeof line, "AssumeRole %s: %s", p->role_arn, err);
+    assume_finish(p, c, c ? NULL : line);
+}
+
 static void assume_inner_done(void *ud, struct creds *src, const char *inner_err)
 {
     struct assume_provider *p = ud;
-    char err[CREDS_ERR_MAX], line[CREDS_ERR_MAX + 200];
-    struct cw_buf b;
-    cw_buf_init(&b, STS_MAX_REQUEST);
+    char line[CREDS_ERR_MAX + 200];
     if (!src) {
         creds_fmt(line, sizeof line, "source credentials for %s: %s", p->role_arn, inner_err);
-        goto fail;
+        assume_finish(p, NULL, line);
+        return;
     }
-    if (assume_body(p, &b) != 0) {
-        creds_fmt(line, sizeof line, "AssumeRole request too large");
-        goto fail;
-    }
-    p->call = creds_sts_submit(&p->ctx, b.data, b.len, src, assume_http_done, p, err, sizeof err);
-    if (!p->call) {
-        creds_fmt(line, sizeof line, "AssumeRole %s: %s", p->role_arn, err);
-        goto fail;
-    }
-    creds_release(src);
-    cw_buf_free(&b);
-    return;
-fail:
-    creds_release(src);
-    cw_buf_free(&b);
-    assume_finish(p, NULL, line);
+    p->src = src;
+    p->global_tried = 0;
+    if (assume_send(p, &p->ctx, line, sizeof line) != 0)
+        assume_finish(p, NULL, line);
 }
 
 static void assume_fetch(struct creds_provider *self, creds_done_fn done, void *ud)
@@ -205,6 +241,7 @@ static void assume_free(struct creds_provider *self)
     struct assume_provider *p = (struct assume_provider *)self;
     creds_http_cancel(p->call);
     creds_provider_free(p->inner);
+    creds_release(p->src);
     free(p->role_arn);
     free(p->session_name);
     free(p->external_id);

@@ -282,6 +282,39 @@ TEST(assume_role_signs_and_parses)
     teardown(&e);
 }
 
+TEST(assume_role_region_disabled_falls_back_to_global_region)
+{
+    const char *env[] = {"AWS_REGION=ap-east-1", NULL};
+    struct env_ctx e;
+    setup(&e, env);
+    e.ctx.sign = fake_sign;
+    e.ctx.sign_free = fake_sign_free;
+    memset(&g_sign, 0, sizeof g_sign);
+    fake_http_on(&e.f, "POST", "https://sts.ap-east-1.amazonaws.com", 403,
+                 "<ErrorResponse><Error><Code>RegionDisabledException</Code><Message>STS is not "
+                 "activated in this region</Message></Error></ErrorResponse>");
+    fake_http_on(&e.f, "POST", "https://sts.us-east-1.amazonaws.com", 200, STS_OK);
+    struct creds_assume_role_options o = {"arn:aws:iam::1:role/r", NULL, NULL, 0};
+    struct creds_provider *p = creds_assume_role_provider_new(
+        &e.ctx, creds_static_provider_new("AKIDSOURCE", "s", NULL), &o);
+    fetch_run(&e, p);
+    T_CHECK(e.r.c && strcmp(e.r.c->access_key_id, "ASIASTS") == 0);
+    T_EQ_INT(e.f.nreqs, 2);
+    T_EQ_INT(g_sign.calls, 2);
+    T_EQ_STR(g_sign.region, "us-east-1");
+    /* Only once: a second RegionDisabledException is reported. */
+    fake_http_on(&e.f, "POST", NULL, 403,
+                 "<ErrorResponse><Error><Code>RegionDisabledException</Code></Error>"
+                 "</ErrorResponse>")
+        ->repeat = 1;
+    e.f.rules[1].used = 1;
+    fetch_run(&e, p);
+    T_CHECK(e.r.c == NULL && strstr(e.r.err, "RegionDisabledException"));
+    T_EQ_INT(e.f.nreqs, 4);
+    creds_provider_free(p);
+    teardown(&e);
+}
+
 TEST(assume_role_errors)
 {
     static const struct {
@@ -550,7 +583,8 @@ TEST(free_cancels_a_fetch_in_flight)
 
 T_MAIN("creds_net", T_CASE(ecs_relative_uri), T_CASE(ecs_full_uri_host_rules),
        T_CASE(ecs_token_file_wins), T_CASE(ecs_bad_answers), T_CASE(ecs_retries_once_on_5xx),
-       T_CASE(assume_role_signs_and_parses), T_CASE(assume_role_errors),
+       T_CASE(assume_role_signs_and_parses),
+       T_CASE(assume_role_region_disabled_falls_back_to_global_region), T_CASE(assume_role_errors),
        T_CASE(profile_role_with_source_profile_and_credential_source), T_CASE(web_identity),
        T_CASE(imds_instance_role), T_CASE(imds_instance_role_failures),
        T_CASE(free_cancels_a_fetch_in_flight))
