@@ -51,6 +51,10 @@ struct creds_provider *creds_static_provider_named(const char *access_key_id, co
  * Returns 0 or -1. */
 int creds_buf_presize(struct cw_buf *b) CW_WARN_UNUSED;
 
+/* Web identity with the role, token file and session name of a profile (copied). */
+struct creds_provider *creds_webid_provider_profile(const struct creds_ctx *ctx, const char *role,
+                                                    const char *file, const char *session);
+
 /* Returns non-zero when v is "true" (case-insensitive). */
 int creds_env_true(const char *v);
 

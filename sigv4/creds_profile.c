@@ -1,10 +1,11 @@
 /* creds_profile — the shared config and credentials files.
  *
  * On each fetch both files are read again (the reference agent re-reads them every 10 min) and
- * the profile is resolved into a provider: static keys, credential_process, or role_arn on top of
- * source_profile / credential_source (roles may chain through source profiles, at most
- * PROFILE_MAX_DEPTH deep). Keys in the credentials file win over the config file. The provider
- * built for the last fetch is kept until the next fetch (never freed inside its own callback).
+ * the profile is resolved into a provider: static keys, credential_process, role_arn with
+ * web_identity_token_file, or role_arn on top of source_profile / credential_source (roles may
+ * chain through source profiles, at most PROFILE_MAX_DEPTH deep). Keys in the credentials file win
+ * over the config file. The provider built for the last fetch is kept until the next fetch (never
+ * freed inside its own callback).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -218,6 +219,10 @@ static struct creds_provider *build(struct profile_provider *p, const struct pro
                   PROFILE_MAX_DEPTH);
         return NULL;
     }
+    if (!static_only && pget(f, profile, "role_arn") && pget(f, profile, "web_identity_token_file"))
+        return creds_webid_provider_profile(&p->ctx, pget(f, profile, "role_arn"),
+                                            pget(f, profile, "web_identity_token_file"),
+                                            pget(f, profile, "role_session_name"));
     if (!static_only && pget(f, profile, "role_arn"))
         return build_role(p, f, profile, depth, err, el);
     if (akid || secret) {

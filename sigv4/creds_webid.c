@@ -12,6 +12,7 @@
 struct webid_provider {
     struct creds_provider base;
     struct creds_ctx ctx;
+    char *role, *file, *session; /* from a profile; NULL = the environment variables */
     int busy;
     struct creds_http_call *call;
     creds_done_fn done;
@@ -59,7 +60,7 @@ static char *read_token(const char *path, char *err, size_t el)
 
 static int webid_body(struct webid_provider *p, const char *role, const char *tok, struct cw_buf *b)
 {
-    const char *sess = creds_getenv(&p->ctx, "AWS_ROLE_SESSION_NAME");
+    const char *sess = p->session ? p->session : creds_getenv(&p->ctx, "AWS_ROLE_SESSION_NAME");
     char defsess[64];
     snprintf(defsess, sizeof defsess, "cwagent-%lld", (long long)creds_now(&p->ctx));
     return creds_form_append(b, "Action", "AssumeRoleWithWebIdentity") != 0 ||
@@ -106,8 +107,8 @@ fail:
 static void webid_fetch(struct creds_provider *self, creds_done_fn done, void *ud)
 {
     struct webid_provider *p = (struct webid_provider *)self;
-    const char *role = creds_getenv(&p->ctx, "AWS_ROLE_ARN");
-    const char *file = creds_getenv(&p->ctx, "AWS_WEB_IDENTITY_TOKEN_FILE");
+    const char *role = p->role ? p->role : creds_getenv(&p->ctx, "AWS_ROLE_ARN");
+    const char *file = p->file ? p->file : creds_getenv(&p->ctx, "AWS_WEB_IDENTITY_TOKEN_FILE");
     if (p->busy) {
         done(ud, NULL, "a fetch is already in flight");
         return;
@@ -129,6 +130,9 @@ static void webid_free(struct creds_provider *self)
 {
     struct webid_provider *p = (struct webid_provider *)self;
     creds_http_cancel(p->call);
+    free(p->role);
+    free(p->file);
+    free(p->session);
     free(p);
 }
 
@@ -142,4 +146,21 @@ struct creds_provider *creds_webid_provider_new(const struct creds_ctx *ctx)
     p->base.free = webid_free;
     p->ctx = *ctx;
     return &p->base;
+}
+
+struct creds_provider *creds_webid_provider_profile(const struct creds_ctx *ctx, const char *role,
+                                                    const char *file, const char *session)
+{
+    struct creds_provider *base = creds_webid_provider_new(ctx);
+    struct webid_provider *p = (struct webid_provider *)base;
+    if (!p)
+        return NULL;
+    p->role = strdup(role);
+    p->file = strdup(file);
+    p->session = session ? strdup(session) : NULL;
+    if (!p->role || !p->file || (session && !p->session)) {
+        webid_free(base);
+        return NULL;
+    }
+    return base;
 }

@@ -476,6 +476,27 @@ TEST(web_identity)
     fetch_run(&e, p);
     T_CHECK(e.r.c == NULL && strstr(e.r.err, "web identity token: cannot open"));
     creds_provider_free(p);
+    /* The same from a profile (role_arn + web_identity_token_file). */
+    struct tmpdir d2;
+    T_ASSERT(tmpdir_make(&d2) == 0);
+    const char *tok2 = tmpdir_file(&d2, "tok", "profile-jwt-token", 0600);
+    char confs[600], co[300];
+    snprintf(confs, sizeof confs,
+             "[profile wi]\nrole_arn = arn:aws:iam::1:role/wi\nweb_identity_token_file = %s\n"
+             "role_session_name = wisess\n",
+             tok2);
+    const char *conf = tmpdir_file(&d2, "config", confs, 0600);
+    snprintf(co, sizeof co, "AWS_CONFIG_FILE=%s", conf);
+    const char *penv[] = {co, "AWS_SHARED_CREDENTIALS_FILE=/nonexistent/c", NULL};
+    e.ctx.envp = penv;
+    fake_http_on(&e.f, "POST", "https://sts.us-east-1.amazonaws.com", 200, STS_OK);
+    p = creds_profile_provider_new(&e.ctx, "wi");
+    fetch_run(&e, p);
+    T_CHECK(e.r.c && strcmp(e.r.c->provider, "web_identity") == 0);
+    T_CHECK(strstr(e.f.reqs[e.f.nreqs - 1].body,
+                   "RoleSessionName=wisess&WebIdentityToken=profile-jwt-token") != NULL);
+    creds_provider_free(p);
+    tmpdir_remove(&d2);
     const char *half[] = {"AWS_ROLE_ARN=arn:aws:iam::1:role/irsa", NULL};
     e.ctx.envp = half;
     p = creds_webid_provider_new(&e.ctx);
