@@ -14,7 +14,8 @@
 CC       ?= cc
 BUILD    ?= build
 SANITIZE ?=
-CW_SHARED ?= $(abspath ../shared)
+# ../shared beside the clone; from a git worktree under /work/wt, ../../shared.
+CW_SHARED ?= $(firstword $(wildcard $(abspath ../shared) $(abspath ../../shared)) $(abspath ../shared))
 PYTHON   ?= /usr/bin/python3
 
 PKGS      := libcurl openssl jansson zlib libpcre2-8

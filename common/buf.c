@@ -99,8 +99,11 @@ int cw_buf_printf(struct cw_buf *b, const char *fmt, ...)
 
 char *cw_buf_detach(struct cw_buf *b, size_t *len_out)
 {
-    if (!b->data && reserve(b, 0) != 0)
-        return NULL;
+    if (!b->data) {
+        if (reserve(b, 0) != 0)
+            return NULL;
+        b->data[0] = '\0';
+    }
     char *p = b->data;
     if (len_out)
         *len_out = b->len;
