@@ -5,5 +5,6 @@
 #define CW_COMMANDS_H
 
 int cmd_version(int argc, char **argv);
+int cmd_sign(int argc, char **argv);
 
 #endif

@@ -13,6 +13,7 @@ struct command {
 
 static const struct command commands[] = {
     {"version", cmd_version, "print the version"},
+    {"sign", cmd_sign, "sign a raw HTTP request with SigV4 and show each step"},
 };
 
 static void usage(FILE *out)
