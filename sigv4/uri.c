@@ -117,7 +117,8 @@ static int recode(const char *s, size_t n, size_t max, char **res)
         goto out;
     if (sigv4_uri_encode(&enc, dec.data ? dec.data : "", dec.len, 0) != 0)
         goto out;
-    *res = cw_buf_detach(&enc, NULL);
+    /* Not cw_buf_detach: on a buffer that never grew it returns unterminated memory. */
+    *res = strdup(enc.data ? enc.data : "");
     rc = *res ? 0 : -1;
 out:
     cw_buf_free(&dec);
