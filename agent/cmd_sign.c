@@ -26,7 +26,7 @@
 struct sign_opts {
     const char *file; /* NULL or "-" = stdin */
     const char *service, *region, *access_key, *secret_file, *token, *date;
-    int unsigned_token, json;
+    int unsigned_token, json, batch;
 };
 
 static void sign_usage(FILE *out)
@@ -34,7 +34,7 @@ static void sign_usage(FILE *out)
     fprintf(out,
             "usage: cwagent sign [FILE|-] --service S --region R --access-key ID\n"
             "                    [--secret-key-file F] [--session-token T]\n"
-            "                    [--date YYYYMMDDTHHMMSSZ] [--unsigned-token] [--json]\n"
+            "                    [--date YYYYMMDDTHHMMSSZ] [--unsigned-token] [--json] [--batch]\n"
             "\n"
             "Signs the raw HTTP/1.1 request in FILE (or stdin) with AWS Signature Version 4 and\n"
             "prints the canonical request, the string to sign and the signed request.\n"
@@ -53,6 +53,9 @@ static void sign_usage(FILE *out)
             "  --unsigned-token     add X-Amz-Security-Token after signing instead of signing it\n"
             "  --json               print one JSON object: canonical_request, string_to_sign,\n"
             "                       signature, authorization, amz_date, signed_request\n"
+            "  --batch              the input is a stream of pipelined requests (a body needs\n"
+            "                       Content-Length); prints one JSON object per line for each,\n"
+            "                       or {\"error\": ...} for one that cannot be signed\n"
             "\n"
             "Paths are normalised and encoded twice, as for every AWS service except S3.\n"
             "An Authorization header in the input is replaced. The signed request is shown\n"
@@ -112,6 +115,10 @@ static int parse_one(int argc, char **argv, int *i, struct sign_opts *o)
     }
     if (strcmp(a, "--json") == 0) {
         o->json = 1;
+        return -1;
+    }
+    if (strcmp(a, "--batch") == 0) {
+        o->batch = o->json = 1;
         return -1;
     }
     if (strcmp(a, "--unsigned-token") == 0) {
@@ -240,7 +247,8 @@ static int load_secret(const struct sign_opts *o, char **out)
     return *out ? 0 : 2;
 }
 
-static int read_request(const struct sign_opts *o, struct rawreq *rr)
+/* Reads FILE or stdin into b (capped). Returns 0, 1 (read error) or 2 (cannot open). */
+static int read_input(const struct sign_opts *o, struct cw_buf *b)
 {
     int use_stdin = !o->file || strcmp(o->file, "-") == 0;
     FILE *f = use_stdin ? stdin : fopen(o->file, "rb");
@@ -248,22 +256,15 @@ static int read_request(const struct sign_opts *o, struct rawreq *rr)
         fprintf(stderr, "cwagent sign: cannot open %s: %s\n", o->file, strerror(errno));
         return 2;
     }
-    struct cw_buf b;
-    cw_buf_init(&b, SIGN_MAX_INPUT);
-    int rc = read_all(f, &b);
+    int rc = read_all(f, b);
     if (!use_stdin)
         fclose(f);
-    char err[256];
     if (rc != 0) {
-        fprintf(stderr, "cwagent sign: cannot read the request (read error or over %u bytes)\n",
+        fprintf(stderr, "cwagent sign: cannot read the input (read error or over %u bytes)\n",
                 SIGN_MAX_INPUT);
-        rc = 1;
-    } else if (rawreq_parse(b.data, b.len, rr, err, sizeof err) != 0) {
-        fprintf(stderr, "cwagent sign: cannot parse the request: %s\n", err);
-        rc = 1;
+        return 1;
     }
-    cw_buf_free(&b);
-    return rc;
+    return 0;
 }
 
 /* The request headers that stay: Authorization goes (it is recomputed), X-Amz-Date goes when
@@ -321,13 +322,15 @@ static void print_human(const struct sigv4_result *res, const char *head, size_t
            res->canonical_request, res->string_to_sign, res->signature, body_len, head);
 }
 
-/* Signs rr with the options and prints the result. Returns the exit status. */
-static int sign_and_print(const struct sign_opts *o, const struct rawreq *rr, const char *secret,
-                          time_t now)
+/* Signs rr with the options: fills *res and the signed request's head. Returns 0, or -1 with
+ * *why saying what is wrong. */
+static int sign_request(const struct sign_opts *o, const struct rawreq *rr, const char *secret,
+                        time_t now, struct sigv4_result *res, struct cw_buf *head, const char **why)
 {
     struct sigv4_header *h = calloc(rr->nheaders ? rr->nheaders : 1, sizeof *h);
+    *why = "out of memory";
     if (!h)
-        return 1;
+        return -1;
     size_t n = 0;
     for (size_t i = 0; i < rr->nheaders; i++)
         if (keep_header(o, rr->headers[i].name))
@@ -336,26 +339,88 @@ static int sign_and_print(const struct sign_opts *o, const struct rawreq *rr, co
                                 n,          rr->body, rr->body_len, NULL};
     struct sigv4_credentials cr = {o->access_key, secret, o->token};
     struct sigv4_params p = {o->service, o->region, now, !o->unsigned_token, 0, 1, 0};
+    int rc = -1;
+    if (!rawreq_header(rr, "host"))
+        *why = "the request has no Host header";
+    else if (sigv4_sign(&req, &cr, &p, NULL, res) != 0)
+        *why = "the request cannot be signed (check the header names, the X-Amz-Date format, "
+               "the region and service names)";
+    else if (format_signed(rr, h, n, res, head) == 0)
+        rc = 0;
+    free(h);
+    return rc;
+}
+
+/* One request (FILE or stdin). Returns the exit status. */
+static int sign_single(const struct sign_opts *o, const struct cw_buf *in, const char *secret,
+                       time_t now)
+{
+    struct rawreq rr;
+    char err[256];
+    if (rawreq_parse(in->data, in->len, &rr, err, sizeof err) != 0) {
+        fprintf(stderr, "cwagent sign: cannot parse the request: %s\n", err);
+        return 1;
+    }
     struct sigv4_result res = {0};
     struct cw_buf head;
     cw_buf_init(&head, SIGN_MAX_INPUT);
+    const char *why = NULL;
     int rc = 1;
-    if (!rawreq_header(rr, "host"))
-        fprintf(stderr, "cwagent sign: the request has no Host header\n");
-    else if (sigv4_sign(&req, &cr, &p, NULL, &res) != 0)
-        fprintf(stderr, "cwagent sign: the request cannot be signed (check the header names, "
-                        "the X-Amz-Date format, the region and service names)\n");
-    else if (format_signed(rr, h, n, &res, &head) != 0)
-        fprintf(stderr, "cwagent sign: out of memory\n");
-    else if (o->json)
+    if (sign_request(o, &rr, secret, now, &res, &head, &why) != 0) {
+        fprintf(stderr, "cwagent sign: %s\n", why);
+    } else if (o->json) {
         rc = print_json(&res, head.data);
-    else {
-        print_human(&res, head.data, rr->body_len);
+    } else {
+        print_human(&res, head.data, rr.body_len);
         rc = 0;
     }
     cw_buf_free(&head);
     sigv4_result_free(&res);
-    free(h);
+    rawreq_free(&rr);
+    return rc;
+}
+
+static void print_json_error(const char *why)
+{
+    json_t *o = json_pack("{s:s}", "error", why);
+    if (o)
+        json_dumpf(o, stdout, JSON_COMPACT);
+    putchar('\n');
+    json_decref(o);
+}
+
+/* A stream of pipelined requests: one JSON line each. A request that cannot be signed gets an
+ * error line (and exit status 1); one that cannot be parsed ends the stream. */
+static int sign_batch(const struct sign_opts *o, const struct cw_buf *in, const char *secret,
+                      time_t now)
+{
+    size_t off = 0, index = 0;
+    int rc = 0;
+    while (off < in->len && strspn(in->data + off, "\r\n") < in->len - off) {
+        struct rawreq rr;
+        char err[256];
+        if (rawreq_parse_next(in->data + off, in->len - off, &rr, err, sizeof err) != 0) {
+            fprintf(stderr, "cwagent sign: request %zu: cannot parse: %s\n", index, err);
+            print_json_error(err);
+            return 1;
+        }
+        off += rr.consumed;
+        struct sigv4_result res = {0};
+        struct cw_buf head;
+        cw_buf_init(&head, SIGN_MAX_INPUT);
+        const char *why = NULL;
+        if (sign_request(o, &rr, secret, now, &res, &head, &why) != 0) {
+            fprintf(stderr, "cwagent sign: request %zu: %s\n", index, why);
+            print_json_error(why);
+            rc = 1;
+        } else if (print_json(&res, head.data) != 0) {
+            rc = 1;
+        }
+        cw_buf_free(&head);
+        sigv4_result_free(&res);
+        rawreq_free(&rr);
+        index++;
+    }
     return rc;
 }
 
@@ -372,12 +437,16 @@ int cmd_sign(int argc, char **argv)
     char *secret = NULL;
     if ((rc = load_secret(&o, &secret)) != 0)
         return rc;
-    struct rawreq rr;
-    memset(&rr, 0, sizeof rr);
-    rc = read_request(&o, &rr);
+    struct cw_buf in;
+    cw_buf_init(&in, SIGN_MAX_INPUT);
+    rc = read_input(&o, &in);
+    if (rc == 0 && in.len == 0) {
+        fprintf(stderr, "cwagent sign: the input is empty\n");
+        rc = 1;
+    }
     if (rc == 0)
-        rc = sign_and_print(&o, &rr, secret, now);
-    rawreq_free(&rr);
+        rc = o.batch ? sign_batch(&o, &in, secret, now) : sign_single(&o, &in, secret, now);
+    cw_buf_free(&in);
     OPENSSL_cleanse(secret, strlen(secret));
     free(secret);
     return rc;

@@ -136,7 +136,7 @@ static int parse_header_line(struct parser *p, struct rawreq *out, char *line, s
     return add_header(p, out, line, v);
 }
 
-/* Reads header lines up to the empty line (or the end of input). */
+/* Reads the header lines (the copied head ends before the empty line). */
 static int parse_headers(struct parser *p, struct rawreq *out)
 {
     while (p->pos < p->len) {
@@ -168,54 +168,98 @@ static int parse_length(const char *s, size_t *out)
     return 0;
 }
 
-static int parse_body(struct parser *p, struct rawreq *out)
+/* Finds the empty line that ends the head: *head_len is the head without it, *body_start the
+ * first byte after it. Without an empty line the head is the whole input. */
+static void find_head_end(const char *data, size_t len, size_t *head_len, size_t *body_start)
 {
-    size_t avail = p->len - p->pos;
+    size_t pos = 0;
+    while (pos < len) {
+        const char *nl = memchr(data + pos, '\n', len - pos);
+        if (!nl)
+            break;
+        size_t end = (size_t)(nl - data);
+        if (end == pos || (end == pos + 1 && data[pos] == '\r')) {
+            *head_len = pos;
+            *body_start = end + 1;
+            return;
+        }
+        pos = end + 1;
+    }
+    *head_len = len;
+    *body_start = len;
+}
+
+/* Copies the body that follows the head: Content-Length bytes; without it the rest of the
+ * input, or (pipelined) nothing. */
+static int parse_body(struct parser *p, struct rawreq *out, const char *body, size_t avail,
+                      int pipelined)
+{
     const char *te = rawreq_header(out, "transfer-encoding");
     if (te && strcasestr(te, "chunked"))
         return fail(p, "chunked request bodies are not supported");
     const char *cl = rawreq_header(out, "content-length");
-    size_t n = avail;
+    size_t n = pipelined ? 0 : avail;
     if (cl) {
         if (parse_length(cl, &n) != 0)
             return fail(p, "bad Content-Length '%.40s'", cl);
         if (n > avail)
             return fail(p, "body has %zu bytes but Content-Length is %zu", avail, n);
     }
-    out->body = p->s + p->pos;
+    if (n == SIZE_MAX || !(out->body_storage_ = malloc(n + 1)))
+        return fail(p, "out of memory");
+    if (n)
+        memcpy(out->body_storage_, body, n);
+    out->body_storage_[n] = '\0';
+    out->body = out->body_storage_;
     out->body_len = n;
-    p->s[p->pos + n] = '\0';
     return 0;
 }
 
-int rawreq_parse(const char *data, size_t len, struct rawreq *out, char *err, size_t errlen)
+static int parse_impl(const char *data, size_t len, struct rawreq *out, char *err, size_t errlen,
+                      int pipelined)
 {
-    struct parser p = {NULL, len, 0, err, errlen, 0};
+    struct parser p = {NULL, 0, 0, err, errlen, 0};
     if (!out)
         return -1;
     memset(out, 0, sizeof *out);
     if (!data || len == 0)
         return fail(&p, "empty request");
-    if (len == SIZE_MAX || !(p.s = malloc(len + 1)))
+    size_t head_len, body_start;
+    find_head_end(data, len, &head_len, &body_start);
+    if (head_len == SIZE_MAX || !(p.s = malloc(head_len + 1)))
         return fail(&p, "out of memory");
-    memcpy(p.s, data, len);
-    p.s[len] = '\0';
+    memcpy(p.s, data, head_len);
+    p.s[head_len] = '\0';
+    p.len = head_len;
     out->storage_ = p.s;
-    /* NUL bytes may only appear in the body. */
-    const char *head_end = memmem(p.s, len, "\n\n", 2);
-    const char *head_end_crlf = memmem(p.s, len, "\r\n\r\n", 4);
-    if (head_end_crlf && (!head_end || head_end_crlf < head_end))
-        head_end = head_end_crlf;
-    size_t head_len = head_end ? (size_t)(head_end - p.s) : len;
     int rc = memchr(p.s, '\0', head_len) ? fail(&p, "NUL byte in the request head") : 0;
     if (rc == 0)
         rc = parse_request_line(&p, out);
     if (rc == 0)
         rc = parse_headers(&p, out);
     if (rc == 0)
-        rc = parse_body(&p, out);
-    if (rc != 0)
+        rc = parse_body(&p, out, data + body_start, len - body_start, pipelined);
+    if (rc != 0) {
         rawreq_free(out);
+        return -1;
+    }
+    out->consumed = body_start + out->body_len;
+    return 0;
+}
+
+int rawreq_parse(const char *data, size_t len, struct rawreq *out, char *err, size_t errlen)
+{
+    return parse_impl(data, len, out, err, errlen, 0);
+}
+
+int rawreq_parse_next(const char *data, size_t len, struct rawreq *out, char *err, size_t errlen)
+{
+    size_t skip = 0;
+    while (data && skip < len && (data[skip] == '\r' || data[skip] == '\n'))
+        skip++;
+    int rc = parse_impl(data ? data + skip : NULL, len - skip, out, err, errlen, 1);
+    if (rc == 0)
+        out->consumed += skip;
     return rc;
 }
 
@@ -233,5 +277,6 @@ void rawreq_free(struct rawreq *r)
         return;
     free(r->headers);
     free(r->storage_);
+    free(r->body_storage_);
     memset(r, 0, sizeof *r);
 }

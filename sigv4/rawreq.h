@@ -10,8 +10,12 @@
  * error); without it the body is the rest of the input. Chunked bodies are refused. The target
  * must be origin-form ("/path?query").
  *
- * Ownership: rawreq_parse copies the input; every pointer in struct rawreq points into that
- * copy and stays valid until rawreq_free.
+ * rawreq_parse_next reads one request from a stream of pipelined requests, with HTTP/1.1's
+ * rule: the body is Content-Length bytes, and empty without Content-Length. Empty lines before
+ * the request line are skipped; `consumed` tells where the next request starts.
+ *
+ * Ownership: both functions copy what they use; every pointer in struct rawreq points into
+ * those copies and stays valid until rawreq_free.
  */
 #ifndef CW_SIGV4_RAWREQ_H
 #define CW_SIGV4_RAWREQ_H
@@ -31,12 +35,18 @@ struct rawreq {
     size_t nheaders;
     const char *body; /* NUL-terminated for convenience; may contain NULs (use body_len) */
     size_t body_len;
-    char *storage_; /* the owned copy of the input */
+    size_t consumed;     /* input bytes this request used, body included */
+    char *storage_;      /* owned copy of the head */
+    char *body_storage_; /* owned copy of the body */
 };
 
 /* Parses data[0..len). Returns 0, or -1 with a one-line reason in err (errlen bytes) and *out
  * zeroed. */
 int rawreq_parse(const char *data, size_t len, struct rawreq *out, char *err, size_t errlen);
+
+/* Parses the request at the start of data[0..len) (pipelined rule above). Returns 0 with
+ * out->consumed set, or -1 with a reason in err. */
+int rawreq_parse_next(const char *data, size_t len, struct rawreq *out, char *err, size_t errlen);
 
 /* Returns the value of the first header named name (case-insensitive), or NULL. */
 const char *rawreq_header(const struct rawreq *r, const char *name);

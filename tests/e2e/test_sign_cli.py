@@ -130,6 +130,21 @@ def test_bad_requests_exit_1():
         check(msg in r.stderr, "expected %r in %r" % (msg, r.stderr))
 
 
+def test_batch_signs_pipelined_requests_one_json_line_each():
+    good = "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\n{}"
+    stream = good + "GET / HTTP/1.1\r\nX-No-Host: 1\r\n\r\n" + good + "\r\n"
+    r = sign("--batch", "--date", "20150830T123600Z", *BASE, input=stream)
+    eq(r.returncode, 1, "exit status with one unsignable request")
+    lines = [json.loads(line) for line in r.stdout.splitlines()]
+    eq(len(lines), 3, "output lines")
+    eq(lines[1], {"error": "the request has no Host header"}, "error line")
+    eq(lines[0]["signature"], lines[2]["signature"], "same request, same signature")
+    check("request 1: the request has no Host header" in r.stderr, r.stderr)
+    r = sign("--batch", *BASE, input=good + "nonsense\r\n\r\n")
+    eq(r.returncode, 1, "exit status with an unparsable request")
+    eq(len(r.stdout.splitlines()), 2, "a result line, then the parse error line")
+
+
 def test_help_explains_why_no_secret_argument():
     r = run_agent("sign", "--help")
     eq(r.returncode, 0, "exit status")

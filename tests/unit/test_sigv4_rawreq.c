@@ -139,8 +139,35 @@ TEST(header_count_is_capped)
     free(in);
 }
 
-T_MAIN("sigv4_rawreq", T_CASE(crlf_request_with_query_and_body),
-       T_CASE(lf_only_vector_style_without_blank_line),
+TEST(pipelined_requests_use_content_length_only)
+{
+    const char in[] = "\r\nPOST /a HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nabc"
+                      "GET /b?q HTTP/1.1\nHost: h\n\n"
+                      "PUT /c HTTP/1.1\nHost: h\nContent-Length: 2\n\nxyGARBAGE";
+    size_t len = sizeof in - 1, off = 0;
+    struct rawreq r;
+    char err[128];
+    T_ASSERT(rawreq_parse_next(in, len, &r, err, sizeof err) == 0);
+    T_EQ_STR(r.path, "/a");
+    T_EQ_STR(r.body, "abc");
+    off += r.consumed;
+    rawreq_free(&r);
+    T_ASSERT(rawreq_parse_next(in + off, len - off, &r, err, sizeof err) == 0);
+    T_EQ_STR(r.path, "/b");
+    T_EQ_INT(r.body_len, 0); /* no Content-Length: no body, the next request follows */
+    off += r.consumed;
+    rawreq_free(&r);
+    T_ASSERT(rawreq_parse_next(in + off, len - off, &r, err, sizeof err) == 0);
+    T_EQ_STR(r.method, "PUT");
+    T_EQ_STR(r.body, "xy");
+    off += r.consumed;
+    rawreq_free(&r);
+    T_EQ_STR(in + off, "GARBAGE");
+    T_EQ_INT(rawreq_parse_next(in + off, len - off, &r, err, sizeof err), -1);
+}
+
+T_MAIN("sigv4_rawreq", T_CASE(pipelined_requests_use_content_length_only),
+       T_CASE(crlf_request_with_query_and_body), T_CASE(lf_only_vector_style_without_blank_line),
        T_CASE(folded_header_lines_join_with_one_space),
        T_CASE(body_without_content_length_is_the_rest_and_may_hold_nuls),
        T_CASE(repeated_headers_keep_their_order),
