@@ -257,8 +257,9 @@ static int hdrset_note_special(struct hdrset *s)
     return 0;
 }
 
-/* Decides from the lowercase name whether a request header is left out of the signature. */
-static int header_replaced(const char *name, const struct sigv4_credentials *creds,
+/* Non-zero when a request header is left out of the signature: never-signed names, and the
+ * headers the signer writes itself (token, content hash) when it writes them. */
+static int header_left_out(const char *name, const struct sigv4_credentials *creds,
                            const struct sigv4_params *params)
 {
     char lname[32];
@@ -282,7 +283,7 @@ static int hdrset_from_request(struct hdrset *s, const struct sigv4_request *req
         const struct sigv4_header *h = &req->headers[i];
         if (!is_token(h->name) || !h->value || has_crlf(h->value))
             return -1;
-        if (header_replaced(h->name, creds, params))
+        if (header_left_out(h->name, creds, params))
             continue;
         if (hdrset_add(s, h->name, h->value) != 0 || hdrset_note_special(s) != 0)
             return -1;

@@ -85,9 +85,10 @@ struct sigv4_key_cache_stats {
     int key_is_wiped;     /* non-zero when the key storage holds only zero bytes */
 };
 
-/* The cache holds one signing key, keyed by (access key id, date, region, service) and a
- * SHA-256 fingerprint of the secret (so a rotated secret under the same key id is not reused).
- * A replaced key is wiped before it is overwritten. NULL on allocation failure. */
+/* The cache holds one signing key (not thread-safe: one cache per signing thread), keyed by (access
+ * key id, date, region, service) and a SHA-256 fingerprint of the secret (so a rotated secret under
+ * the same key id is not reused). A replaced key is wiped before it is overwritten. NULL on
+ * allocation failure. */
 struct sigv4_key_cache *sigv4_key_cache_new(void);
 void sigv4_key_cache_free(struct sigv4_key_cache *cache); /* wipes the cached key */
 /* Wipes the cached key now (e.g. when credentials are replaced); the next sign is a miss. */

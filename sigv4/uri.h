@@ -32,7 +32,10 @@ int sigv4_uri_normalize_path(struct cw_buf *out, const char *path, size_t n) CW_
 /* Appends the canonical query string for a raw query (without '?'): split on '&' (empty
  * segments are dropped), each name and value split at the first '=', decoded and re-encoded
  * with the unreserved set, sorted by name then value, written as name=value joined by '&'.
- * Repeated names and empty values are kept; a name without '=' gets an empty value. */
+ * Repeated names and empty values are kept; a name without '=' gets an empty value.
+ * This is aws-c-auth's rule. botocore 1.29 uses the query verbatim (split and sorted only); the
+ * two agree whenever the query is encoded as clients encode it (unreserved set, uppercase hex,
+ * space as %20), which tests/e2e/test_sign_botocore.py checks. */
 int sigv4_uri_canonical_query(struct cw_buf *out, const char *query) CW_WARN_UNUSED;
 
 #endif
