@@ -7,5 +7,6 @@
 int cmd_version(int argc, char **argv);
 int cmd_collect(int argc, char **argv);
 int cmd_config(int argc, char **argv);
+int cmd_sign(int argc, char **argv);
 
 #endif

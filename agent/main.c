@@ -15,6 +15,7 @@ static const struct command commands[] = {
     {"version", cmd_version, "print the version"},
     {"collect", cmd_collect, "print one round of host metrics (--once)"},
     {"config", cmd_config, "validate or show the configuration"},
+    {"sign", cmd_sign, "sign a raw HTTP request with SigV4 and show each step"},
 };
 
 static void usage(FILE *out)
