@@ -4,7 +4,8 @@
  * Loading (cw_config_load): each source is a file or a directory. A directory contributes, in
  * name order, every regular file named *.json plus the names the reference agent's ctl writes
  * into amazon-cloudwatch-agent.d/ ("default", "file_<name>", "ssm_<name>"); pending "*.tmp"
- * downloads, hidden files and other names are skipped with a warning. Syntax errors are
+ * downloads, subdirectories and other names are skipped with a warning, hidden (dot) files
+ * silently; directories are not searched recursively. Syntax errors are
  * reported as "FILE:LINE:COL: invalid JSON: ...".
  *
  * Merging, as the reference does it: objects are merged key by key (recursively), arrays are

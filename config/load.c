@@ -132,9 +132,7 @@ void cw_load_report(struct cw_load_ctx *lc, int is_error, const char *path, cons
     const char *file = o && o->file < lc->n_files ? lc->files[o->file] : "(config)";
     const char *rest = o ? path + strlen(o->merged_path) : "";
     const char *fpath = o ? o->file_path : path;
-    if (*fpath && *rest == '.')
-        ; /* keep the dot */
-    else if (!*fpath && *rest == '.')
+    if (!*fpath && *rest == '.') /* below the root record: no leading dot */
         rest++;
     if (!*fpath && !*rest)
         diag_addf(lc->diag, is_error, "%s: (root): %s", file, msg);
@@ -442,7 +440,7 @@ static int load_sources(const struct sources *s, const struct cw_config_meta *me
         names[i] = s->v[i].name;
     lc.files = names;
     if (s->n == 0) {
-        diag_addf(diag, 1, "no configuration file given");
+        diag_addf(diag, 1, "no configuration file found");
         goto out;
     }
     if (add_origin(&lc, "", 0, "") < 0)
