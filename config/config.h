@@ -25,6 +25,17 @@
  * values in plugin append_dimensions are resolved from the caller's cw_config_meta (this
  * module does no I/O beyond reading the configuration files).
  *
+ * Schema validation sees the text before ${ENV} expansion, as the reference's does. An unset
+ * variable expands to "" with a warning (an empty region or role then counts as absent).
+ *
+ * Deliberate differences from the reference (each reported, never silent): an unknown root key
+ * is an error (the reference's schema allows it and ignores it); auto_removal together with
+ * publish_multi_logs is an error (the reference then deletes every other matching file when a
+ * new one appears); a measurement "unit" that is not a CloudWatch unit is ignored with a
+ * warning (CloudWatch would reject the datum); metrics.append_dimensions pairs other than the
+ * four ${aws:...} ones, and invalid log_group_class values, are reported and ignored (the
+ * reference drops them silently).
+ *
  * Ownership: cw_config_load returns a struct cw_config the caller frees with cw_config_free;
  * every string and array inside belongs to it. Diagnostics are freed with cw_config_diag_free.
  */
