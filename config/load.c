@@ -334,6 +334,7 @@ static int add_dir(struct sources *s, const char *dir, struct cw_config_diag *d)
         n++;
     }
     closedir(dp);
+    size_t before = s->n;
     qsort(names, n, sizeof *names, cmp_str);
     for (size_t i = 0; i < n; i++) {
         char *full = NULL;
@@ -353,6 +354,8 @@ static int add_dir(struct sources *s, const char *dir, struct cw_config_diag *d)
         free(names[i]);
     }
     free(names);
+    if (rc == 0 && s->n == before)
+        diag_addf(d, 0, "%s: no configuration file in this directory", dir);
     return rc;
 }
 
