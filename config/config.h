@@ -4,7 +4,8 @@
  * Loading (cw_config_load): each source is a file or a directory. A directory contributes, in
  * name order, every regular file named *.json plus the names the reference agent's ctl writes
  * into amazon-cloudwatch-agent.d/ ("default", "file_<name>", "ssm_<name>"); pending "*.tmp"
- * downloads, hidden files and other names are skipped with a warning. Syntax errors are
+ * downloads, subdirectories and other names are skipped with a warning, hidden (dot) files
+ * silently; directories are not searched recursively. Syntax errors are
  * reported as "FILE:LINE:COL: invalid JSON: ...".
  *
  * Merging, as the reference does it: objects are merged key by key (recursively), arrays are
@@ -23,6 +24,17 @@
  * same for one run); {instance_id}-style placeholders in log group/stream names and ${aws:...}
  * values in plugin append_dimensions are resolved from the caller's cw_config_meta (this
  * module does no I/O beyond reading the configuration files).
+ *
+ * Schema validation sees the text before ${ENV} expansion, as the reference's does. An unset
+ * variable expands to "" with a warning (an empty region or role then counts as absent).
+ *
+ * Deliberate differences from the reference (each reported, never silent): an unknown root key
+ * is an error (the reference's schema allows it and ignores it); auto_removal together with
+ * publish_multi_logs is an error (the reference then deletes every other matching file when a
+ * new one appears); a measurement "unit" that is not a CloudWatch unit is ignored with a
+ * warning (CloudWatch would reject the datum); metrics.append_dimensions pairs other than the
+ * four ${aws:...} ones, and invalid log_group_class values, are reported and ignored (the
+ * reference drops them silently).
  *
  * Ownership: cw_config_load returns a struct cw_config the caller frees with cw_config_free;
  * every string and array inside belongs to it. Diagnostics are freed with cw_config_diag_free.

@@ -132,9 +132,7 @@ void cw_load_report(struct cw_load_ctx *lc, int is_error, const char *path, cons
     const char *file = o && o->file < lc->n_files ? lc->files[o->file] : "(config)";
     const char *rest = o ? path + strlen(o->merged_path) : "";
     const char *fpath = o ? o->file_path : path;
-    if (*fpath && *rest == '.')
-        ; /* keep the dot */
-    else if (!*fpath && *rest == '.')
+    if (!*fpath && *rest == '.') /* below the root record: no leading dot */
         rest++;
     if (!*fpath && !*rest)
         diag_addf(lc->diag, is_error, "%s: (root): %s", file, msg);
@@ -336,6 +334,7 @@ static int add_dir(struct sources *s, const char *dir, struct cw_config_diag *d)
         n++;
     }
     closedir(dp);
+    size_t before = s->n;
     qsort(names, n, sizeof *names, cmp_str);
     for (size_t i = 0; i < n; i++) {
         char *full = NULL;
@@ -355,6 +354,8 @@ static int add_dir(struct sources *s, const char *dir, struct cw_config_diag *d)
         free(names[i]);
     }
     free(names);
+    if (rc == 0 && s->n == before)
+        diag_addf(d, 0, "%s: no configuration file in this directory", dir);
     return rc;
 }
 
@@ -442,7 +443,7 @@ static int load_sources(const struct sources *s, const struct cw_config_meta *me
         names[i] = s->v[i].name;
     lc.files = names;
     if (s->n == 0) {
-        diag_addf(diag, 1, "no configuration file given");
+        diag_addf(diag, 1, "no configuration file found");
         goto out;
     }
     if (add_origin(&lc, "", 0, "") < 0)
