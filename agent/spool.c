@@ -491,6 +491,14 @@ int spool_pop(struct spool *sp)
     return 0;
 }
 
+int spool_oldest_seq(const struct spool *sp, uint64_t *seq)
+{
+    if (sp->n == 0)
+        return -1;
+    *seq = sp->ix[0].seq;
+    return 0;
+}
+
 void spool_get_stats(const struct spool *sp, struct spool_stats *out)
 {
     *out = sp->st;

@@ -72,6 +72,10 @@ int spool_peek_oldest(struct spool *sp, struct spool_entry *out);
 void spool_entry_release(struct spool_entry *e);
 /* Removes the oldest entry (the one spool_peek_oldest returned). Returns 0 or -1 when empty. */
 int spool_pop(struct spool *sp);
+/* The sequence number of the oldest entry (without reading it): lets a sender check that the
+ * entry it replayed is still the oldest (a full spool may have dropped it meanwhile).
+ * Returns 0, or -1 when the spool is empty. */
+int spool_oldest_seq(const struct spool *sp, uint64_t *seq);
 
 void spool_get_stats(const struct spool *sp, struct spool_stats *out);
 

@@ -26,7 +26,12 @@ static int sts_sign(const struct creds_ctx *ctx, const struct creds_url *u, cons
         creds_fmt(host, sizeof host, "%s", u->host);
     struct sigv4_header h[] = {{"Host", host}, {"Content-Type", STS_CONTENT_TYPE}};
     struct sigv4_request req = {"POST", u->path, NULL, h, 2, body, len, NULL};
-    struct sigv4_params params = {"sts", region, (time_t)creds_now(ctx), 1, 0, 1};
+    struct sigv4_params params = {0};
+    params.service = "sts";
+    params.region = region;
+    params.now = (time_t)creds_now(ctx);
+    params.sign_session_token = 1;
+    params.normalize_path = 1;
     struct sigv4_credentials sc = creds_for_signing(c);
     struct sigv4_result res;
     memset(&res, 0, sizeof res);

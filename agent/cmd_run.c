@@ -1,0 +1,517 @@
+/* cmd_run — `cwagent run`: the daemon. Loads the configuration, learns the instance's identity
+ * from IMDS, finds credentials, and runs the metrics job on one event loop until SIGTERM/SIGINT
+ * (flush, then leave the rest in the spool); SIGHUP reloads the configuration without losing
+ * anything queued. */
+#include "agent/commands.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent/aws_client.h"
+#include "agent/endpoint.h"
+#include "agent/http_curl.h"
+#include "agent/loop.h"
+#include "agent/metrics_pipe.h"
+#include "agent/spool.h"
+#include "agent/version.h"
+#include "common/log.h"
+#include "config/config.h"
+#include "sigv4/creds.h"
+#include "sigv4/imds.h"
+
+extern char **environ;
+
+#define MAX_SOURCES       32
+#define IMDS_WAIT_MS      6000
+#define ASG_WAIT_MS       10000
+#define SHUTDOWN_DRAIN_MS 5000
+#define DEFAULT_STATE_DIR "/var/lib/cwagent"
+#define DEFAULT_SPOOL_MB  64
+
+struct run {
+    const char *paths[MAX_SOURCES];
+    size_t npaths;
+    const char *state_dir;
+    const char *root;
+    int pack;
+    uint64_t spool_max;
+    struct cw_loop *loop;
+    struct cw_http_curl *curl;
+    struct cw_http_transport http;
+    struct imds_client *imds;
+    struct imds_identity id;
+    int have_id;
+    char os_host[256];
+    char asg[256];
+    char region[64];
+    struct cw_config *cfg;
+    struct creds_ctx cctx;
+    struct creds_cache *creds;
+    struct cw_clock_skew skew;
+    struct aws_client *cw;
+    struct spool *spool;
+    struct metrics_pipe *mp;
+    uint64_t creds_timer;
+    int stopping;
+    int done_flag;
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: cwagent run -c FILE|DIR [-c ...] [--state-dir DIR] [--spool-mb N]\n"
+            "                   [--pack-values] [--root DIR]\n\n"
+            "Runs the agent in the foreground with an amazon-cloudwatch-agent JSON config.\n"
+            "  -c, --config PATH  a config file or a directory of them (repeatable)\n"
+            "  --state-dir DIR    spool and checkpoints (default " DEFAULT_STATE_DIR ")\n"
+            "  --spool-mb N       bound of the on-disk metrics spool (default %d MB)\n"
+            "  --pack-values      pack a series' samples of one flush into Values/Counts\n"
+            "  --root DIR         read /proc and /sys below DIR (containers: /hostfs)\n"
+            "Environment: AWS credentials chain variables, AWS_REGION,\n"
+            "AWS_EC2_METADATA_SERVICE_ENDPOINT, AWS_ENDPOINT_URL[_<SERVICE>].\n"
+            "Signals: SIGTERM/SIGINT stop (queued data stays in the spool), SIGHUP reloads.\n",
+            DEFAULT_SPOOL_MB);
+}
+
+static int parse_args(struct run *r, int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            usage(stdout);
+            return 1;
+        } else if (strcmp(a, "--pack-values") == 0) {
+            r->pack = 1;
+            continue;
+        }
+        if (!v) {
+            fprintf(stderr, "cwagent run: %s needs a value\n", a);
+            return -1;
+        }
+        if ((strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0) && r->npaths < MAX_SOURCES) {
+            r->paths[r->npaths++] = strncmp(v, "file:", 5) == 0 ? v + 5 : v;
+        } else if (strcmp(a, "--state-dir") == 0) {
+            r->state_dir = v;
+        } else if (strcmp(a, "--root") == 0) {
+            r->root = v;
+        } else if (strcmp(a, "--spool-mb") == 0) {
+            char *end;
+            unsigned long mb = strtoul(v, &end, 10);
+            if (*end || mb == 0 || mb > 1024 * 1024) {
+                fprintf(stderr, "cwagent run: --spool-mb: expected 1..1048576, got '%s'\n", v);
+                return -1;
+            }
+            r->spool_max = (uint64_t)mb << 20;
+        } else {
+            fprintf(stderr, "cwagent run: unknown option '%s'\n", a);
+            return -1;
+        }
+        i++;
+    }
+    if (r->npaths == 0) {
+        fprintf(stderr, "cwagent run: a configuration is required (-c FILE|DIR)\n");
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- instance identity ----------------------------------------------------------------------- */
+
+static void on_identity(void *ud, const struct imds_identity *id, const char *err)
+{
+    struct run *r = ud;
+    r->done_flag = 1;
+    if (err) {
+        cw_warn("agent", "instance metadata unavailable (%s); publishing without EC2 dimensions",
+                err);
+        return;
+    }
+    r->have_id = 1;
+    r->id = *id;
+    r->id.tags = NULL; /* tags are borrowed: keep only the ASG name */
+    r->id.ntags = 0;
+    for (size_t i = 0; i < id->ntags; i++)
+        if (strcmp(id->tags[i].key, "aws:autoscaling:groupName") == 0)
+            snprintf(r->asg, sizeof r->asg, "%s", id->tags[i].value);
+}
+
+static void fetch_identity(struct run *r)
+{
+    struct imds_options io = {0};
+    io.http = &r->http;
+    imds_options_from_env(&io, (const char *const *)environ);
+    if (io.disabled)
+        return;
+    r->imds = imds_client_new(&io);
+    r->done_flag = 0;
+    if (!r->imds || imds_identity_fetch(r->imds, 1, on_identity, r) != 0)
+        return;
+    if (cw_loop_run_until(r->loop, &r->done_flag, IMDS_WAIT_MS) != 0)
+        cw_warn("agent",
+                "instance metadata did not answer within %d ms; publishing without EC2 "
+                "dimensions",
+                IMDS_WAIT_MS);
+    imds_client_free(r->imds);
+    r->imds = NULL;
+}
+
+/* ---- configuration --------------------------------------------------------------------------- */
+
+static int load_config(struct run *r, struct cw_config **out)
+{
+    struct cw_config_meta meta = {0};
+    meta.local_hostname = r->os_host;
+    if (r->have_id) {
+        meta.instance_id = r->id.instance_id;
+        meta.hostname = r->id.hostname[0] ? r->id.hostname : NULL;
+        meta.ip_address = r->id.private_ip[0] ? r->id.private_ip : NULL;
+        meta.region = r->id.region[0] ? r->id.region : NULL;
+        meta.account_id = r->id.account_id;
+        meta.instance_type = r->id.instance_type;
+        meta.image_id = r->id.image_id;
+        meta.on_ec2 = 1;
+    }
+    meta.asg_name = r->asg[0] ? r->asg : NULL;
+    struct cw_config_diag diag = {0};
+    int rc = cw_config_load(r->paths, r->npaths, &meta, out, &diag);
+    for (size_t i = 0; i < diag.n_warnings; i++)
+        cw_warn("config", "%s", diag.warnings[i]);
+    for (size_t i = 0; i < diag.n_errors; i++)
+        fprintf(stderr, "%s\n", diag.errors[i]);
+    cw_config_diag_free(&diag);
+    return rc;
+}
+
+static int pick_region(struct run *r)
+{
+    const char *reg = r->cfg->agent.region;
+    if (!reg || !*reg)
+        reg = getenv("AWS_REGION");
+    if (!reg || !*reg)
+        reg = getenv("AWS_DEFAULT_REGION");
+    if (!reg || !*reg) {
+        fprintf(stderr, "cwagent run: the region is unknown: set agent.region in the "
+                        "configuration or AWS_REGION (instance metadata was not available)\n");
+        return -1;
+    }
+    snprintf(r->region, sizeof r->region, "%s", reg);
+    return 0;
+}
+
+/* ---- credentials ----------------------------------------------------------------------------- */
+
+static void on_creds_tick(struct cw_loop *loop, void *ud)
+{
+    (void)loop;
+    struct run *r = ud;
+    if (creds_now(&r->cctx) >= creds_cache_next_deadline(r->creds))
+        creds_cache_tick(r->creds);
+}
+
+static int setup_creds(struct run *r)
+{
+    static char sts[512];
+    r->cctx.http = &r->http;
+    r->cctx.envp = (const char *const *)environ;
+    r->cctx.sign = sigv4_sign;
+    r->cctx.sign_free = sigv4_result_free;
+    r->cctx.region = r->region;
+    if (cw_endpoint_for("sts", "STS", r->region, NULL, sts, sizeof sts) == 0)
+        r->cctx.sts_endpoint = sts;
+    struct creds_provider *p = creds_default_chain_new(&r->cctx, NULL);
+    const char *role = r->cfg->metrics.role_arn ? r->cfg->metrics.role_arn : r->cfg->agent.role_arn;
+    if (p && role) {
+        struct creds_assume_role_options ar = {0};
+        ar.role_arn = role;
+        p = creds_assume_role_provider_new(&r->cctx, p, &ar);
+    }
+    r->creds = p ? creds_cache_new(p, &r->cctx, NULL, NULL) : NULL;
+    if (!r->creds)
+        return -1;
+    creds_cache_tick(r->creds);
+    r->creds_timer = cw_loop_timer_every(r->loop, 1000, on_creds_tick, r);
+    return 0;
+}
+
+/* ---- AutoScalingGroupName (ec2:DescribeTags when IMDS tags are not enabled) ------------------ */
+
+static int need_asg(const struct run *r)
+{
+    return (r->cfg->metrics.global_dims & CW_DIM_ASG_NAME) && r->have_id && !r->asg[0];
+}
+
+/* Finds <value>...</value> of the first <item> of a DescribeTags response. */
+static void parse_asg(struct run *r, const char *body, size_t len)
+{
+    const char *item = memmem(body, len, "<item>", 6);
+    if (!item)
+        return;
+    const char *end = body + len;
+    const char *v = memmem(item, (size_t)(end - item), "<value>", 7);
+    const char *e = v ? memmem(v, (size_t)(end - v), "</value>", 8) : NULL;
+    if (v && e && e - (v + 7) < (long)sizeof r->asg)
+        snprintf(r->asg, sizeof r->asg, "%.*s", (int)(e - (v + 7)), v + 7);
+}
+
+static void on_tags(void *ud, const struct aws_result *res)
+{
+    struct run *r = ud;
+    r->done_flag = 1;
+    if (res->ok)
+        parse_asg(r, res->body, res->body_len);
+    else
+        cw_warn("agent", "ec2:DescribeTags failed (%s: %s); AutoScalingGroupName is not added",
+                res->code[0] ? res->code : "error", res->message);
+}
+
+static int fetch_asg(struct run *r)
+{
+    char url[512], body[512];
+    if (cw_endpoint_for("ec2", "EC2", r->region, NULL, url, sizeof url) != 0)
+        return -1;
+    snprintf(body, sizeof body,
+             "Action=DescribeTags&Version=2016-11-15&Filter.1.Name=resource-id&Filter.1.Value.1=%s"
+             "&Filter.2.Name=key&Filter.2.Value.1=aws%%3Aautoscaling%%3AgroupName",
+             r->id.instance_id);
+    struct aws_client_options ao = {0};
+    ao.loop = r->loop;
+    ao.http = &r->http;
+    ao.creds = r->creds;
+    ao.skew = &r->skew;
+    ao.service = "ec2";
+    ao.region = r->region;
+    ao.endpoint = url;
+    cw_retry_policy_init(&ao.policy);
+    ao.policy.max_attempts = 3;
+    struct aws_client *ec2 = aws_client_new(&ao);
+    struct aws_call call = {0};
+    call.body = body;
+    call.body_len = strlen(body);
+    r->done_flag = 0;
+    if (!ec2 || aws_client_call(ec2, &call, on_tags, r) != 0) {
+        aws_client_free(ec2);
+        return -1;
+    }
+    if (cw_loop_run_until(r->loop, &r->done_flag, ASG_WAIT_MS) != 0)
+        cw_warn("agent", "ec2:DescribeTags did not answer within %d ms", ASG_WAIT_MS);
+    aws_client_free(ec2);
+    if (r->asg[0])
+        cw_info("agent", "AutoScalingGroupName: %s", r->asg);
+    return r->asg[0] ? 0 : -1;
+}
+
+/* ---- the metrics job ------------------------------------------------------------------------- */
+
+static uint64_t fnv1a(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+static size_t ec2_dims(const struct run *r, struct datum_dim *d)
+{
+    unsigned want = r->cfg->metrics.global_dims;
+    size_t n = 0;
+    if (!r->have_id)
+        return 0;
+    if ((want & CW_DIM_INSTANCE_ID) && r->id.instance_id[0])
+        d[n++] = (struct datum_dim){"InstanceId", r->id.instance_id};
+    if ((want & CW_DIM_INSTANCE_TYPE) && r->id.instance_type[0])
+        d[n++] = (struct datum_dim){"InstanceType", r->id.instance_type};
+    if ((want & CW_DIM_IMAGE_ID) && r->id.image_id[0])
+        d[n++] = (struct datum_dim){"ImageId", r->id.image_id};
+    if ((want & CW_DIM_ASG_NAME) && r->asg[0])
+        d[n++] = (struct datum_dim){"AutoScalingGroupName", r->asg};
+    return n;
+}
+
+static int start_metrics(struct run *r)
+{
+    const struct cw_metrics_config *mc = &r->cfg->metrics;
+    if (!mc->present)
+        return 0;
+    char url[512];
+    if (cw_endpoint_for("monitoring", "CLOUDWATCH", r->region, mc->endpoint_override, url,
+                        sizeof url) != 0) {
+        fprintf(stderr, "cwagent run: metrics.endpoint_override is too long\n");
+        return -1;
+    }
+    struct aws_client_options ao = {0};
+    ao.loop = r->loop;
+    ao.http = &r->http;
+    ao.creds = r->creds;
+    ao.skew = &r->skew;
+    ao.service = "monitoring";
+    ao.region = r->region;
+    ao.endpoint = url;
+    cw_retry_policy_init(&ao.policy);
+    r->cw = aws_client_new(&ao);
+    if (!r->cw)
+        return -1;
+    struct datum_dim dims[4];
+    struct metrics_pipe_options mo = {0};
+    mo.loop = r->loop;
+    mo.cfg = r->cfg;
+    mo.host = r->cfg->agent.omit_hostname ? NULL
+              : r->cfg->agent.hostname    ? r->cfg->agent.hostname
+                                          : r->os_host;
+    mo.ec2 = dims;
+    mo.nec2 = ec2_dims(r, dims);
+    mo.client = r->cw;
+    mo.spool = r->spool;
+    mo.root = r->root;
+    mo.pack_values = r->pack;
+    mo.jitter = fnv1a(r->have_id ? r->id.instance_id : r->os_host);
+    char err[512];
+    r->mp = metrics_pipe_new(&mo, err, sizeof err);
+    if (!r->mp) {
+        fprintf(stderr, "cwagent run: %s\n", err);
+        return -1;
+    }
+    cw_info("agent", "publishing metrics to %s (namespace %s, region %s)", url,
+            mc->namespace ? mc->namespace : CW_DEFAULT_NAMESPACE, r->region);
+    return 0;
+}
+
+static void stop_metrics(struct run *r)
+{
+    metrics_pipe_free(r->mp);
+    r->mp = NULL;
+    aws_client_free(r->cw);
+    r->cw = NULL;
+}
+
+/* ---- signals and shutdown -------------------------------------------------------------------- */
+
+static void on_stop(struct cw_loop *loop, int signo, void *ud)
+{
+    struct run *r = ud;
+    cw_info("agent", "received %s: flushing", signo == SIGTERM ? "SIGTERM" : "SIGINT");
+    r->stopping = 1;
+    if (r->mp)
+        metrics_pipe_stop(r->mp);
+    cw_loop_stop(loop);
+}
+
+static void on_reload(struct cw_loop *loop, int signo, void *ud)
+{
+    (void)loop;
+    (void)signo;
+    struct run *r = ud;
+    struct cw_config *ncfg = NULL;
+    if (load_config(r, &ncfg) != 0) {
+        cw_error("agent", "SIGHUP: the new configuration is invalid; keeping the running one");
+        return;
+    }
+    if (r->mp)
+        metrics_pipe_stop(r->mp); /* pending datums go to the spool first */
+    stop_metrics(r);
+    cw_config_free(r->cfg);
+    r->cfg = ncfg;
+    if (start_metrics(r) != 0)
+        cw_error("agent", "SIGHUP: could not start the metrics job with the new configuration");
+    else
+        cw_info("agent", "configuration reloaded");
+}
+
+static void drain(struct run *r)
+{
+    int64_t deadline = cw_loop_now_ms(r->loop) + SHUTDOWN_DRAIN_MS;
+    while (r->mp && metrics_pipe_busy(r->mp) && cw_loop_now_ms(r->loop) < deadline)
+        cw_loop_run_once(r->loop, 100);
+    if (r->mp) {
+        struct metrics_pipe_stats st;
+        metrics_pipe_stats(r->mp, &st);
+        struct spool_stats ss;
+        spool_get_stats(r->spool, &ss);
+        cw_info("agent", "stopped: %llu datums sent, %llu rejected, %zu batches left in the spool",
+                (unsigned long long)st.datums_sent, (unsigned long long)st.datums_rejected,
+                ss.entries);
+    }
+}
+
+static int open_state(struct run *r)
+{
+    char dir[4096];
+    if (mkdir(r->state_dir, 0700) != 0 && errno != EEXIST) {
+        fprintf(stderr, "cwagent run: cannot create the state directory %s: %s\n", r->state_dir,
+                strerror(errno));
+        return -1;
+    }
+    snprintf(dir, sizeof dir, "%s/spool", r->state_dir);
+    r->spool = spool_open(dir, r->spool_max, NULL, NULL);
+    return r->spool ? 0 : -1;
+}
+
+static void cleanup(struct run *r)
+{
+    stop_metrics(r);
+    if (r->creds_timer)
+        cw_loop_timer_cancel(r->loop, r->creds_timer);
+    creds_cache_free(r->creds);
+    spool_close(r->spool);
+    cw_config_free(r->cfg);
+    cw_http_curl_free(r->curl);
+    cw_loop_free(r->loop);
+}
+
+static int start(struct run *r)
+{
+    if (gethostname(r->os_host, sizeof r->os_host - 1) != 0)
+        snprintf(r->os_host, sizeof r->os_host, "localhost");
+    r->loop = cw_loop_new();
+    r->curl = r->loop ? cw_http_curl_new(r->loop, NULL) : NULL;
+    if (!r->curl)
+        return 1;
+    r->http = cw_http_curl_transport(r->curl);
+    cw_clock_skew_init(&r->skew);
+    fetch_identity(r);
+    if (load_config(r, &r->cfg) != 0 || pick_region(r) != 0)
+        return 2;
+    if (r->cfg->agent.debug)
+        cw_log_set_level(CW_LOG_DEBUG);
+    if (setup_creds(r) != 0 || open_state(r) != 0)
+        return 1;
+    if (need_asg(r) && fetch_asg(r) == 0) {
+        struct cw_config *ncfg = NULL;
+        if (load_config(r, &ncfg) == 0) {
+            cw_config_free(r->cfg);
+            r->cfg = ncfg;
+        }
+    }
+    if (start_metrics(r) != 0)
+        return 2;
+    if (cw_loop_on_signal(r->loop, SIGTERM, on_stop, r) != 0 ||
+        cw_loop_on_signal(r->loop, SIGINT, on_stop, r) != 0 ||
+        cw_loop_on_signal(r->loop, SIGHUP, on_reload, r) != 0)
+        return 1;
+    return 0;
+}
+
+int cmd_run(int argc, char **argv)
+{
+    struct run r = {0};
+    r.state_dir = DEFAULT_STATE_DIR;
+    r.spool_max = (uint64_t)DEFAULT_SPOOL_MB << 20;
+    int rc = parse_args(&r, argc, argv);
+    if (rc != 0)
+        return rc > 0 ? 0 : 2;
+    cw_info("agent", "cwagent %s starting", CWAGENT_VERSION);
+    rc = start(&r);
+    if (rc == 0) {
+        cw_info("agent", "running");
+        cw_loop_run(r.loop);
+        drain(&r);
+    }
+    cleanup(&r);
+    return rc;
+}

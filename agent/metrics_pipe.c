@@ -1,0 +1,476 @@
+#include "agent/metrics_pipe.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "agent/pmd.h"
+#include "agent/rollup.h"
+#include "collectors/collectors.h"
+#include "common/gzip.h"
+#include "common/log.h"
+
+#define PENDING_MAX_DATUMS 200000      /* per flush; a full list flushes early */
+#define PENDING_MAX_BYTES  (32u << 20) /* arena cap for one flush's datums */
+#define REPLAY_PAUSE_MS    5000        /* after a failed replay attempt gave up */
+
+struct name_map {
+    char *sample; /* collector name: "cpu_usage_idle" */
+    char *final;  /* CloudWatch name after rename */
+    char *unit;   /* override, or NULL */
+};
+
+struct plugin_inst {
+    struct metrics_pipe *mp;
+    char label[32];
+    struct collectors *set;
+    struct rollup *rollup;
+    struct name_map *map;
+    size_t nmap;
+    uint64_t timer;
+};
+
+struct metrics_pipe {
+    struct cw_loop *loop;
+    struct aws_client *client;
+    struct spool *spool;
+    int pack;
+    int64_t (*wall_ms)(void *);
+    void *wall_ud;
+    char *ns;
+    struct plugin_inst *plugins;
+    size_t nplugins;
+    struct datum_list *pending;
+    struct datum_list *packed;
+    struct pmd_encoder *enc;
+    struct cw_buf gz;
+    uint64_t flush_timer, start_timer, replay_timer;
+    long flush_ms;
+    int in_flight;
+    uint64_t in_flight_seq;
+    uint32_t in_flight_datums;
+    struct metrics_pipe_stats st;
+};
+
+static int64_t default_wall_ms(void *ud)
+{
+    (void)ud;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- delivery ------------------------------------------------------------------------------ */
+
+static void send_next(struct metrics_pipe *mp);
+
+static void on_replay_timer(struct cw_loop *loop, void *ud)
+{
+    (void)loop;
+    struct metrics_pipe *mp = ud;
+    mp->replay_timer = 0;
+    send_next(mp);
+}
+
+/* Removes the entry that was in flight, unless the spool already dropped it (full). */
+static void pop_sent(struct metrics_pipe *mp)
+{
+    uint64_t seq;
+    if (spool_oldest_seq(mp->spool, &seq) == 0 && seq == mp->in_flight_seq)
+        spool_pop(mp->spool);
+}
+
+static void on_sent(void *ud, const struct aws_result *r)
+{
+    struct metrics_pipe *mp = ud;
+    mp->in_flight = 0;
+    if (r->ok) {
+        mp->st.datums_sent += mp->in_flight_datums;
+        mp->st.calls_ok++;
+        pop_sent(mp);
+    } else if (r->cls == CW_RETRY_PERMANENT) {
+        cw_error("metrics", "CloudWatch refused a batch of %u datums: %s: %s (HTTP %ld)",
+                 mp->in_flight_datums, r->code[0] ? r->code : "error", r->message, r->status);
+        mp->st.datums_rejected += mp->in_flight_datums;
+        pop_sent(mp);
+    } else {
+        cw_warn("metrics",
+                "PutMetricData failed after %u attempts (%s); the batch stays "
+                "in the spool",
+                r->attempts, r->code[0] ? r->code : r->message);
+        mp->replay_timer = cw_loop_timer_add(mp->loop, REPLAY_PAUSE_MS, on_replay_timer, mp);
+        return;
+    }
+    send_next(mp);
+}
+
+static void send_next(struct metrics_pipe *mp)
+{
+    if (mp->in_flight || mp->replay_timer)
+        return;
+    struct spool_entry e;
+    if (spool_peek_oldest(mp->spool, &e) != 0)
+        return;
+    struct aws_call call = {0};
+    call.body = e.body;
+    call.body_len = e.len;
+    call.gzip = (e.flags & SPOOL_F_GZIP) != 0;
+    mp->in_flight_seq = e.seq;
+    mp->in_flight_datums = e.ndatums;
+    if (aws_client_call(mp->client, &call, on_sent, mp) == 0)
+        mp->in_flight = 1;
+    else
+        mp->replay_timer = cw_loop_timer_add(mp->loop, REPLAY_PAUSE_MS, on_replay_timer, mp);
+    spool_entry_release(&e);
+}
+
+/* pmd emit callback: one sealed body goes to the spool (gzip'd when that is smaller). */
+static int spool_batch(void *ud, const struct pmd_batch *b)
+{
+    struct metrics_pipe *mp = ud;
+    struct spool_meta meta = {mp->ns, b->oldest_ms, b->newest_ms, (uint32_t)b->ndatums, 0};
+    const void *body = b->body;
+    size_t len = b->len;
+    if (gzip_if_smaller(b->body, b->len, &mp->gz, GZIP_LEVEL_DEFAULT) == 0) {
+        body = mp->gz.data;
+        len = mp->gz.len;
+        meta.flags = SPOOL_F_GZIP;
+    }
+    if (spool_push(mp->spool, body, len, &meta) != 0) {
+        cw_error("metrics", "could not spool a batch of %zu datums; they are lost", b->ndatums);
+        return -1;
+    }
+    mp->st.datums_queued += b->ndatums;
+    return 0;
+}
+
+void metrics_pipe_flush(struct metrics_pipe *mp)
+{
+    const struct datum_list *src = mp->pending;
+    if (datum_list_len(mp->pending) == 0)
+        return;
+    if (mp->pack) {
+        datum_list_clear(mp->packed);
+        if (rollup_pack(mp->pending, mp->packed) == 0)
+            src = mp->packed;
+    }
+    const struct datum *d = datum_list_items(src);
+    for (size_t i = 0, n = datum_list_len(src); i < n; i++)
+        pmd_encoder_add(mp->enc, &d[i]);
+    pmd_encoder_flush(mp->enc);
+    struct pmd_stats ps;
+    pmd_encoder_stats(mp->enc, &ps);
+    mp->st.datums_dropped = ps.dropped_bad_value + ps.dropped_invalid;
+    datum_list_clear(mp->pending);
+    mp->st.flushes++;
+    struct spool_stats ss;
+    spool_get_stats(mp->spool, &ss);
+    cw_info("metrics",
+            "flush: %llu datums sent, %llu queued, %llu rejected, spool %zu entries "
+            "(%llu bytes)",
+            (unsigned long long)mp->st.datums_sent, (unsigned long long)mp->st.datums_queued,
+            (unsigned long long)mp->st.datums_rejected, ss.entries, (unsigned long long)ss.bytes);
+    send_next(mp);
+}
+
+/* ---- collection ---------------------------------------------------------------------------- */
+
+static const struct name_map *map_name(const struct plugin_inst *pi, const char *sample)
+{
+    for (size_t i = 0; i < pi->nmap; i++)
+        if (strcmp(pi->map[i].sample, sample) == 0)
+            return &pi->map[i];
+    return NULL;
+}
+
+static void on_sample(void *ud, const struct collectors_sample *s)
+{
+    struct plugin_inst *pi = ud;
+    struct metrics_pipe *mp = pi->mp;
+    const struct name_map *m = map_name(pi, s->name);
+    if (pi->nmap && !m)
+        return; /* a field the configuration did not ask for */
+    struct datum_dim dims[COLLECTORS_MAX_DIMS];
+    for (size_t i = 0; i < s->ndims && i < COLLECTORS_MAX_DIMS; i++)
+        dims[i] = (struct datum_dim){s->dims[i].name, s->dims[i].value};
+    struct rollup_sample rs = {
+        m ? m->final : s->name, m && m->unit ? m->unit : s->unit, dims, s->ndims, s->value,
+        s->timestamp_ms};
+    mp->st.samples++;
+    if (rollup_apply(pi->rollup, &rs, mp->pending) == 0)
+        return;
+    metrics_pipe_flush(mp); /* the pending list is full: spool it and start again */
+    if (rollup_apply(pi->rollup, &rs, mp->pending) != 0)
+        cw_error("metrics", "datum %s does not fit an empty batch; dropped", rs.name);
+}
+
+static void on_collect(struct cw_loop *loop, void *ud)
+{
+    (void)loop;
+    struct plugin_inst *pi = ud;
+    collectors_gather(pi->set, pi->mp->wall_ms(pi->mp->wall_ud), on_sample, pi);
+}
+
+static void on_flush(struct cw_loop *loop, void *ud)
+{
+    (void)loop;
+    metrics_pipe_flush(ud);
+}
+
+static void on_start_flushing(struct cw_loop *loop, void *ud)
+{
+    struct metrics_pipe *mp = ud;
+    mp->start_timer = 0;
+    metrics_pipe_flush(mp);
+    mp->flush_timer = cw_loop_timer_every(loop, mp->flush_ms, on_flush, mp);
+}
+
+/* ---- construction -------------------------------------------------------------------------- */
+
+static void free_plugin(struct metrics_pipe *mp, struct plugin_inst *pi)
+{
+    cw_loop_timer_cancel(mp->loop, pi->timer);
+    collectors_free(pi->set);
+    rollup_free(pi->rollup);
+    for (size_t i = 0; i < pi->nmap; i++) {
+        free(pi->map[i].sample);
+        free(pi->map[i].final);
+        free(pi->map[i].unit);
+    }
+    free(pi->map);
+}
+
+/* The collector's name for a configured field ("cpu" + "usage_idle" -> "cpu_usage_idle"). */
+static char *sample_name(const char *plugin, const char *field)
+{
+    char *s = NULL;
+    if (strcmp(plugin, "procstat") == 0 && strcmp(field, "pid_count") == 0)
+        return strdup("procstat_lookup_pid_count");
+    return asprintf(&s, "%s_%s", plugin, field) < 0 ? NULL : s;
+}
+
+static int build_map(struct plugin_inst *pi, const char *plugin, const struct cw_metric_plugin *p)
+{
+    pi->map = calloc(p->n_measurements ? p->n_measurements : 1, sizeof *pi->map);
+    if (!pi->map)
+        return -1;
+    for (size_t i = 0; i < p->n_measurements; i++) {
+        const struct cw_measurement *m = &p->measurements[i];
+        struct name_map *nm = &pi->map[pi->nmap++];
+        nm->sample = sample_name(plugin, m->field);
+        nm->final = strdup(m->name);
+        nm->unit = m->unit ? strdup(m->unit) : NULL;
+        if (!nm->sample || !nm->final || (m->unit && !nm->unit))
+            return -1;
+    }
+    return 0;
+}
+
+static int add_list(struct collectors_list *l, const char *const *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (collectors_list_add(l, v[i]) != 0)
+            return -1;
+    return 0;
+}
+
+static int add_fields(struct collectors_list *l, const struct cw_metric_plugin *p)
+{
+    for (size_t i = 0; i < p->n_measurements; i++)
+        if (collectors_list_add(l, p->measurements[i].field) != 0)
+            return -1;
+    return 0;
+}
+
+/* Collector options for plugin `cp` (with `pr` set for one procstat entry). */
+static int collector_opts(struct collectors_opts *co, const struct cw_metrics_config *mc,
+                          enum collectors_plugin cp, const struct cw_metric_plugin *p,
+                          const struct cw_procstat *pr, const char *root)
+{
+    collectors_opts_init(co, false);
+    co->root = root ? strdup(root) : NULL;
+    co->plugin[cp].enabled = true;
+    co->cpu_percpu = mc->cpu_percpu;
+    co->cpu_totalcpu = mc->cpu_totalcpu;
+    co->disk_drop_device = mc->disk_drop_device;
+    if ((root && !co->root) || add_fields(&co->plugin[cp].measurements, p) != 0 ||
+        add_list(&co->plugin[cp].resources, (const char *const *)p->resources.v, p->resources.n) !=
+            0 ||
+        add_list(&co->disk_ignore_fs, (const char *const *)mc->disk_ignore_fs.v,
+                 mc->disk_ignore_fs.n) != 0)
+        return -1;
+    if (!pr)
+        return 0;
+    enum collectors_procstat_key key = pr->pid_file ? COLL_PROCSTAT_PID_FILE
+                                       : pr->exe    ? COLL_PROCSTAT_EXE
+                                                    : COLL_PROCSTAT_PATTERN;
+    const char *val = pr->pid_file ? pr->pid_file : pr->exe ? pr->exe : pr->pattern;
+    struct collectors_procstat_opts *po = collectors_opts_add_procstat(co, key, val);
+    return po ? add_fields(&po->measurements, p) : -1;
+}
+
+static int rollup_for(struct plugin_inst *pi, const struct metrics_pipe_options *o,
+                      const struct cw_metric_plugin *p)
+{
+    const struct cw_metrics_config *mc = &o->cfg->metrics;
+    struct datum_dim app[DATUM_MAX_DIMS];
+    size_t napp = 0;
+    for (size_t i = 0; i < p->n_append_dimensions && napp < DATUM_MAX_DIMS; i++)
+        app[napp++] =
+            (struct datum_dim){p->append_dimensions[i].key, p->append_dimensions[i].value};
+    struct rollup_dimset sets[ROLLUP_MAX_SETS];
+    size_t nsets = 0;
+    for (size_t i = 0; i < mc->n_aggregation_dimensions && nsets < ROLLUP_MAX_SETS; i++)
+        sets[nsets++] = (struct rollup_dimset){(const char *const *)mc->aggregation_dimensions[i].v,
+                                               mc->aggregation_dimensions[i].n};
+    const char *drop[64];
+    size_t ndrop = 0;
+    for (size_t i = 0; i < p->n_measurements && ndrop < 64; i++)
+        if (p->measurements[i].drop_original)
+            drop[ndrop++] = p->measurements[i].name;
+    struct rollup_opts ro = {0};
+    ro.host = o->host;
+    ro.global_append = mc->global_dims != 0;
+    ro.append = app;
+    ro.nappend = napp;
+    ro.ec2 = o->ec2;
+    ro.nec2 = o->nec2;
+    ro.agg = sets;
+    ro.nagg = nsets;
+    ro.drop_original = drop;
+    ro.ndrop = ndrop;
+    ro.interval_s = p->interval;
+    pi->rollup = rollup_new(&ro);
+    return pi->rollup ? 0 : -1;
+}
+
+static int add_plugin(struct metrics_pipe *mp, const struct metrics_pipe_options *o,
+                      const char *name, const struct cw_metric_plugin *p,
+                      const struct cw_procstat *pr, char *err, size_t errlen)
+{
+    int cp = collectors_plugin_by_name(name);
+    if (cp < 0) {
+        snprintf(err, errlen, "metrics_collected.%s: no collector for this plugin", name);
+        return -1;
+    }
+    struct plugin_inst *pi = &mp->plugins[mp->nplugins++];
+    pi->mp = mp;
+    snprintf(pi->label, sizeof pi->label, "%s", name);
+    struct collectors_opts co;
+    int rc = collector_opts(&co, &o->cfg->metrics, (enum collectors_plugin)cp, p, pr, o->root);
+    if (rc == 0)
+        pi->set = collectors_new(&co, err, errlen);
+    collectors_opts_clear(&co);
+    if (rc != 0 || !pi->set || build_map(pi, name, p) != 0 || rollup_for(pi, o, p) != 0) {
+        if (rc != 0 || pi->set)
+            snprintf(err, errlen, "metrics_collected.%s: cannot set up the collector", name);
+        return -1;
+    }
+    long every = (long)(p->interval > 0 ? p->interval : CW_DEFAULT_INTERVAL) * 1000;
+    on_collect(mp->loop, pi); /* the first round primes deltas and cpu percentages */
+    pi->timer = cw_loop_timer_every(mp->loop, every, on_collect, pi);
+    return pi->timer ? 0 : -1;
+}
+
+static int setup_plugins(struct metrics_pipe *mp, const struct metrics_pipe_options *o, char *err,
+                         size_t errlen)
+{
+    const struct cw_metrics_config *mc = &o->cfg->metrics;
+    mp->plugins = calloc(CW_PLUGIN_COUNT + mc->n_procstat + 1, sizeof *mp->plugins);
+    if (!mp->plugins)
+        return -1;
+    for (int id = 0; id < CW_PLUGIN_COUNT; id++) {
+        const struct cw_metric_plugin *p = &mc->plugins[id];
+        if (p->enabled &&
+            add_plugin(mp, o, cw_plugin_name((enum cw_plugin_id)id), p, NULL, err, errlen) != 0)
+            return -1;
+    }
+    for (size_t i = 0; i < mc->n_procstat; i++) {
+        const struct cw_procstat *pr = &mc->procstat[i];
+        if (add_plugin(mp, o, "procstat", &pr->common, pr, err, errlen) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+struct metrics_pipe *metrics_pipe_new(const struct metrics_pipe_options *o, char *err,
+                                      size_t errlen)
+{
+    struct metrics_pipe *mp = calloc(1, sizeof *mp);
+    if (!mp) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    const struct cw_metrics_config *mc = &o->cfg->metrics;
+    mp->loop = o->loop;
+    mp->client = o->client;
+    mp->spool = o->spool;
+    mp->pack = o->pack_values;
+    mp->wall_ms = o->wall_ms ? o->wall_ms : default_wall_ms;
+    mp->wall_ud = o->wall_ud;
+    mp->ns = strdup(mc->namespace ? mc->namespace : CW_DEFAULT_NAMESPACE);
+    cw_buf_init(&mp->gz, PMD_API_MAX_BODY);
+    mp->pending = datum_list_new(PENDING_MAX_DATUMS, PENDING_MAX_BYTES);
+    mp->packed = datum_list_new(PENDING_MAX_DATUMS, PENDING_MAX_BYTES);
+    mp->enc = mp->ns ? pmd_encoder_new(mp->ns, NULL, spool_batch, mp) : NULL;
+    if (!mp->ns || !mp->pending || !mp->packed || !mp->enc) {
+        snprintf(err, errlen, "cannot set up the metrics pipeline (namespace '%s')",
+                 mp->ns ? mp->ns : "");
+        metrics_pipe_free(mp);
+        return NULL;
+    }
+    if (setup_plugins(mp, o, err, errlen) != 0) {
+        metrics_pipe_free(mp);
+        return NULL;
+    }
+    mp->flush_ms =
+        (long)(mc->force_flush_interval > 0 ? mc->force_flush_interval : CW_DEFAULT_METRICS_FLUSH) *
+        1000;
+    mp->start_timer =
+        cw_loop_timer_add(mp->loop, mp->flush_ms + (long)(o->jitter % 1000), on_start_flushing, mp);
+    send_next(mp); /* replay what a previous run left in the spool */
+    return mp;
+}
+
+void metrics_pipe_stop(struct metrics_pipe *mp)
+{
+    for (size_t i = 0; i < mp->nplugins; i++) {
+        cw_loop_timer_cancel(mp->loop, mp->plugins[i].timer);
+        mp->plugins[i].timer = 0;
+    }
+    cw_loop_timer_cancel(mp->loop, mp->flush_timer);
+    cw_loop_timer_cancel(mp->loop, mp->start_timer);
+    mp->flush_timer = mp->start_timer = 0;
+    metrics_pipe_flush(mp);
+}
+
+int metrics_pipe_busy(const struct metrics_pipe *mp)
+{
+    struct spool_stats ss;
+    spool_get_stats(mp->spool, &ss);
+    return mp->in_flight || ss.entries > 0;
+}
+
+void metrics_pipe_stats(const struct metrics_pipe *mp, struct metrics_pipe_stats *out)
+{
+    *out = mp->st;
+}
+
+void metrics_pipe_free(struct metrics_pipe *mp)
+{
+    if (!mp)
+        return;
+    cw_loop_timer_cancel(mp->loop, mp->flush_timer);
+    cw_loop_timer_cancel(mp->loop, mp->start_timer);
+    cw_loop_timer_cancel(mp->loop, mp->replay_timer);
+    for (size_t i = 0; i < mp->nplugins; i++)
+        free_plugin(mp, &mp->plugins[i]);
+    free(mp->plugins);
+    pmd_encoder_free(mp->enc);
+    datum_list_free(mp->pending);
+    datum_list_free(mp->packed);
+    cw_buf_free(&mp->gz);
+    free(mp->ns);
+    free(mp);
+}
