@@ -141,6 +141,9 @@ class Call:
 
     def run(self):
         self.identify()
+        scope_service = None
+        if self.req.header("authorization"):  # signature first: it covers the (compressed) body
+            self.cred, scope_service = sigcheck.verify(self.req, self.store, self.protocol)
         self.decode_body()
         if self.protocol == "json":
             self.parse_json_body()
@@ -148,7 +151,9 @@ class Call:
             self.parse_query_body()
         module = SERVICES[self.service]
         if self.op not in getattr(module, "UNSIGNED", ()):
-            self.cred = sigcheck.verify(self.req, self.store, self.service, self.protocol)
+            if self.cred is None:
+                raise common("missing_auth", self.protocol)
+            sigcheck.check_service(scope_service, self.service, self.protocol)
         module, model = self.op_model()
         self.faults.skew(count=True)
         self.apply_faults()

@@ -55,9 +55,15 @@ def time_fmt(epoch):
     return datetime.datetime.fromtimestamp(int(epoch), datetime.timezone.utc).strftime(SIGV4_FMT)
 
 
-def _check_scope(scope, amz_date, service, region, protocol):
+def check_service(scope_service, service, protocol):
+    """The credential scope must name the service the request was routed to."""
+    if scope_service != service:
+        raise common("bad_signature", protocol, "Credential should be scoped to correct service: '%s'." % service)
+
+
+def _check_scope(scope, amz_date, region, protocol):
     """region None accepts any region."""
-    _, day, sregion, sservice, term = scope
+    _, day, sregion, _, term = scope
     bad = lambda msg: common("bad_signature", protocol, msg)  # noqa: E731
     if term != "aws4_request":
         raise bad("Credential should be scoped with a valid terminator: 'aws4_request', not '%s'." % term)
@@ -66,8 +72,6 @@ def _check_scope(scope, amz_date, service, region, protocol):
                   "from HTTP: '%s' != '%s', from '%s'." % (day, amz_date[:8], amz_date))
     if region is not None and region != sregion:
         raise bad("Credential should be scoped to a valid region, not '%s'." % sregion)
-    if sservice != service:
-        raise bad("Credential should be scoped to correct service: '%s'." % service)
 
 
 def _check_token(cred, req, protocol):
@@ -118,8 +122,9 @@ def _check_skew(epoch, amz_date, now, max_skew, protocol):
                      % (amz_date, time_fmt(now + max_skew), time_fmt(now), max_skew // 60))
 
 
-def verify(req, store, service, protocol):
-    """Returns the Cred that signed `req`, or raises the ApiError AWS would answer with."""
+def verify(req, store, protocol):
+    """Returns (Cred that signed `req`, service named in its scope), or raises the ApiError AWS
+    would answer with. The caller checks the scope's service with check_service() once routed."""
     auth = req.header("authorization")
     if not auth:
         raise common("missing_auth", protocol)
@@ -132,7 +137,7 @@ def verify(req, store, service, protocol):
     if cred is None:
         raise common("unknown_key", protocol)
     _check_token(cred, req, protocol)
-    _check_scope(scope, amz_date, service, None if store.any_region else store.region, protocol)
+    _check_scope(scope, amz_date, None if store.any_region else store.region, protocol)
     sha = req.header("x-amz-content-sha256")
     if sha is not None and sha != hashlib.sha256(req.body).hexdigest():
         raise common("bad_signature", protocol, "The provided 'x-amz-content-sha256' header does not "
@@ -144,4 +149,4 @@ def verify(req, store, service, protocol):
     _check_skew(epoch, amz_date, now, store.config["max_skew"], protocol)
     if cred.expires is not None and cred.expires <= now:
         raise common("expired_token", protocol)
-    return cred
+    return cred, scope[3]
