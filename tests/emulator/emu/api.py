@@ -49,8 +49,6 @@ class Call:
 
     def decode_body(self):
         req = self.req
-        if req.too_large:
-            raise common("too_large", self.protocol, "Request body exceeds %d bytes" % req.max_body)
         enc = (req.header("content-encoding") or "identity").strip().lower()
         if enc == "gzip":
             try:
@@ -141,6 +139,8 @@ class Call:
 
     def run(self):
         self.identify()
+        if self.req.too_large:
+            raise common("too_large", self.protocol, "Request body exceeds %d bytes" % self.req.max_body)
         scope_service = None
         if self.req.header("authorization"):  # signature first: it covers the (compressed) body
             self.cred, scope_service = sigcheck.verify(self.req, self.store, self.protocol)
