@@ -56,7 +56,7 @@ class Faults:
     def take(self, modes, service, operation):
         """Fires (and counts) the first active fault of one of `modes` matching the request."""
         now = time.time()
-        is_api = not operation.startswith(("IMDS.", "ECS."))
+        is_api = not operation.startswith(("IMDS.", "ECS.")) or all(m in IMDS_MODES for m in modes)
         with self.lock:
             for f in self.items:
                 if f["mode"] not in modes or not self._active(f, now):
