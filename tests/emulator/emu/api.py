@@ -137,6 +137,16 @@ class Call:
             raise ApiError("SerializationException", "Invalid UTF-8 in %s" % ctx.bad_utf8[0], 400)
         return params
 
+    def guess_op(self):
+        """Fills self.op for the request log when an error came before parsing; never raises."""
+        if self.op is not None or self.req.too_large:
+            return
+        try:
+            self.decode_body()
+            self.parse_query_body()
+        except ApiError:
+            pass
+
     def run(self):
         self.identify()
         if self.req.too_large:
@@ -180,4 +190,5 @@ def handle(req, store, faults):
         resp.drop = True
     except ApiError as e:
         resp = wire.error_response(e, call.service, call.protocol, req.rid)
+        call.guess_op()
     return resp, call
