@@ -2,7 +2,9 @@
 judge the input against the model, run the operation, encode the answer."""
 import gzip
 import json
+import sys
 import time
+import traceback
 import zlib
 from urllib.parse import parse_qsl
 
@@ -77,8 +79,8 @@ class Call:
                            % (want, self._content_type()[:60]), 400)
         try:
             self.obj = json.loads(self.req.data.decode("utf-8", "surrogateescape") or "{}")
-        except ValueError as e:
-            raise ApiError("SerializationException", "Invalid JSON body: %s" % e, 400) from None
+        except (ValueError, RecursionError) as e:
+            raise ApiError("SerializationException", "Invalid JSON body: %s" % str(e)[:200], 400) from None
         if not isinstance(self.obj, dict):
             raise ApiError("SerializationException", "The request body must be a JSON object", 400)
 
@@ -191,4 +193,9 @@ def handle(req, store, faults):
     except ApiError as e:
         resp = wire.error_response(e, call.service, call.protocol, req.rid)
         call.guess_op()
+    except Exception:  # noqa: BLE001 - an emulator bug: answer 500 like AWS, log the trace once
+        traceback.print_exc(file=sys.stderr)
+        err = ApiError("InternalFailure", "The emulator failed to process the request", 500,
+                       "InternalFailure")
+        resp = wire.error_response(err, call.service, call.protocol, req.rid)
     return resp, call

@@ -139,7 +139,7 @@ def put_metric_data(ctx, params):
     if ns.startswith("AWS/"):
         raise invalid("The value %s for parameter Namespace is invalid." % ns)
     datums = _all_datums(params)
-    if "MetricData" not in params and "EntityMetricData" not in params:
+    if not datums:
         raise ApiError("MissingParameter", "The parameter MetricData is required.", 400,
                        "MissingRequiredParameterException")
     if len(datums) > MAX_DATUMS:

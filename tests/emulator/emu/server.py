@@ -206,7 +206,8 @@ def parse_args(argv):
 
 
 def _warm_up():
-    for service in ("monitoring", "logs", "sts", "ssm", "ec2"):
+    """Loads botocore and the models most requests need (ec2 and ssm load on first use)."""
+    for service in ("monitoring", "logs", "sts"):
         try:
             validate.service_model(service)
         except Exception as e:  # noqa: BLE001 - reported; the request that needs it will fail loudly
@@ -217,16 +218,16 @@ def _warm_up():
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     server = Server(("127.0.0.1", args.port), args)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
     port = server.server_address[1]
     base = "http://127.0.0.1:%d" % port
     print(json.dumps({"endpoint": base, "imds": base, "ecs": base + "/ecs/creds", "port": port,
                       "pid": os.getpid(), "region": server.store.region}), flush=True)
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True).start()
     threading.Thread(target=_warm_up, daemon=True).start()
-    while not stop.wait(0.5):
+    while not stop.wait(0.1):
         pass
     server.shutdown()
     server.server_close()

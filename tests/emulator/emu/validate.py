@@ -200,6 +200,8 @@ def _q_scalar(value, shape, path):
 
 def _q_node(node, shape, path, ec2):
     t = shape.type_name
+    if "\0" in node and _children(node):
+        raise Invalid("invalid", "The parameter %s is given both a value and members." % path)
     if t == "structure":
         return _q_structure(node, shape, path, ec2)
     if t == "list":
@@ -214,6 +216,8 @@ def _q_node(node, shape, path, ec2):
 def parse_query(pairs, shape, ec2=False):
     """Form pairs (Action and Version removed) -> input dict for `shape`; raises Invalid."""
     tree = _tree(pairs)
+    if "\0" in tree:
+        raise Invalid("unknown", "A parameter with an empty name is not recognized.")
     if shape is None:
         if tree:
             raise Invalid("unknown", "The parameter %s is not recognized." % sorted(tree)[0])
