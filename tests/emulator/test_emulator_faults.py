@@ -32,7 +32,7 @@ def test_throttle_count_decrements():
     check(b"Rate exceeded" in got[0][2] and b"<Type>Sender</Type>" in got[0][2], "throttle body %r" % got[0][2])
     eq(got[3][0], 200, "fourth call passes")
     f = _faults(e)
-    eq((f[0]["fired"], f[0]["active"]), (3, False), "fired count and exhausted")
+    eq((f[0]["fired"], f[0]["remaining"], f[0]["active"]), (3, 0, False), "fired count and exhausted")
     eq(len(e.get("/_emulator/metrics")["metrics"]), 1, "only the passing call stored")
     eq(_logs_create(e, "g")[0], 200, "other operations unaffected")
 

@@ -109,6 +109,19 @@ def test_keep_alive_and_chunked():
     eq(len(e.get("/_emulator/metrics")["metrics"]), 4, "stored")
 
 
+def test_get_with_query_in_url():
+    from urllib.parse import quote, urlencode
+    e = emutest.emu()
+    e.client("cloudwatch").put_metric_data(Namespace="a b/c", MetricData=[{"MetricName": "M", "Value": 1.0}])
+    qs = urlencode([("Action", "ListMetrics"), ("Version", "2010-08-01"), ("Namespace", "a b/c")], quote_via=quote)
+    hdrs, body = emutest.sign(e.endpoint + "/?" + qs, "monitoring", {}, b"", method="GET")
+    status, _, out = emutest.send(e, "GET", "/?" + qs, hdrs, b"")
+    eq(status, 200, "signed GET with the query in the URL: %r" % out[:300])
+    check(b"<MetricName>M</MetricName>" in out, "ListMetrics result %r" % out[:300])
+    status, _, out = emutest.send(e, "GET", "/?" + qs.replace("ListMetrics", "ListMetricz"), hdrs, b"")
+    eq((status, xml_code(out)), (403, "SignatureDoesNotMatch"), "query string changed after signing")
+
+
 def test_sts_web_identity_and_caller_identity():
     e = emutest.emu()
     arn = "arn:aws:iam::123456789012:role/web"

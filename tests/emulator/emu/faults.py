@@ -87,6 +87,7 @@ class Faults:
             out = []
             for f in self.items:
                 g = dict(f)
+                g["remaining"] = None if f["count"] is None else max(0, f["count"] - f["fired"])
                 g["active"] = self._active(f, now) if f["mode"] != "skew" else (
                     f["until"] is None or now < f["until"])
                 out.append(g)

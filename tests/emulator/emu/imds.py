@@ -82,6 +82,8 @@ def _metadata(path, store):
              "dynamic/instance-identity/": "document", "dynamic/": "instance-identity/"}
     if path in fixed:
         return fixed[path]
+    if path + "/" in fixed:  # directories answer with or without the trailing slash
+        return fixed[path + "/"]
     if path.rstrip("/") == "meta-data/iam/security-credentials/" + role:
         return _cred_json(store.current_cred("imds", arn="arn:aws:sts::123456789012:assumed-role/%s/%s"
                                              % (role, i["instance_id"])), store.now())
