@@ -9,11 +9,14 @@ stops it on exit; run_agent() runs the cwagent binary with a timeout. Everything
 """
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import traceback
+import urllib.error
 import urllib.request
 
 REPO = os.environ.get("CW_REPO", os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
@@ -42,13 +45,20 @@ def eq(got, want, what="value"):
 
 
 class Emulator:
-    """Runs cwemu on 127.0.0.1 with a free port; use as a context manager."""
+    """Runs cwemu on 127.0.0.1 with a free port; use as a context manager.
+
+    args are cwemu flags, e.g. Emulator("--creds-lifetime", "30", "--imdsv1"). The startup line is in
+    .info (endpoint, imds, ecs, port, pid, region). The emulator's stderr (one line per request) goes
+    to a temporary file, read with .stderr_text().
+    """
 
     def __init__(self, *args, timeout=10):
         self.args = list(args)
         self.timeout = timeout
         self.proc = None
         self.info = None
+        self._err = None
+        self._models = None
 
     def __enter__(self):
         self.start()
@@ -59,15 +69,23 @@ class Emulator:
 
     def start(self, port=0):
         cmd = [PYTHON, CWEMU, "--port", str(port)] + self.args
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        self._err = tempfile.TemporaryFile(mode="w+")
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self._err,
                                      stdin=subprocess.DEVNULL, text=True)
         deadline = time.time() + self.timeout
         line = self.proc.stdout.readline()
         if not line or time.time() > deadline:
-            err = self.proc.stderr.read() if self.proc.poll() is not None else ""
-            raise AssertionError("emulator did not start: %s" % err[-2000:])
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError("emulator did not start: %s" % self.stderr_text()[-2000:])
         self.info = json.loads(line)
         return self.info
+
+    def stderr_text(self):
+        if not self._err:
+            return ""
+        self._err.seek(0)
+        return self._err.read()
 
     @property
     def endpoint(self):
@@ -81,10 +99,14 @@ class Emulator:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        if self.proc:
-            for f in (self.proc.stdout, self.proc.stderr):
-                if f:
-                    f.close()
+        if self.proc and self.proc.stdout:
+            self.proc.stdout.close()
+        if self._err:
+            self._err.close()
+            self._err = None
+        if self._models:
+            shutil.rmtree(self._models, ignore_errors=True)
+            self._models = None
 
     def get(self, path):
         with urllib.request.urlopen(self.endpoint + path, timeout=10) as r:
@@ -96,6 +118,49 @@ class Emulator:
         with urllib.request.urlopen(req, timeout=10) as r:
             body = r.read().decode()
             return json.loads(body) if body else None
+
+    def delete(self, path):
+        req = urllib.request.Request(self.endpoint + path, method="DELETE")
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return json.loads(r.read().decode() or "null")
+
+    def raw(self, method, path, headers=None, body=None, timeout=10):
+        """Any HTTP request to the emulator; returns (status, headers dict lower-cased, body bytes)."""
+        req = urllib.request.Request(self.endpoint + path, data=body, headers=headers or {}, method=method)
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as r:
+                return r.status, {k.lower(): v for k, v in r.headers.items()}, r.read()
+        except urllib.error.HTTPError as e:
+            return e.code, {k.lower(): v for k, v in e.headers.items()}, e.read()
+
+    def client(self, service, access_key=ACCESS_KEY, secret_key=SECRET_KEY, token=None,
+               region="us-east-1", **config):
+        """A botocore client for `service` (cloudwatch, logs, sts, ec2, ssm) aimed at the emulator.
+
+        logs and sts use the newer official models from CW_SHARED/reference/aws-models (so e.g.
+        logGroupClass exists); cloudwatch keeps botocore's bundled awsQuery model.
+        """
+        import botocore.config
+        import botocore.session
+        session = botocore.session.get_session()
+        session.get_component("data_loader").search_paths.insert(0, self._model_dir())
+        cfg = botocore.config.Config(retries={"max_attempts": 1, "mode": "standard"},
+                                     connect_timeout=5, read_timeout=20, **config)
+        return session.create_client(service, endpoint_url=self.endpoint, region_name=region,
+                                     aws_access_key_id=access_key, aws_secret_access_key=secret_key,
+                                     aws_session_token=token, config=cfg)
+
+    def _model_dir(self):
+        if self._models is None:
+            self._models = tempfile.mkdtemp(prefix="cwtest-models-")
+            for svc, ver in (("logs", "2014-03-28"), ("sts", "2011-06-15")):
+                src = os.path.join(SHARED, "reference", "aws-models", svc, "service-2.json")
+                if not os.path.exists(src):
+                    src = os.path.join("/work/shared/reference/aws-models", svc, "service-2.json")
+                if os.path.exists(src):
+                    os.makedirs(os.path.join(self._models, svc, ver))
+                    os.symlink(src, os.path.join(self._models, svc, ver, "service-2.json"))
+        return self._models
 
 
 def run_agent(*args, timeout=60, env=None, input=None):
