@@ -142,7 +142,8 @@ struct creds_provider *creds_assume_role_provider_new(const struct creds_ctx *ct
  * the chain logs one warning line per provider. Returns NULL on bad input (and frees them). */
 struct creds_provider *creds_chain_new(struct creds_provider **providers, size_t n);
 
-/* The SDK default chain: environment, shared files (`profile`), web identity, ECS, IMDS. */
+/* The SDK default chain: environment, shared files (`profile`), web identity, ECS, IMDS.
+ * ctx->http is required (NULL is returned without it). */
 struct creds_provider *creds_default_chain_new(const struct creds_ctx *ctx, const char *profile);
 
 /* ---- the cache ---------------------------------------------------------------------------------
@@ -165,7 +166,8 @@ struct creds_cache_status {
 };
 
 /* Creates the cache in front of `provider` (taken over). Nothing is fetched until the first
- * creds_cache_tick. `on_update` may be NULL. */
+ * creds_cache_tick. `on_update` may be NULL; it must not free the cache. ctx->http must be set
+ * when the provider uses the network. */
 struct creds_cache *creds_cache_new(struct creds_provider *provider, const struct creds_ctx *ctx,
                                     creds_update_fn on_update, void *ud);
 /* Cancels any refresh in flight, frees the provider, drops the cache's reference. */
