@@ -108,6 +108,13 @@ struct creds_provider *creds_static_provider_new(const char *access_key_id, cons
  * when the credentials file is readable by group or others. */
 struct creds_provider *creds_profile_provider_new(const struct creds_ctx *ctx, const char *profile);
 
+/* The same with explicit files (the reference agent's common-config.toml
+ * shared_credential_file); NULL falls back to the environment / ~/.aws. Paths are copied. */
+struct creds_provider *creds_profile_provider_new_files(const struct creds_ctx *ctx,
+                                                        const char *profile,
+                                                        const char *credentials_file,
+                                                        const char *config_file);
+
 /* Runs `command` with /bin/sh -c and reads the Version 1 JSON from its stdout (capped at 64 KiB;
  * killed after ctx->process_timeout). Synchronous: see the header comment. */
 struct creds_provider *creds_process_provider_new(const struct creds_ctx *ctx, const char *command);
@@ -142,7 +149,8 @@ struct creds_provider *creds_assume_role_provider_new(const struct creds_ctx *ct
  * the chain logs one warning line per provider. Returns NULL on bad input (and frees them). */
 struct creds_provider *creds_chain_new(struct creds_provider **providers, size_t n);
 
-/* The SDK default chain: environment, shared files (`profile`), web identity, ECS, IMDS. */
+/* The SDK default chain: environment, shared files (`profile`), web identity, ECS, IMDS.
+ * ctx->http is required (NULL is returned without it). */
 struct creds_provider *creds_default_chain_new(const struct creds_ctx *ctx, const char *profile);
 
 /* ---- the cache ---------------------------------------------------------------------------------
@@ -150,7 +158,8 @@ struct creds_provider *creds_default_chain_new(const struct creds_ctx *ctx, cons
 
 struct creds_cache;
 
-/* Called (from the loop) each time a refresh installs new credentials. `c` is borrowed. */
+/* Called (from the loop) each time a refresh ends: `c` (borrowed) is the new set, or NULL when
+ * the refresh failed. Either way creds_cache_next_deadline() has changed: re-arm the timer. */
 typedef void (*creds_update_fn)(void *ud, const struct creds *c);
 
 struct creds_cache_status {
@@ -165,7 +174,8 @@ struct creds_cache_status {
 };
 
 /* Creates the cache in front of `provider` (taken over). Nothing is fetched until the first
- * creds_cache_tick. `on_update` may be NULL. */
+ * creds_cache_tick. `on_update` may be NULL; it must not free the cache. ctx->http must be set
+ * when the provider uses the network. */
 struct creds_cache *creds_cache_new(struct creds_provider *provider, const struct creds_ctx *ctx,
                                     creds_update_fn on_update, void *ud);
 /* Cancels any refresh in flight, frees the provider, drops the cache's reference. */
@@ -188,6 +198,11 @@ double creds_cache_next_deadline(const struct creds_cache *cache);
  * one refresh now, unless one is already in flight. Until it completes get() keeps returning the
  * current set. Callbacks may run before it returns. */
 void creds_cache_invalidate(struct creds_cache *cache);
+
+/* Non-zero when an AWS error code means the credentials themselves were refused, so the
+ * sender should call creds_cache_invalidate and retry once: ExpiredToken(Exception),
+ * InvalidClientTokenId, UnrecognizedClientException, InvalidToken, TokenRefreshRequired. */
+int creds_error_wants_refresh(const char *code);
 
 /* Fills *out for `cwagent status`. */
 void creds_cache_status(const struct creds_cache *cache, struct creds_cache_status *out);

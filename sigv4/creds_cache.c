@@ -141,10 +141,24 @@ static void cache_done(void *ud, struct creds *cr, const char *err)
         cr = NULL;
         err = why;
     }
-    if (cr)
+    if (cr) {
         install(c, cr, now);
-    else
-        failed(c, err, now);
+        return;
+    }
+    failed(c, err, now);
+    if (c->on_update)
+        c->on_update(c->ud, NULL);
+}
+
+int creds_error_wants_refresh(const char *code)
+{
+    static const char *const codes[] = {"ExpiredToken",         "ExpiredTokenException",
+                                        "InvalidClientTokenId", "UnrecognizedClientException",
+                                        "InvalidToken",         "TokenRefreshRequired"};
+    for (size_t i = 0; code && i < sizeof codes / sizeof codes[0]; i++)
+        if (strcmp(code, codes[i]) == 0)
+            return 1;
+    return 0;
 }
 
 static void start_refresh(struct creds_cache *c)

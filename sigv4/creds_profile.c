@@ -29,7 +29,8 @@ struct profile_files {
 struct profile_provider {
     struct creds_provider base;
     struct creds_ctx ctx;
-    char *profile; /* NULL = AWS_PROFILE or "default" */
+    char *profile;               /* NULL = AWS_PROFILE or "default" */
+    char *cred_file, *conf_file; /* explicit paths, NULL = environment / ~/.aws */
     int warned_mode;
     int busy;
     struct creds_provider *sub;
@@ -97,6 +98,10 @@ static int load_files(struct profile_provider *p, struct profile_files *f, char 
     file_path(&p->ctx, "AWS_SHARED_CREDENTIALS_FILE", ".aws/credentials", f->cred_path,
               sizeof f->cred_path);
     file_path(&p->ctx, "AWS_CONFIG_FILE", ".aws/config", f->conf_path, sizeof f->conf_path);
+    if (p->cred_file)
+        creds_fmt(f->cred_path, sizeof f->cred_path, "%s", p->cred_file);
+    if (p->conf_file)
+        creds_fmt(f->conf_path, sizeof f->conf_path, "%s", p->conf_file);
     if (load_ini(f->cred_path, &f->cred, err, el) != 0)
         return -1;
     check_mode(p, f->cred_path);
@@ -294,6 +299,8 @@ static void profile_free(struct creds_provider *self)
     struct profile_provider *p = (struct profile_provider *)self;
     creds_provider_free(p->sub);
     free(p->profile);
+    free(p->cred_file);
+    free(p->conf_file);
     free(p);
 }
 
@@ -312,4 +319,25 @@ struct creds_provider *creds_profile_provider_new(const struct creds_ctx *ctx, c
     p->ctx = *ctx;
     p->orig_region = ctx->region;
     return &p->base;
+}
+
+struct creds_provider *creds_profile_provider_new_files(const struct creds_ctx *ctx,
+                                                        const char *profile,
+                                                        const char *credentials_file,
+                                                        const char *config_file)
+{
+    struct creds_provider *base = creds_profile_provider_new(ctx, profile);
+    struct profile_provider *p = (struct profile_provider *)base;
+    if (!p)
+        return NULL;
+    if (credentials_file && *credentials_file)
+        p->cred_file = strdup(credentials_file);
+    if (config_file && *config_file)
+        p->conf_file = strdup(config_file);
+    if ((credentials_file && *credentials_file && !p->cred_file) ||
+        (config_file && *config_file && !p->conf_file)) {
+        profile_free(base);
+        return NULL;
+    }
+    return base;
 }

@@ -19,11 +19,11 @@ static int sts_sign(const struct creds_ctx *ctx, const struct creds_url *u, cons
                     const char *body, size_t len, const struct creds *c, char **hdr, char *err,
                     size_t el)
 {
-    char host[300];
+    char host[300], port[16] = "";
+    int v6 = strchr(u->host, ':') != NULL; /* an IPv6 literal goes back into brackets */
     if (u->port)
-        creds_fmt(host, sizeof host, "%s:%d", u->host, u->port);
-    else
-        creds_fmt(host, sizeof host, "%s", u->host);
+        creds_fmt(port, sizeof port, ":%d", u->port);
+    creds_fmt(host, sizeof host, "%s%s%s%s", v6 ? "[" : "", u->host, v6 ? "]" : "", port);
     struct sigv4_header h[] = {{"Host", host}, {"Content-Type", STS_CONTENT_TYPE}};
     struct sigv4_request req = {"POST", u->path, NULL, h, 2, body, len, NULL};
     struct sigv4_params params = {0};

@@ -217,7 +217,20 @@ TEST(profile_static_keys_and_selection)
     fetch_once(p, &r);
     T_CHECK(r.c == NULL && strstr(r.err, "profile nope not found") && strstr(r.err, cred));
     creds_provider_free(p);
+    /* Explicit files beat the environment. */
+    env[0] = "AWS_SHARED_CREDENTIALS_FILE=/nonexistent/c";
+    env[2] = NULL;
+    p = creds_profile_provider_new_files(&ctx, "cfgonly", "/nonexistent/x", conf);
+    fetch_once(p, &r);
+    T_CHECK(r.c && strcmp(r.c->access_key_id, "AKIDCFG") == 0);
+    creds_provider_free(p);
+    p = creds_profile_provider_new_files(&ctx, NULL, cred, NULL);
+    fetch_once(p, &r);
+    T_CHECK(r.c && strcmp(r.c->access_key_id, "AKIDDEFAULT") == 0);
+    creds_provider_free(p);
     /* An explicit profile beats AWS_PROFILE. */
+    env[0] = ce;
+    env[2] = "AWS_PROFILE=nope";
     p = creds_profile_provider_new(&ctx, "dev");
     fetch_once(p, &r);
     T_CHECK(r.c && strcmp(r.c->access_key_id, "AKIDDEV") == 0);

@@ -70,13 +70,17 @@ static void tp_init(struct tprov *p, struct fake_clock *clk, double lifetime)
 }
 
 struct updates {
-    int n;
+    int n, failures;
     char last_key[32];
 };
 
 static void on_update(void *ud, const struct creds *c)
 {
     struct updates *u = ud;
+    if (!c) {
+        u->failures++;
+        return;
+    }
     u->n++;
     snprintf(u->last_key, sizeof u->last_key, "%s", c->access_key_id);
 }
@@ -193,6 +197,7 @@ TEST(failed_refresh_keeps_valid_creds_and_backs_off)
     }
     fake_log_stop();
     T_EQ_INT(p.fetches, 10);
+    T_EQ_INT(u.failures, 9); /* every failed refresh is reported, so the loop re-arms */
     T_CHECK(strstr(log.text, "still using scripted credentials") != NULL);
     struct creds_cache_status st;
     creds_cache_status(cache, &st);
@@ -324,7 +329,20 @@ TEST(free_during_refresh_with_real_provider)
     T_EQ_INT(u.n, 1);
 }
 
-T_MAIN("creds_cache", T_CASE(refresh_at_rule), T_CASE(nothing_until_first_tick_then_ready),
+TEST(error_codes_that_want_a_refresh)
+{
+    T_CHECK(creds_error_wants_refresh("ExpiredToken"));
+    T_CHECK(creds_error_wants_refresh("ExpiredTokenException"));
+    T_CHECK(creds_error_wants_refresh("InvalidClientTokenId"));
+    T_CHECK(creds_error_wants_refresh("UnrecognizedClientException"));
+    T_CHECK(!creds_error_wants_refresh("SignatureDoesNotMatch"));
+    T_CHECK(!creds_error_wants_refresh("Throttling"));
+    T_CHECK(!creds_error_wants_refresh("RequestExpired"));
+    T_CHECK(!creds_error_wants_refresh(NULL));
+}
+
+T_MAIN("creds_cache", T_CASE(error_codes_that_want_a_refresh), T_CASE(refresh_at_rule),
+       T_CASE(nothing_until_first_tick_then_ready),
        T_CASE(short_lived_credentials_refresh_early_and_never_expire_in_hand),
        T_CASE(failed_refresh_keeps_valid_creds_and_backs_off),
        T_CASE(invalidate_forces_exactly_one_refresh),

@@ -214,8 +214,9 @@ TEST(ecs_retries_once_on_5xx)
 
 struct sign_record {
     int calls;
-    char service[16], region[32], akid[64];
+    char service[16], region[32], akid[64], host[128], path[64];
     int had_token;
+    size_t body_len;
 };
 static struct sign_record g_sign;
 
@@ -223,10 +224,14 @@ static int fake_sign(const struct sigv4_request *req, const struct sigv4_credent
                      const struct sigv4_params *params, struct sigv4_key_cache *cache,
                      struct sigv4_result *out)
 {
-    (void)req;
     (void)cache;
     memset(out, 0, sizeof *out);
     g_sign.calls++;
+    for (size_t i = 0; i < req->nheaders; i++)
+        if (strcmp(req->headers[i].name, "Host") == 0)
+            snprintf(g_sign.host, sizeof g_sign.host, "%s", req->headers[i].value);
+    snprintf(g_sign.path, sizeof g_sign.path, "%s", req->path);
+    g_sign.body_len = req->body_len;
     snprintf(g_sign.service, sizeof g_sign.service, "%s", params->service);
     snprintf(g_sign.region, sizeof g_sign.region, "%s", params->region);
     snprintf(g_sign.akid, sizeof g_sign.akid, "%s", c->access_key_id);
@@ -271,7 +276,10 @@ TEST(assume_role_signs_and_parses)
     T_EQ_STR(g_sign.service, "sts");
     T_EQ_STR(g_sign.region, "eu-west-1");
     T_EQ_STR(g_sign.akid, "AKIDSOURCE");
+    T_EQ_STR(g_sign.host, "sts.eu-west-1.amazonaws.com");
+    T_EQ_STR(g_sign.path, "/");
     T_ASSERT(e.f.nreqs == 1);
+    T_EQ_INT(g_sign.body_len, e.f.reqs[0].body_len);
     T_EQ_STR(e.f.reqs[0].url, "https://sts.eu-west-1.amazonaws.com");
     T_CHECK(fake_req_header(&e.f, 0, "Authorization") != NULL);
     T_EQ_STR(fake_req_header(&e.f, 0, "X-Amz-Security-Token"), "srctok");
@@ -357,6 +365,23 @@ TEST(assume_role_errors)
                 strstr(e.f.reqs[0].body, "DurationSeconds=3600"));
         creds_provider_free(p);
         teardown(&e);
+    }
+    /* An endpoint override with an IPv6 literal and a port: the signed Host matches the URL. */
+    {
+        struct env_ctx e6;
+        setup(&e6, NULL);
+        e6.ctx.sign = fake_sign;
+        e6.ctx.sign_free = fake_sign_free;
+        e6.ctx.sts_endpoint = "http://[::1]:4566";
+        fake_http_on(&e6.f, "POST", "http://[::1]:4566", 200, STS_OK);
+        struct creds_assume_role_options o6 = {"arn:aws:iam::1:role/r", NULL, NULL, 0};
+        struct creds_provider *p6 = creds_assume_role_provider_new(
+            &e6.ctx, creds_static_provider_new("AKIDSOURCE", "s", NULL), &o6);
+        fetch_run(&e6, p6);
+        T_CHECK(e6.r.c != NULL);
+        T_EQ_STR(g_sign.host, "[::1]:4566");
+        creds_provider_free(p6);
+        teardown(&e6);
     }
     /* No signer wired: a clear error, no request. */
     struct env_ctx e;
