@@ -182,13 +182,12 @@ int lt_ckpt_write(const struct lt_ckpts *c, const struct lt_ckpt *k)
             *q = '?';
     ckpt_name(c, k->src, k->dev, k->ino, ".tmp", tmp, sizeof tmp);
     ckpt_name(c, k->src, k->dev, k->ino, "", final, sizeof final);
-    int n = snprintf(text, sizeof text,
-                     CKPT_MAGIC "\nsource %016llx\ndev %llu\nino %llu\nfp_len %u\nfp %016llx\noffset %llu\n"
-                                "path %s\n",
-                     (unsigned long long)k->src, (unsigned long long)k->dev,
-                     (unsigned long long)k->ino, k->fp_len,
-                     (unsigned long long)k->fp, (unsigned long long)k->offset,
-                     path);
+    int n = snprintf(
+        text, sizeof text,
+        CKPT_MAGIC "\nsource %016llx\ndev %llu\nino %llu\nfp_len %u\nfp %016llx\noffset %llu\n"
+                   "path %s\n",
+        (unsigned long long)k->src, (unsigned long long)k->dev, (unsigned long long)k->ino,
+        k->fp_len, (unsigned long long)k->fp, (unsigned long long)k->offset, path);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0 || write_all(fd, text, (size_t)n) != 0 || fsync(fd) != 0) {
         cw_error(LT_COMP, "cannot write checkpoint %s: %s", tmp, strerror(errno));

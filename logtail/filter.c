@@ -23,15 +23,15 @@ int lt_re_compile(struct lt_re *re, const char *pattern, char *err, size_t errle
     }
     int ec;
     PCRE2_SIZE eoff;
-    re->code = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED,
-                             PCRE2_DOLLAR_ENDONLY | PCRE2_UTF | PCRE2_MATCH_INVALID_UTF, &ec,
-                             &eoff, NULL);
+    re->code =
+        pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED,
+                      PCRE2_DOLLAR_ENDONLY | PCRE2_UTF | PCRE2_MATCH_INVALID_UTF, &ec, &eoff, NULL);
     if (!re->code) {
         PCRE2_UCHAR msg[160];
         pcre2_get_error_message(ec, msg, sizeof msg);
         if (err)
-            snprintf(err, errlen, "invalid regex \"%s\" at offset %zu: %s", pattern,
-                     (size_t)eoff, (char *)msg);
+            snprintf(err, errlen, "invalid regex \"%s\" at offset %zu: %s", pattern, (size_t)eoff,
+                     (char *)msg);
         return -1;
     }
     (void)pcre2_jit_compile(re->code, PCRE2_JIT_COMPLETE);

@@ -157,8 +157,9 @@ static int compile_source(struct lt_source *s, char *err, size_t errlen)
     if (start && strcmp(start, "{timestamp_format}") == 0) {
         if (!s->has_ts) {
             if (err)
-                snprintf(err, errlen, "multi_line_start_pattern {timestamp_format} needs "
-                                      "timestamp_format");
+                snprintf(err, errlen,
+                         "multi_line_start_pattern {timestamp_format} needs "
+                         "timestamp_format");
             return -1;
         }
         start = s->ts.regex;

@@ -95,11 +95,11 @@ enum lt_timezone { LT_TZ_LOCAL = 0, LT_TZ_UTC };
 
 /* One collect_list item. Strings are copied by logtail_add_source. */
 struct lt_source_config {
-    const char *file_path;          /* glob: * ? [..] per component, ** = any depth (<= 32) */
-    const char *blacklist;          /* regex on the base name; NULL = none */
-    bool publish_multi_logs;        /* false: only the most recently modified match is read */
-    bool auto_removal;              /* delete a superseded file once fully committed (!multi) */
-    const char *encoding;           /* NULL/"utf-8"/"ascii" = UTF-8; else an iconv name */
+    const char *file_path;   /* glob: * ? [..] per component, ** = any depth (<= 32) */
+    const char *blacklist;   /* regex on the base name; NULL = none */
+    bool publish_multi_logs; /* false: only the most recently modified match is read */
+    bool auto_removal;       /* delete a superseded file once fully committed (!multi) */
+    const char *encoding;    /* NULL/"utf-8"/"ascii" = UTF-8; else an iconv name */
     /* strftime subset: %Y %y %m %-m %d %-d %e %b %h %B %a %A %H %-H %I %-I %p %M %-M %S %-S
      * %f (1-9 fraction digits, ms precision) %j %Z (UTC/GMT/Z honoured, other names use
      * `timezone`) %z (+hhmm, +hh:mm, Z) %T (%H:%M:%S) %% ; and epoch forms (not in the
@@ -116,12 +116,12 @@ struct lt_source_config {
 };
 
 struct lt_event {
-    void *source_ud;          /* from lt_source_config */
-    const char *stream_path;  /* path the file was first found at (publish_multi_logs name) */
-    uint64_t file_id;         /* commit token, with end_offset */
-    uint64_t end_offset;      /* file offset just past the bytes of this event */
-    int64_t timestamp_ms;     /* parsed; else the source's previous event's; else now */
-    const char *message;      /* valid UTF-8, NUL-terminated, 1..max_event_size bytes */
+    void *source_ud;         /* from lt_source_config */
+    const char *stream_path; /* path the file was first found at (publish_multi_logs name) */
+    uint64_t file_id;        /* commit token, with end_offset */
+    uint64_t end_offset;     /* file offset just past the bytes of this event */
+    int64_t timestamp_ms;    /* parsed; else the source's previous event's; else now */
+    const char *message;     /* valid UTF-8, NUL-terminated, 1..max_event_size bytes */
     size_t len;
 };
 

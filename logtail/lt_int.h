@@ -46,8 +46,8 @@ struct lt_ts {
 };
 int lt_ts_init(struct lt_ts *ts, const char *format, bool utc, char *err, size_t errlen);
 /* Finds and parses a timestamp in s. 0 with *ms and the match span, -1 when none. */
-int lt_ts_parse(struct lt_ts *ts, const char *s, size_t n, int64_t now_ms, int64_t *ms,
-                size_t *so, size_t *eo);
+int lt_ts_parse(struct lt_ts *ts, const char *s, size_t n, int64_t now_ms, int64_t *ms, size_t *so,
+                size_t *eo);
 /* Parses text that is exactly a timestamp in `format` (no search). 0 or -1. */
 int lt_ts_parse_exact(const char *format, bool utc, const char *s, size_t n, int64_t now_ms,
                       int64_t *ms);
@@ -55,9 +55,9 @@ void lt_ts_free(struct lt_ts *ts);
 
 /* ---- lines (lines.c) ---- */
 struct lt_dec {
-    iconv_t cd;       /* (iconv_t)-1 for UTF-8 */
-    unsigned unit;    /* code unit width of the raw encoding: 1, 2 or 4 */
-    bool big_endian;  /* for unit > 1: where the '\n' byte sits */
+    iconv_t cd;        /* (iconv_t)-1 for UTF-8 */
+    unsigned unit;     /* code unit width of the raw encoding: 1, 2 or 4 */
+    bool big_endian;   /* for unit > 1: where the '\n' byte sits */
     struct cw_buf out; /* decoded scratch */
 };
 int lt_dec_init(struct lt_dec *d, const char *encoding, char *err, size_t errlen);
@@ -70,8 +70,8 @@ size_t lt_utf8_cut(const char *s, size_t n, size_t max);
 bool lt_utf8_valid(const char *s, size_t n);
 
 /* A raw line or piece: [p, p+n) without its newline, ending at file offset end_off. */
-typedef void (*lt_line_fn)(void *ud, const char *p, size_t n, uint64_t start_off,
-                           uint64_t end_off, bool piece);
+typedef void (*lt_line_fn)(void *ud, const char *p, size_t n, uint64_t start_off, uint64_t end_off,
+                           bool piece);
 struct lt_lines {
     struct cw_buf carry; /* bytes of an unfinished line */
     uint64_t carry_start;

@@ -39,8 +39,8 @@ static void start(struct lt_ml *m, const char *s, size_t n, uint64_t end_off)
     m->has = true;
 }
 
-void lt_ml_line(struct lt_ml *m, struct lt_re *startre, const char *s, size_t n,
-                uint64_t end_off, bool alone, lt_event_fn fn, void *ud)
+void lt_ml_line(struct lt_ml *m, struct lt_re *startre, const char *s, size_t n, uint64_t end_off,
+                bool alone, lt_event_fn fn, void *ud)
 {
     if (alone) {
         lt_ml_flush(m, fn, ud);

@@ -49,8 +49,7 @@ static bool same_content(const struct lt_file *f, const struct lt_match *m)
     return n == (ssize_t)f->fp_len && lt_fnv1a(buf, f->fp_len) == f->fp;
 }
 
-static struct lt_file *find_known(struct logtail *lt, struct lt_source *s,
-                                  const struct lt_match *m)
+static struct lt_file *find_known(struct logtail *lt, struct lt_source *s, const struct lt_match *m)
 {
     for (struct lt_file *f = lt->files; f; f = f->next) {
         if (f->src != s || f->dev != m->dev || f->ino != m->ino)

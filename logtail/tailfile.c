@@ -88,8 +88,7 @@ struct lt_file *lt_file_new(struct logtail *lt, struct lt_source *src, const str
     f->id = ++lt->next_id;
     f->stream_path = strdup(m->path);
     f->cur_path = strdup(m->path);
-    if (!f->stream_path || !f->cur_path ||
-        lt_dec_init(&f->dec, src->cfg.encoding, NULL, 0) != 0) {
+    if (!f->stream_path || !f->cur_path || lt_dec_init(&f->dec, src->cfg.encoding, NULL, 0) != 0) {
         free(f->stream_path);
         free(f->cur_path);
         free(f);
@@ -123,8 +122,10 @@ static void resume(struct logtail *lt, struct lt_file *f, const struct stat *st)
             off = k->offset;
         k->claimed = same;
         if (!same)
-            cw_info(LT_COMP, "%s: checkpoint does not match the file (new content), reading "
-                             "from 0", f->cur_path);
+            cw_info(LT_COMP,
+                    "%s: checkpoint does not match the file (new content), reading "
+                    "from 0",
+                    f->cur_path);
     }
     f->read_off = f->committed = f->emitted_end = f->settled_off = off;
     if (off && lseek(f->fd, (off_t)off, SEEK_SET) < 0)
@@ -141,8 +142,9 @@ int lt_file_open(struct logtail *lt, struct lt_file *f)
         return 0;
     if (lt->nopen >= lt->o.max_open_files) {
         if (!lt->fd_warned)
-            cw_warn(LT_COMP, "open-file cap (%u) reached: %s and others wait until rotated or "
-                             "deleted files are drained; raise the cap or narrow file_path",
+            cw_warn(LT_COMP,
+                    "open-file cap (%u) reached: %s and others wait until rotated or "
+                    "deleted files are drained; raise the cap or narrow file_path",
                     lt->o.max_open_files, f->cur_path);
         lt->fd_warned = true;
         return -1;
@@ -261,7 +263,12 @@ long lt_file_read(struct logtail *lt, struct lt_file *f)
         return 0;
     if (f->need_check)
         lt_file_check(lt, f);
-    ssize_t n = read(f->fd, lt->rbuf, LT_READ_CHUNK);
+    size_t want = LT_READ_CHUNK; /* never read past the uncommitted-bytes cap */
+    if (lt->uncommitted >= lt->o.max_uncommitted)
+        return 0;
+    if (lt->o.max_uncommitted - lt->uncommitted < want)
+        want = lt->o.max_uncommitted - lt->uncommitted;
+    ssize_t n = read(f->fd, lt->rbuf, want);
     if (n < 0) {
         if (errno == EAGAIN || errno == EINTR)
             return 0;
@@ -298,8 +305,8 @@ void lt_file_write_ckpt(struct logtail *lt, struct lt_file *f)
 {
     if (!f->ckpt_dirty)
         return;
-    struct lt_ckpt k = {f->cur_path, f->src->key, f->dev, f->ino, f->fp, f->committed, f->fp_len,
-                         true};
+    struct lt_ckpt k = {f->cur_path, f->src->key,  f->dev,    f->ino,
+                        f->fp,       f->committed, f->fp_len, true};
     if (lt_ckpt_write(&lt->ckpts, &k) == 0)
         f->ckpt_dirty = false;
     struct lt_ckpt *mem = lt_ckpts_find(&lt->ckpts, f->src->key, f->dev, f->ino);

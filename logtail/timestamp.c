@@ -11,7 +11,7 @@
 #include <strings.h>
 #include <time.h>
 
-#define DAY_MS   86400000LL
+#define DAY_MS    86400000LL
 #define FUTURE_MS (30 * DAY_MS) /* a year-less date further ahead belongs to last year */
 
 struct spec {
@@ -51,9 +51,9 @@ static const struct spec SPECS[] = {
     {"%", "%"},
 };
 
-static const char *const MONTHS[] = {"january", "february", "march",     "april",
-                                     "may",     "june",     "july",      "august",
-                                     "september", "october", "november", "december"};
+static const char *const MONTHS[] = {"january",   "february", "march",    "april",
+                                     "may",       "june",     "july",     "august",
+                                     "september", "october",  "november", "december"};
 static const char *const DAYS[] = {"sunday",   "monday", "tuesday", "wednesday",
                                    "thursday", "friday", "saturday"};
 
@@ -201,8 +201,8 @@ static int read_zone_name(struct cursor *c, struct fields *f)
     size_t len = c->i - st;
     if (len == 0)
         return -1;
-    if ((len == 3 && (strncasecmp(c->s + st, "UTC", 3) == 0 ||
-                      strncasecmp(c->s + st, "GMT", 3) == 0)) ||
+    if ((len == 3 &&
+         (strncasecmp(c->s + st, "UTC", 3) == 0 || strncasecmp(c->s + st, "GMT", 3) == 0)) ||
         (len == 1 && (c->s[st] == 'Z' || c->s[st] == 'z'))) {
         f->tzoff = 0;
         f->has_tz = true;
@@ -237,15 +237,18 @@ static int parse_spec(const char *name, struct cursor *c, struct fields *f)
     char k = name[0] == '-' ? name[1] : name[0];
     bool sp = name[0] != '-';
     switch (k) {
-    case 'Y': return set_num(read_num(c, 4, false, NULL), &f->year);
+    case 'Y':
+        return set_num(read_num(c, 4, false, NULL), &f->year);
     case 'y':
         if (set_num(read_num(c, 2, false, NULL), &f->year) != 0)
             return -1;
         f->year += f->year < 69 ? 2000 : 1900;
         return 0;
-    case 'm': return set_num(read_num(c, 2, sp, NULL), &f->mon);
+    case 'm':
+        return set_num(read_num(c, 2, sp, NULL), &f->mon);
     case 'd':
-    case 'e': return set_num(read_num(c, 2, sp, NULL), &f->mday);
+    case 'e':
+        return set_num(read_num(c, 2, sp, NULL), &f->mday);
     case 'b':
     case 'h':
     case 'B': {
@@ -253,15 +256,23 @@ static int parse_spec(const char *name, struct cursor *c, struct fields *f)
         return m < 0 ? -1 : (f->mon = m + 1, 0);
     }
     case 'a':
-    case 'A': return read_name(c, DAYS, 7) < 0 ? -1 : 0;
+    case 'A':
+        return read_name(c, DAYS, 7) < 0 ? -1 : 0;
     case 'H':
-    case 'I': return set_num(read_num(c, 2, false, NULL), &f->hour);
-    case 'M': return set_num(read_num(c, 2, false, NULL), &f->min);
-    case 'S': return set_num(read_num(c, 2, false, NULL), &f->sec);
-    case 'j': return set_num(read_num(c, 3, false, NULL), &f->yday);
-    case 'f': return read_fraction(c, f);
-    case 'z': return read_zone_offset(c, f);
-    case 'Z': return read_zone_name(c, f);
+    case 'I':
+        return set_num(read_num(c, 2, false, NULL), &f->hour);
+    case 'M':
+        return set_num(read_num(c, 2, false, NULL), &f->min);
+    case 'S':
+        return set_num(read_num(c, 2, false, NULL), &f->sec);
+    case 'j':
+        return set_num(read_num(c, 3, false, NULL), &f->yday);
+    case 'f':
+        return read_fraction(c, f);
+    case 'z':
+        return read_zone_offset(c, f);
+    case 'Z':
+        return read_zone_name(c, f);
     case 'p':
         if (c->i + 2 > c->n)
             return -1;
@@ -283,8 +294,10 @@ static int parse_spec(const char *name, struct cursor *c, struct fields *f)
         f->has_epoch = true;
         return 0;
     }
-    case '%': return c->i < c->n && c->s[c->i++] == '%' ? 0 : -1;
-    default: return -1;
+    case '%':
+        return c->i < c->n && c->s[c->i++] == '%' ? 0 : -1;
+    default:
+        return -1;
     }
 }
 
@@ -369,8 +382,8 @@ int lt_ts_parse_exact(const char *format, bool utc, const char *s, size_t n, int
     return 0;
 }
 
-int lt_ts_parse(struct lt_ts *ts, const char *s, size_t n, int64_t now_ms, int64_t *ms,
-                size_t *so, size_t *eo)
+int lt_ts_parse(struct lt_ts *ts, const char *s, size_t n, int64_t now_ms, int64_t *ms, size_t *so,
+                size_t *eo)
 {
     size_t a, b;
     if (!lt_re_match(&ts->re, s, n, &a, &b))

@@ -14,9 +14,9 @@
 #include <unistd.h>
 
 #define DIR_MASK                                                                                   \
-    (IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_DELETE_SELF | IN_MOVE_SELF |       \
+    (IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_DELETE_SELF | IN_MOVE_SELF |         \
      IN_ONLYDIR)
-#define FILE_MASK (IN_MODIFY | IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF)
+#define FILE_MASK            (IN_MODIFY | IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF)
 #define LT_MAX_INOTIFY_READS 64 /* bound the work of one on_readable call */
 
 static int wd_add(struct logtail *lt, int wd, struct lt_source *src, uint64_t file_id)
