@@ -10,7 +10,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define LT_PUMP_MAX_CHUNKS 8 /* bound the reading work of one logtail_next_event call */
+/* Bound the reading work of one logtail_next_event call: bytes, and reads (EOF reads too). */
+#define LT_PUMP_MAX_BYTES (1u << 20)
+#define LT_PUMP_MAX_READS 4096
 
 /* Finds the timestamp, trims it when asked; falls back to the previous one, then to now. */
 static int64_t stamp(struct logtail *lt, struct lt_source *s, struct cw_buf *msg)
@@ -123,19 +125,28 @@ static struct lt_file *pick(struct logtail *lt)
 /* Reads until an event is queued, nothing is readable, or the cap/budget is reached. */
 static void pump(struct logtail *lt)
 {
-    for (int i = 0; i < LT_PUMP_MAX_CHUNKS && !lt->qhead; i++) {
+    size_t bytes = 0;
+    for (int i = 0; i < LT_PUMP_MAX_READS && bytes < LT_PUMP_MAX_BYTES && !lt->qhead; i++) {
         if (lt->uncommitted >= lt->o.max_uncommitted)
             return;
         struct lt_file *f = pick(lt);
         if (!f)
             return;
         f->rr = ++lt->rr;
-        if (lt_file_read(lt, f) <= 0) {
+        long n = lt_file_read(lt, f);
+        if (n > 0)
+            bytes += (size_t)n;
+        if (n <= 0) {
             f->dirty = false;
             if (drain_done(lt, f))
                 finish_drain(lt, f);
         }
     }
+}
+
+bool logtail_has_work(struct logtail *lt)
+{
+    return lt->qhead || (lt->uncommitted < lt->o.max_uncommitted && pick(lt) != NULL);
 }
 
 int logtail_next_event(struct logtail *lt, struct lt_event *ev)

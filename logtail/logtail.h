@@ -6,9 +6,10 @@
  *   - call logtail_tick(now) about once a second (stat poll, partial-line and multi-line idle
  *     flushes, rotation grace, re-globbing, coalesced checkpoint writes);
  *   - after either, and after every logtail_commit(), pull with logtail_next_event() until it
- *     returns 0 or the sender's batches are full (back-pressure: simply stop pulling).
- * Reading is pulled by logtail_next_event(): each call reads at most a few 64 KiB chunks, so no
- * call blocks the loop for long. Reading pauses while more than `max_uncommitted` bytes have
+ *     returns 0 or the sender's batches are full (back-pressure: simply stop pulling); if
+ *     logtail_has_work() then says true, pull again on the next loop turn (zero timeout).
+ * Reading is pulled by logtail_next_event(): each call reads at most 1 MiB, so no call blocks
+ * the loop for long. Reading pauses while more than `max_uncommitted` bytes have
  * been read but not committed; it resumes after logtail_commit() releases some.
  *
  * Delivery contract (at-least-once, in order per file and per stream path):
@@ -156,6 +157,11 @@ void logtail_tick(struct logtail *lt, int64_t now_ms);
 /* Pulls the next event. Returns 1 and fills *ev, or 0 when nothing is ready now (or reading
  * is paused by back-pressure). The message is borrowed until the next call or logtail_free. */
 int logtail_next_event(struct logtail *lt, struct lt_event *ev);
+
+/* True when logtail_next_event returned 0 only because its per-call budget ran out (readable
+ * data remains and the cap allows reading): the loop should call it again soon (e.g. with a
+ * zero epoll timeout) rather than wait for inotify or the next tick. */
+bool logtail_has_work(struct logtail *lt);
 
 /* Marks bytes of file_id up to end_offset as delivered (monotonic; stale or unknown ids are
  * ignored). Releases back-pressure; the checkpoint write is coalesced. */

@@ -131,8 +131,8 @@ static size_t turn(struct logtail *lt, struct evs *e, int64_t step_ms, int commi
 static void settle(struct logtail *lt, struct evs *e, int64_t step_ms, int commit)
 {
     int quiet = 0;
-    for (int i = 0; i < 200 && quiet < 8; i++)
-        quiet = turn(lt, e, step_ms, commit) ? 0 : quiet + 1;
+    for (int i = 0; i < 400 && quiet < 8; i++)
+        quiet = turn(lt, e, step_ms, commit) || logtail_has_work(lt) ? 0 : quiet + 1;
 }
 
 static struct lt_source_config src_cfg(const char *glob)
