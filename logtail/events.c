@@ -98,6 +98,8 @@ static void finish_drain(struct logtail *lt, struct lt_file *f)
 {
     lt_file_flush_pending(lt, f);
     lt_file_close(lt, f);
+    cw_buf_free(&f->lines.carry);
+    cw_buf_free(&f->dec.out);
     f->state = LT_RETIRED;
     f->dirty = false;
     cw_info(LT_COMP, "%s: drained to offset %llu", f->cur_path, (unsigned long long)f->read_off);
@@ -126,6 +128,7 @@ static struct lt_file *pick(struct logtail *lt)
 static void pump(struct logtail *lt)
 {
     size_t bytes = 0;
+    lt->now = lt_now(lt);
     for (int i = 0; i < LT_PUMP_MAX_READS && bytes < LT_PUMP_MAX_BYTES && !lt->qhead; i++) {
         if (lt->uncommitted >= lt->o.max_uncommitted)
             return;

@@ -44,6 +44,14 @@ bool lt_utf8_valid(const char *s, size_t n)
     const unsigned char *u = (const unsigned char *)s;
     size_t i = 0;
     while (i < n) {
+        if (i + 8 <= n) { /* ASCII fast path, 8 bytes at a time */
+            uint64_t w;
+            memcpy(&w, u + i, 8);
+            if (!(w & 0x8080808080808080ULL)) {
+                i += 8;
+                continue;
+            }
+        }
         if (u[i] < 0x80) {
             i++;
             continue;
@@ -159,6 +167,8 @@ static int convert(struct lt_dec *d, const char *raw, size_t n)
 int lt_dec_run(struct lt_dec *d, const char *raw, size_t n, bool at_file_start, const char **out,
                size_t *outlen)
 {
+    if (d->out.cap > LT_IDLE_BUF_MAX) /* the previous result was big: release it now */
+        cw_buf_free(&d->out);
     cw_buf_reset(&d->out);
     if (d->cd == (iconv_t)-1) {
         if (lt_utf8_valid(raw, n)) {
@@ -282,12 +292,20 @@ int lt_lines_feed(struct lt_lines *l, const char *p, size_t n, uint64_t off, lt_
             if (carry_add(l, p + i, nl - i, fn, ud) != 0)
                 return -1;
             fn(ud, l->carry.data ? l->carry.data : "", l->carry.len, l->carry_start, end, false);
-            cw_buf_reset(&l->carry);
+            lt_lines_shrink(l);
         }
         i = nl + l->unit;
         l->carry_start = off + i;
     }
     return 0;
+}
+
+void lt_lines_shrink(struct lt_lines *l)
+{
+    if (l->carry.cap > LT_IDLE_BUF_MAX)
+        cw_buf_free(&l->carry); /* a long line passed: do not keep its memory */
+    else
+        cw_buf_reset(&l->carry);
 }
 
 void lt_lines_flush(struct lt_lines *l, lt_line_fn fn, void *ud)
@@ -296,6 +314,6 @@ void lt_lines_flush(struct lt_lines *l, lt_line_fn fn, void *ud)
         return;
     uint64_t end = l->carry_start + l->carry.len;
     fn(ud, l->carry.data, l->carry.len, l->carry_start, end, false);
-    cw_buf_reset(&l->carry);
+    lt_lines_shrink(l);
     l->carry_start = end;
 }

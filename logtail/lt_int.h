@@ -14,6 +14,9 @@
 #include <sys/types.h>
 
 #define LT_COMP "logtail"
+/* Scratch buffers larger than this are released after use (a long line must not pin 1 MiB
+ * per file). */
+#define LT_IDLE_BUF_MAX (64 * 1024)
 
 /* ---- regex (filter.c) ---- */
 struct lt_re {
@@ -38,7 +41,14 @@ bool lt_filters_pass(struct lt_filters *f, const char *s, size_t n);
 void lt_filters_free(struct lt_filters *f);
 
 /* ---- timestamps (timestamp.c) ---- */
+#define LT_TS_MAX_OPS 128
+struct lt_ts_op {
+    unsigned char spec; /* 1 + index in the spec table, or 0 for a literal */
+    char lit;
+};
 struct lt_ts {
+    struct lt_ts_op ops[LT_TS_MAX_OPS];
+    int nops;
     char *format;
     char *regex; /* the PCRE2 pattern that finds a timestamp */
     struct lt_re re;
@@ -86,6 +96,8 @@ int lt_lines_feed(struct lt_lines *l, const char *p, size_t n, uint64_t off, lt_
 /* Emits the unfinished line (partial-line timeout, end of a rotated file). */
 void lt_lines_flush(struct lt_lines *l, lt_line_fn fn, void *ud);
 void lt_lines_reset(struct lt_lines *l, uint64_t off);
+/* Empties the carry, releasing its memory when it grew past LT_IDLE_BUF_MAX. */
+void lt_lines_shrink(struct lt_lines *l);
 void lt_lines_free(struct lt_lines *l);
 
 /* ---- multi-line assembly (multiline.c) ---- */

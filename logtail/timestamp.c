@@ -68,6 +68,28 @@ static const struct spec *find_spec(const char *fmt)
     return NULL;
 }
 
+/* Compiles format into ops (a spec, or a literal byte). Returns the count, or -1. */
+static int compile_ops(const char *format, struct lt_ts_op *ops, int max)
+{
+    int n = 0;
+    for (const char *p = format; *p; n++) {
+        if (n == max)
+            return -1;
+        if (*p == '%') {
+            const struct spec *s = find_spec(p + 1);
+            if (!s)
+                return -1;
+            ops[n].spec = (unsigned char)(s - SPECS) + 1;
+            ops[n].lit = 0;
+            p += 1 + strlen(s->name);
+        } else {
+            ops[n].spec = 0;
+            ops[n].lit = *p++;
+        }
+    }
+    return n;
+}
+
 /* Builds the search regex for format into b. 0, or -1 with err set. */
 static int build_regex(const char *format, struct cw_buf *b, char *err, size_t errlen)
 {
@@ -104,6 +126,13 @@ int lt_ts_init(struct lt_ts *ts, const char *format, bool utc, char *err, size_t
     if (!format || !*format || build_regex(format, &b, err, errlen) != 0) {
         if (err && (!format || !*format))
             snprintf(err, errlen, "empty timestamp_format");
+        cw_buf_free(&b);
+        return -1;
+    }
+    ts->nops = compile_ops(format, ts->ops, LT_TS_MAX_OPS);
+    if (ts->nops < 0) {
+        if (err)
+            snprintf(err, errlen, "timestamp_format \"%s\" is too long", format);
         cw_buf_free(&b);
         return -1;
     }
@@ -301,19 +330,17 @@ static int parse_spec(const char *name, struct cursor *c, struct fields *f)
     }
 }
 
-/* Walks format over text, filling f. */
-static int parse_fields(const char *format, const char *s, size_t n, struct fields *f)
+/* Walks the compiled format over text, filling f. */
+static int parse_fields(const struct lt_ts_op *ops, int nops, const char *s, size_t n,
+                        struct fields *f)
 {
     struct cursor c = {s, n, 0};
-    for (const char *p = format; *p;) {
-        if (*p == '%') {
-            const struct spec *sp = find_spec(p + 1);
-            if (!sp || parse_spec(sp->name, &c, f) != 0)
+    for (int k = 0; k < nops; k++) {
+        if (ops[k].spec) {
+            if (parse_spec(SPECS[ops[k].spec - 1].name, &c, f) != 0)
                 return -1;
-            p += 1 + strlen(sp->name);
-        } else if (c.i < c.n && c.s[c.i] == *p) {
+        } else if (c.i < c.n && c.s[c.i] == ops[k].lit) {
             c.i++;
-            p++;
         } else {
             return -1;
         }
@@ -372,14 +399,22 @@ static int64_t resolve(struct fields *f, bool utc, int64_t now_ms)
     return ms;
 }
 
-int lt_ts_parse_exact(const char *format, bool utc, const char *s, size_t n, int64_t now_ms,
-                      int64_t *ms)
+static int parse_ops(const struct lt_ts_op *ops, int nops, bool utc, const char *s, size_t n,
+                     int64_t now_ms, int64_t *ms)
 {
     struct fields f = {-1, -1, -1, -1, -1, -1, -1, -1, -1, 0, false, 0, false};
-    if (parse_fields(format, s, n, &f) != 0)
+    if (parse_fields(ops, nops, s, n, &f) != 0)
         return -1;
     *ms = resolve(&f, utc, now_ms);
     return 0;
+}
+
+int lt_ts_parse_exact(const char *format, bool utc, const char *s, size_t n, int64_t now_ms,
+                      int64_t *ms)
+{
+    struct lt_ts_op ops[LT_TS_MAX_OPS];
+    int nops = compile_ops(format, ops, LT_TS_MAX_OPS);
+    return nops < 0 ? -1 : parse_ops(ops, nops, utc, s, n, now_ms, ms);
 }
 
 int lt_ts_parse(struct lt_ts *ts, const char *s, size_t n, int64_t now_ms, int64_t *ms, size_t *so,
@@ -388,7 +423,7 @@ int lt_ts_parse(struct lt_ts *ts, const char *s, size_t n, int64_t now_ms, int64
     size_t a, b;
     if (!lt_re_match(&ts->re, s, n, &a, &b))
         return -1;
-    if (lt_ts_parse_exact(ts->format, ts->utc, s + a, b - a, now_ms, ms) != 0)
+    if (parse_ops(ts->ops, ts->nops, ts->utc, s + a, b - a, now_ms, ms) != 0)
         return -1;
     if (so)
         *so = a;
