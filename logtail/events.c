@@ -96,6 +96,11 @@ static bool blocked(struct logtail *lt, struct lt_file *f)
 /* A rotated file at EOF whose grace is over: flush and close; its successor may start. */
 static void finish_drain(struct logtail *lt, struct lt_file *f)
 {
+    if (f->fd < 0 && f->read_off == 0 && f->fp_len == 0)
+        cw_warn(LT_COMP,
+                "%s went away before it could be opened (open-file cap %u): its "
+                "content was not read",
+                f->cur_path, lt->o.max_open_files);
     lt_file_flush_pending(lt, f);
     lt_file_close(lt, f);
     cw_buf_free(&f->lines.carry);

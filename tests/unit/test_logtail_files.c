@@ -108,6 +108,32 @@ TEST(rename_rotation_mid_write_keeps_order)
     env_done(&v);
 }
 
+TEST(rotated_name_still_matching_is_not_read_twice)
+{
+    struct env v;
+    T_ASSERT(env_init(&v) == 0);
+    int w = open(v.log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    append_lines(w, "line", 1, 30);
+    T_ASSERT(env_start(&v, "app.log*", true)); /* the rotated name matches the glob too */
+    turn(v.lt, &v.e, 100, 1);
+    char *rot = path_join(v.dir, "app.log.1");
+    T_ASSERT(rename(v.log, rot) == 0);
+    append_lines(w, "line", 31, 40);
+    close(w);
+    w = open(v.log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    append_lines(w, "line", 41, 50);
+    settle(v.lt, &v.e, 1000, 1);
+    close(w);
+    T_EQ_INT(v.e.n, 50);
+    expect_seq(&v.e, 0, "line", 1, 50);
+    int same_stream = 1;
+    for (size_t i = 0; i < v.e.n; i++)
+        same_stream &= strcmp(v.e.stream[i], v.log) == 0;
+    T_CHECK(same_stream); /* the rotated file keeps the stream it was found under */
+    free(rot);
+    env_done(&v);
+}
+
 TEST(copytruncate_reads_new_content_from_zero)
 {
     struct env v;
@@ -485,6 +511,7 @@ TEST(auto_removal_deletes_superseded_file_after_commit)
 }
 
 T_MAIN("logtail_files", T_CASE(rename_rotation_mid_write_keeps_order),
+       T_CASE(rotated_name_still_matching_is_not_read_twice),
        T_CASE(copytruncate_reads_new_content_from_zero),
        T_CASE(truncate_and_regrow_past_old_size_between_looks),
        T_CASE(deleted_before_read_is_drained), T_CASE(symlink_is_followed),
