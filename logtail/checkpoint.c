@@ -169,7 +169,8 @@ static void fsync_dir(const char *dir)
     }
 }
 
-/* Writes k atomically. 0, or -1 (logged). */
+/* Writes k atomically (temp file, fsync, rename). The rename is durable after the caller's
+ * lt_ckpts_sync, done once per round of writes. 0, or -1 (logged). */
 int lt_ckpt_write(const struct lt_ckpts *c, const struct lt_ckpt *k)
 {
     if (!c->dir)
@@ -202,8 +203,13 @@ int lt_ckpt_write(const struct lt_ckpts *c, const struct lt_ckpt *k)
         unlink(tmp);
         return -1;
     }
-    fsync_dir(c->dir);
     return 0;
+}
+
+void lt_ckpts_sync(const struct lt_ckpts *c)
+{
+    if (c->dir)
+        fsync_dir(c->dir);
 }
 
 void lt_ckpt_remove(struct lt_ckpts *c, uint64_t src, uint64_t dev, uint64_t ino)

@@ -190,16 +190,23 @@ void logtail_commit(struct logtail *lt, uint64_t file_id, uint64_t end_offset)
     f->committed = end_offset;
     f->ckpt_dirty = true;
     lt_settle(lt, f);
+    lt->now = lt_now(lt);
+    if (lt->now - lt->last_ckpt >= lt->o.checkpoint_interval_ms)
+        (void)logtail_flush(lt);
 }
 
 int logtail_flush(struct logtail *lt)
 {
-    int rc = 0;
+    int rc = 0, wrote = 0;
     for (struct lt_file *f = lt->files; f; f = f->next) {
-        lt_file_write_ckpt(lt, f);
-        if (f->ckpt_dirty)
+        int r = lt_file_write_ckpt(lt, f);
+        if (r < 0)
             rc = -1;
+        else
+            wrote += r;
     }
+    if (wrote)
+        lt_ckpts_sync(&lt->ckpts);
     lt->last_ckpt = lt->now;
     return rc;
 }

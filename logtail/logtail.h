@@ -14,10 +14,14 @@
  *
  * Delivery contract (at-least-once, in order per file and per stream path):
  *   an event carries (file_id, end_offset). The agent calls logtail_commit(file_id, end_offset)
- *   only after CloudWatch accepted the batch holding it. Checkpoints (state_dir, one file per
- *   followed file, 0600 in a 0700 directory) hold only committed offsets and are written
- *   atomically, coalesced to at most one write per file per 100 ms (and on logtail_flush /
- *   logtail_free). A crash re-sends at most what was uncommitted.
+ *   only after CloudWatch accepted the batch holding it, and also for events it drops on
+ *   purpose (rejected as too old, InvalidParameter): an event never committed holds its bytes
+ *   against max_uncommitted. Commit in order per file: the highest committed offset is what is
+ *   saved, so committing a later batch while an earlier one is still retrying would lose the
+ *   earlier one on a crash. Checkpoints (state_dir, one file per followed file, 0600 in a 0700
+ *   directory) hold only committed offsets and are written atomically, coalesced to at most
+ *   one round of writes per checkpoint_interval_ms (and on logtail_flush / logtail_free). A
+ *   crash re-sends at most what was uncommitted.
  *
  * Behaviour decisions (the reference agent is amazon-cloudwatch-agent, see notes d.5/d.6):
  *   - New files are read from the beginning; a file whose (device, inode, fingerprint of its
@@ -26,12 +30,15 @@
  *   - Rotation (the path now names another inode, or the file was deleted): the old file keeps
  *     being read through its open descriptor until EOF and for `rotate_grace_ms` after the
  *     rotation was seen (late writes of the application), its pending lines are flushed, and
- *     only then does the next file of the same stream start producing events.
+ *     only then does the next file of the same stream start producing events. A rotated file
+ *     whose new name still matches the glob stays the same follower (identity is the inode,
+ *     checkpoints are keyed by source pattern + device + inode), so it is never read twice.
  *   - Truncation (size below the read offset, or the first bytes changed): pending lines of
  *     the old content are flushed, then the file is read again from 0 under a new file_id
  *     (commits for the old id are ignored).
  *   - Lines end at "\n"; one trailing "\r" is removed (CRLF files). Empty events are skipped.
- *     A final line without "\n" is emitted after `partial_timeout_ms` without new data.
+ *     A final line without "\n" is emitted after `partial_timeout_ms` without new data (at
+ *     EOF); if its writer completes it later, the rest becomes an event of its own.
  *   - A line longer than the maximum event size is split into pieces; every piece but the last
  *     ends with LT_SPLIT_MARKER, and no piece (marker included) exceeds max_event_size. Pieces
  *     never cut a UTF-8 sequence.
@@ -155,7 +162,8 @@ void logtail_on_readable(struct logtail *lt);
 void logtail_tick(struct logtail *lt, int64_t now_ms);
 
 /* Pulls the next event. Returns 1 and fills *ev, or 0 when nothing is ready now (or reading
- * is paused by back-pressure). The message is borrowed until the next call or logtail_free. */
+ * is paused by back-pressure). message and stream_path are borrowed until the next call of
+ * logtail_next_event, logtail_tick or logtail_free: copy what the batch keeps. */
 int logtail_next_event(struct logtail *lt, struct lt_event *ev);
 
 /* True when logtail_next_event returned 0 only because its per-call budget ran out (readable

@@ -130,6 +130,8 @@ struct lt_ckpts {
 int lt_ckpts_load(struct lt_ckpts *c, const char *dir);
 struct lt_ckpt *lt_ckpts_find(struct lt_ckpts *c, uint64_t src, uint64_t dev, uint64_t ino);
 int lt_ckpt_write(const struct lt_ckpts *c, const struct lt_ckpt *k);
+/* fsyncs the state directory (makes the renames of a round of writes durable). */
+void lt_ckpts_sync(const struct lt_ckpts *c);
 void lt_ckpt_remove(struct lt_ckpts *c, uint64_t src, uint64_t dev, uint64_t ino);
 void lt_ckpts_free(struct lt_ckpts *c);
 
@@ -236,7 +238,8 @@ void lt_file_flush_pending(struct logtail *lt, struct lt_file *f);
 void lt_file_flush_partial(struct logtail *lt, struct lt_file *f);
 void lt_file_mark_ckpt(struct lt_file *f);
 size_t lt_read_chunk_size(void);
-void lt_file_write_ckpt(struct logtail *lt, struct lt_file *f);
+/* Writes f's checkpoint if it changed; 1 when written, 0 when clean, -1 on failure. */
+int lt_file_write_ckpt(struct logtail *lt, struct lt_file *f);
 struct lt_file *lt_file_by_id(struct logtail *lt, uint64_t id);
 /* logtail.c: hands an assembled message to the queue (or drops it through filters). */
 void lt_emit(struct logtail *lt, struct lt_file *f, struct cw_buf *msg, uint64_t end_off);

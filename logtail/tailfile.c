@@ -301,20 +301,22 @@ void lt_file_mark_ckpt(struct lt_file *f)
     f->ckpt_dirty = true;
 }
 
-void lt_file_write_ckpt(struct logtail *lt, struct lt_file *f)
+int lt_file_write_ckpt(struct logtail *lt, struct lt_file *f)
 {
     if (!f->ckpt_dirty)
-        return;
+        return 0;
     struct lt_ckpt k = {f->cur_path, f->src->key,  f->dev,    f->ino,
                         f->fp,       f->committed, f->fp_len, true};
-    if (lt_ckpt_write(&lt->ckpts, &k) == 0)
-        f->ckpt_dirty = false;
+    if (lt_ckpt_write(&lt->ckpts, &k) != 0)
+        return -1;
+    f->ckpt_dirty = false;
     struct lt_ckpt *mem = lt_ckpts_find(&lt->ckpts, f->src->key, f->dev, f->ino);
     if (mem) {
         mem->fp = f->fp;
         mem->fp_len = f->fp_len;
         mem->offset = f->committed;
     }
+    return 1;
 }
 
 struct lt_file *lt_file_by_id(struct logtail *lt, uint64_t id)
