@@ -116,6 +116,67 @@ TEST(java_stack_trace_becomes_one_event)
     fx_close(&fx);
 }
 
+TEST(multiline_event_never_exceeds_max_size)
+{
+    struct fixture fx;
+    struct lt_source_config c = src_cfg(NULL);
+    struct lt_options o = test_opts(NULL);
+    o.max_event_size = 256;
+    if (fx_open(&fx, &c, &o) != 0)
+        return fx_close(&fx);
+    struct cw_buf b;
+    cw_buf_init(&b, 1 << 16);
+    T_ASSERT(cw_buf_append_str(&b, "START of a long trace\n") == 0);
+    for (int i = 0; i < 50; i++)
+        T_ASSERT(cw_buf_printf(&b, "    continuation line %02d\n", i) == 0);
+    write_file(fx.log, b.data, b.len, 0);
+    settle(fx.lt, &fx.e, 1000, 1);
+    T_CHECK(fx.e.n > 1);
+    struct cw_buf joined;
+    cw_buf_init(&joined, 1 << 16);
+    int small = 1;
+    for (size_t i = 0; i < fx.e.n; i++) {
+        small &= fx.e.len[i] <= 256;
+        T_ASSERT(cw_buf_append(&joined, fx.e.msg[i], fx.e.len[i]) == 0);
+        T_ASSERT(cw_buf_append_char(&joined, '\n') == 0);
+    }
+    T_CHECK(small);
+    T_EQ_STR(joined.data, b.data); /* nothing dropped, nothing reordered */
+    cw_buf_free(&b);
+    cw_buf_free(&joined);
+    fx_close(&fx);
+}
+
+TEST(inotify_alone_wakes_the_reader)
+{
+    struct fixture fx;
+    struct lt_source_config c = src_cfg(NULL);
+    if (fx_open(&fx, &c, NULL) != 0)
+        return fx_close(&fx);
+    write_str(fx.log, "one\n", 0);
+    settle(fx.lt, &fx.e, 1000, 1);
+    T_ASSERT(fx.e.n == 1);
+    write_str(fx.log, "two\nthree\nfour\n", 1);
+    logtail_on_readable(fx.lt); /* no tick: the inotify watch on the file is enough */
+    T_EQ_INT(pull(fx.lt, &fx.e, 1), 2);
+    T_EQ_STR(fx.e.n == 3 ? fx.e.msg[2] : "", "three");
+    fx_close(&fx);
+}
+
+TEST(latin1_is_converted)
+{
+    struct fixture fx;
+    struct lt_source_config c = src_cfg(NULL);
+    c.encoding = "ISO-8859-1";
+    if (fx_open(&fx, &c, NULL) != 0)
+        return fx_close(&fx);
+    write_str(fx.log, "caf\xe9 cr\xe8me\n", 0);
+    settle(fx.lt, &fx.e, 1000, 1);
+    T_ASSERT(fx.e.n == 1);
+    T_EQ_STR(fx.e.msg[0], "caf\xc3\xa9 cr\xc3\xa8me");
+    fx_close(&fx);
+}
+
 TEST(five_mb_line_split_with_marker)
 {
     struct fixture fx;
@@ -412,7 +473,8 @@ TEST(regex_dollar_matches_only_at_end)
 
 T_MAIN("logtail_text", T_CASE(partial_line_waits_then_flushes_after_timeout),
        T_CASE(crlf_and_empty_lines), T_CASE(java_stack_trace_becomes_one_event),
-       T_CASE(five_mb_line_split_with_marker), T_CASE(binary_garbage_never_stalls),
+       T_CASE(multiline_event_never_exceeds_max_size), T_CASE(inotify_alone_wakes_the_reader),
+       T_CASE(latin1_is_converted), T_CASE(five_mb_line_split_with_marker), T_CASE(binary_garbage_never_stalls),
        T_CASE(invalid_utf8_becomes_replacement_char), T_CASE(utf16le_is_converted),
        T_CASE(filters_in_order_and_filtered_bytes_commit),
        T_CASE(backpressure_pauses_and_resumes_after_commit),
