@@ -108,9 +108,9 @@ struct lt_ml {
     bool has;
 };
 void lt_ml_init(struct lt_ml *m, size_t max_event);
-/* Adds one decoded line. `alone` lines (pieces of a split line) become events of their own. */
+/* Adds one decoded line (at most max_event bytes): a start line flushes the pending event. */
 void lt_ml_line(struct lt_ml *m, struct lt_re *start, const char *s, size_t n, uint64_t end_off,
-                bool alone, lt_event_fn fn, void *ud);
+                lt_event_fn fn, void *ud);
 void lt_ml_flush(struct lt_ml *m, lt_event_fn fn, void *ud);
 void lt_ml_free(struct lt_ml *m);
 
@@ -203,7 +203,6 @@ struct lt_qev {
 struct lt_wd {
     int wd;
     struct lt_source *src; /* directory watch: the source to re-glob; NULL for a file */
-    uint64_t file_id;      /* file watch */
 };
 
 struct logtail {
@@ -222,7 +221,6 @@ struct logtail {
     char *rbuf; /* read chunk */
     struct lt_wd *wds;
     size_t nwds, wcap;
-    struct lt_file *emit_file; /* set while lines of this file are being processed */
 };
 
 int64_t lt_now(struct logtail *lt);
@@ -236,7 +234,6 @@ long lt_file_read(struct logtail *lt, struct lt_file *f);
 void lt_file_check(struct logtail *lt, struct lt_file *f);
 void lt_file_flush_pending(struct logtail *lt, struct lt_file *f);
 void lt_file_flush_partial(struct logtail *lt, struct lt_file *f);
-void lt_file_mark_ckpt(struct lt_file *f);
 size_t lt_read_chunk_size(void);
 /* Writes f's checkpoint if it changed; 1 when written, 0 when clean, -1 on failure. */
 int lt_file_write_ckpt(struct logtail *lt, struct lt_file *f);

@@ -40,14 +40,8 @@ static void start(struct lt_ml *m, const char *s, size_t n, uint64_t end_off)
 }
 
 void lt_ml_line(struct lt_ml *m, struct lt_re *startre, const char *s, size_t n, uint64_t end_off,
-                bool alone, lt_event_fn fn, void *ud)
+                lt_event_fn fn, void *ud)
 {
-    if (alone) {
-        lt_ml_flush(m, fn, ud);
-        start(m, s, n, end_off);
-        lt_ml_flush(m, fn, ud);
-        return;
-    }
     if (!m->has || lt_re_match(startre, s, n, NULL, NULL)) {
         lt_ml_flush(m, fn, ud);
         start(m, s, n, end_off);

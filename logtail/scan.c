@@ -94,7 +94,7 @@ static void follow_new(struct logtail *lt, struct lt_source *s, const struct lt_
         cw_error(LT_COMP, "out of memory following %s", m->path);
         return;
     }
-    f->matched = true;
+    f->matched = f->selected = true;
     if (pred) {
         pred->superseded = true;
         start_drain(lt, pred, "was rotated");
@@ -168,8 +168,6 @@ void lt_rescan(struct logtail *lt, struct lt_source *s)
         if (known[i])
             known[i]->selected = true;
         select_match(lt, s, &m.v[i], known[i]);
-        if (!known[i]) /* the new follower is at the head of the list */
-            lt->files->selected = lt->files->src == s;
     }
     for (struct lt_file *f = lt->files; f; f = f->next)
         if (f->src == s && f->state == LT_ACTIVE && !f->selected)

@@ -62,7 +62,7 @@ static void line_cb(void *ud, const char *p, size_t n, uint64_t start_off, uint6
     }
     if (piece)
         return;
-    lt_ml_line(&f->ml, &f->src->start, s, len, end_off, false, ev_cb, f);
+    lt_ml_line(&f->ml, &f->src->start, s, len, end_off, ev_cb, f);
 }
 
 /* Hashes the first up to LT_FINGERPRINT_MAX bytes; *len = how many there were. */
@@ -294,11 +294,6 @@ long lt_file_read(struct logtail *lt, struct lt_file *f)
 size_t lt_read_chunk_size(void)
 {
     return LT_READ_CHUNK;
-}
-
-void lt_file_mark_ckpt(struct lt_file *f)
-{
-    f->ckpt_dirty = true;
 }
 
 int lt_file_write_ckpt(struct logtail *lt, struct lt_file *f)

@@ -19,10 +19,11 @@
 #define FILE_MASK            (IN_MODIFY | IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF)
 #define LT_MAX_INOTIFY_READS 64 /* bound the work of one on_readable call */
 
-static int wd_add(struct logtail *lt, int wd, struct lt_source *src, uint64_t file_id)
+/* Records a watch; file watches (src NULL) may repeat (two followers of one inode). */
+static int wd_add(struct logtail *lt, int wd, struct lt_source *src)
 {
     for (size_t i = 0; i < lt->nwds; i++)
-        if (lt->wds[i].wd == wd && lt->wds[i].src == src && lt->wds[i].file_id == file_id)
+        if (src && lt->wds[i].wd == wd && lt->wds[i].src == src)
             return 0;
     if (lt->nwds == lt->wcap) {
         size_t ncap = lt->wcap ? lt->wcap * 2 : 32;
@@ -32,7 +33,7 @@ static int wd_add(struct logtail *lt, int wd, struct lt_source *src, uint64_t fi
         lt->wds = v;
         lt->wcap = ncap;
     }
-    lt->wds[lt->nwds++] = (struct lt_wd){wd, src, file_id};
+    lt->wds[lt->nwds++] = (struct lt_wd){wd, src};
     return 0;
 }
 
@@ -55,7 +56,7 @@ void lt_watch_file(struct logtail *lt, struct lt_file *f)
         return;
     }
     f->wd = wd;
-    if (wd_add(lt, wd, NULL, f->id) != 0)
+    if (wd_add(lt, wd, NULL) != 0)
         f->wd = -1;
 }
 
@@ -79,7 +80,7 @@ void lt_watch_dirs(struct logtail *lt, struct lt_source *s, struct lt_matches *m
     for (size_t i = 0; i < m->ndirs; i++) {
         int wd = inotify_add_watch(lt->ifd, m->dirs[i], DIR_MASK);
         if (wd >= 0)
-            (void)wd_add(lt, wd, s, 0);
+            (void)wd_add(lt, wd, s);
     }
 }
 
