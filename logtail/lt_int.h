@@ -187,7 +187,7 @@ struct lt_source {
     struct lt_re blacklist, start;
     bool has_blacklist;
     struct lt_ts ts;
-    bool has_ts, need_rescan;
+    bool has_ts, need_rescan, recovered;
     int64_t last_ts_ms;
     bool has_last_ts;
     int64_t last_rescan_ms;
@@ -248,5 +248,11 @@ void lt_watch_dirs(struct logtail *lt, struct lt_source *s, struct lt_matches *m
 void lt_poll(struct logtail *lt);
 /* scan.c */
 void lt_rescan(struct logtail *lt, struct lt_source *s);
+void lt_start_drain(struct logtail *lt, struct lt_file *f, const char *why);
+/* The follower whose events must precede a new file found at path (same stream), or NULL. */
+struct lt_file *lt_predecessor(struct logtail *lt, struct lt_source *s, const char *path);
+/* recover.c: at a source's first scan, follows files rotated away while the agent was stopped
+ * (found by their checkpoint's device and inode next to the checkpoint's path). */
+void lt_recover_rotated(struct logtail *lt, struct lt_source *s, const struct lt_matches *m);
 
 #endif

@@ -61,7 +61,7 @@ static struct lt_file *find_known(struct logtail *lt, struct lt_source *s, const
     return NULL;
 }
 
-static void start_drain(struct logtail *lt, struct lt_file *f, const char *why)
+void lt_start_drain(struct logtail *lt, struct lt_file *f, const char *why)
 {
     if (f->state != LT_ACTIVE)
         return;
@@ -72,7 +72,7 @@ static void start_drain(struct logtail *lt, struct lt_file *f, const char *why)
 }
 
 /* The file whose events must precede a new file at path (same stream). */
-static struct lt_file *predecessor(struct logtail *lt, struct lt_source *s, const char *path)
+struct lt_file *lt_predecessor(struct logtail *lt, struct lt_source *s, const char *path)
 {
     struct lt_file *best = NULL;
     for (struct lt_file *f = lt->files; f; f = f->next) {
@@ -88,7 +88,7 @@ static struct lt_file *predecessor(struct logtail *lt, struct lt_source *s, cons
 
 static void follow_new(struct logtail *lt, struct lt_source *s, const struct lt_match *m)
 {
-    struct lt_file *pred = predecessor(lt, s, m->path);
+    struct lt_file *pred = lt_predecessor(lt, s, m->path);
     struct lt_file *f = lt_file_new(lt, s, m);
     if (!f) {
         cw_error(LT_COMP, "out of memory following %s", m->path);
@@ -97,7 +97,7 @@ static void follow_new(struct logtail *lt, struct lt_source *s, const struct lt_
     f->matched = f->selected = true;
     if (pred) {
         pred->superseded = true;
-        start_drain(lt, pred, "was rotated");
+        lt_start_drain(lt, pred, "was rotated");
         f->pred_id = pred->id;
     }
     (void)lt_file_open(lt, f);
@@ -146,6 +146,10 @@ void lt_rescan(struct logtail *lt, struct lt_source *s)
         return;
     }
     lt_watch_dirs(lt, s, &m);
+    if (!s->recovered) {
+        s->recovered = true;
+        lt_recover_rotated(lt, s, &m);
+    }
     struct lt_file **known = calloc(m.n ? m.n : 1, sizeof *known);
     if (!known) {
         lt_matches_free(&m);
@@ -171,7 +175,7 @@ void lt_rescan(struct logtail *lt, struct lt_source *s)
     }
     for (struct lt_file *f = lt->files; f; f = f->next)
         if (f->src == s && f->state == LT_ACTIVE && !f->selected)
-            start_drain(lt, f, f->matched ? "is no longer the newest match" : "was moved away");
+            lt_start_drain(lt, f, f->matched ? "is no longer the newest match" : "was moved away");
     free(known);
     lt_matches_free(&m);
 }

@@ -134,6 +134,46 @@ TEST(rotated_name_still_matching_is_not_read_twice)
     env_done(&v);
 }
 
+/* Many rename rotations with writes around them, a restart in the middle: every line exactly
+ * once, in order. */
+TEST(rotation_stress_with_restart)
+{
+    struct env v;
+    T_ASSERT(env_init(&v) == 0);
+    int w = open(v.log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    T_ASSERT(env_start(&v, "app.log", false));
+    int next = 1, rotations = 0;
+    uint32_t x = 7;
+    for (int cycle = 0; cycle < 60; cycle++) {
+        x = x * 1103515245u + 12345u;
+        int k = 1 + (int)((x >> 16) % 40);
+        append_lines(w, "seq", next, next + k - 1);
+        next += k;
+        if (cycle % 3 == 2) {
+            char name[64];
+            snprintf(name, sizeof name, "app.log.%d", ++rotations);
+            char *rot = path_join(v.dir, name);
+            T_ASSERT(rename(v.log, rot) == 0);
+            append_lines(w, "seq", next, next + 2); /* written after the rename */
+            next += 3;
+            close(w);
+            w = open(v.log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+            free(rot);
+        }
+        turn(v.lt, &v.e, 300, 1);
+        if (cycle == 30) { /* restart: committed offsets carry over */
+            logtail_free(v.lt);
+            v.lt = NULL;
+            T_ASSERT(env_start(&v, "app.log", false));
+        }
+    }
+    close(w);
+    settle(v.lt, &v.e, 1000, 1);
+    T_EQ_INT(v.e.n, next - 1);
+    expect_seq(&v.e, 0, "seq", 1, next - 1);
+    env_done(&v);
+}
+
 TEST(copytruncate_reads_new_content_from_zero)
 {
     struct env v;
@@ -511,7 +551,7 @@ TEST(auto_removal_deletes_superseded_file_after_commit)
 }
 
 T_MAIN("logtail_files", T_CASE(rename_rotation_mid_write_keeps_order),
-       T_CASE(rotated_name_still_matching_is_not_read_twice),
+       T_CASE(rotated_name_still_matching_is_not_read_twice), T_CASE(rotation_stress_with_restart),
        T_CASE(copytruncate_reads_new_content_from_zero),
        T_CASE(truncate_and_regrow_past_old_size_between_looks),
        T_CASE(deleted_before_read_is_drained), T_CASE(symlink_is_followed),
