@@ -3,8 +3,8 @@
  * state across renames:
  *   cwagent-logtail 1\n source HEX\n dev N\n ino N\n fp_len N\n fp HEX\n offset N\n path P\n
  * Written atomically: temp file (0600), fsync, rename, fsync of the directory (0700).
- * Checkpoints not touched for 14 days (CloudWatch would reject such events anyway) are purged
- * at load.
+ * At load, checkpoints not written for 14 days whose file is no longer at its recorded path
+ * are purged (a quiet file that is still there keeps its offset).
  */
 #include "logtail/lt_int.h"
 #include "common/log.h"
@@ -82,16 +82,20 @@ static int push(struct lt_ckpts *c, const struct lt_ckpt *k)
     return 0;
 }
 
+/* True when the checkpointed file still sits at its recorded path. */
+static bool still_there(const struct lt_ckpt *k)
+{
+    struct stat st;
+    return k->path && stat(k->path, &st) == 0 && (uint64_t)st.st_dev == k->dev &&
+           (uint64_t)st.st_ino == k->ino;
+}
+
 /* Loads one checkpoint file (full path) unless stale or malformed. */
 static void load_one(struct lt_ckpts *c, const char *path, time_t now)
 {
     struct stat st;
     if (stat(path, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > CKPT_MAX_BYTES)
         return;
-    if (now - st.st_mtime > CKPT_STALE_S) {
-        unlink(path);
-        return;
-    }
     size_t len = 0;
     FILE *fp = fopen(path, "r");
     if (!fp)
@@ -101,10 +105,14 @@ static void load_one(struct lt_ckpts *c, const char *path, time_t now)
     fclose(fp);
     text[len] = '\0';
     struct lt_ckpt k = {0};
-    if (parse(text, &k) != 0 || push(c, &k) != 0) {
+    if (parse(text, &k) != 0) {
         cw_warn(LT_COMP, "ignoring malformed checkpoint %s", path);
-        free(k.path);
+    } else if (now - st.st_mtime > CKPT_STALE_S && !still_there(&k)) {
+        unlink(path);
+    } else if (push(c, &k) == 0) {
+        return;
     }
+    free(k.path);
 }
 
 int lt_ckpts_load(struct lt_ckpts *c, const char *dir)

@@ -171,7 +171,7 @@ struct lt_file {
     uint32_t fp_len;
     uint64_t pred_id; /* 0, or the file whose events must all come first */
     uint64_t rr;      /* round-robin stamp of the last read */
-    bool dirty, need_check, ckpt_dirty, at_eof, matched, superseded, selected;
+    bool dirty, need_check, ckpt_dirty, at_eof, matched, superseded, selected, open_warned;
     int64_t last_data_ms, gone_ms;
     struct lt_lines lines;
     struct lt_dec dec;

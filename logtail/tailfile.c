@@ -153,8 +153,9 @@ int lt_file_open(struct logtail *lt, struct lt_file *f)
     struct stat st;
     if (fd < 0 || fstat(fd, &st) != 0 || (uint64_t)st.st_dev != f->dev ||
         (uint64_t)st.st_ino != f->ino) {
-        if (fd < 0 && errno != ENOENT)
-            cw_warn(LT_COMP, "cannot open %s: %s", f->cur_path, strerror(errno));
+        if (fd < 0 && errno != ENOENT && !f->open_warned) /* once: retried every tick */
+            cw_warn(LT_COMP, "cannot open %s: %s (will retry)", f->cur_path, strerror(errno));
+        f->open_warned |= fd < 0 && errno != ENOENT;
         if (fd >= 0)
             close(fd);
         return -1;
