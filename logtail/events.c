@@ -1,0 +1,281 @@
+/* events — the verbs the agent's loop calls: pull events (reading on demand, fairly, within
+ * the uncommitted-bytes cap), commit them, and the timers of tick().
+ */
+#include "logtail/lt_int.h"
+#include "common/log.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Bound the reading work of one logtail_next_event call: bytes, and reads (EOF reads too). */
+#define LT_PUMP_MAX_BYTES (1u << 20)
+#define LT_PUMP_MAX_READS 4096
+
+/* Finds the timestamp, trims it when asked; falls back to the previous one, then to now. */
+static int64_t stamp(struct logtail *lt, struct lt_source *s, struct cw_buf *msg)
+{
+    int64_t ms;
+    size_t so, eo;
+    if (s->has_ts && lt_ts_parse(&s->ts, msg->data, msg->len, lt->now, &ms, &so, &eo) == 0) {
+        if (s->cfg.trim_timestamp) {
+            while (eo < msg->len && isspace((unsigned char)msg->data[eo]))
+                eo++;
+            memmove(msg->data + so, msg->data + eo, msg->len - eo + 1);
+            msg->len -= eo - so;
+        }
+        s->last_ts_ms = ms;
+        s->has_last_ts = true;
+        return ms;
+    }
+    return s->has_last_ts ? s->last_ts_ms : lt->now;
+}
+
+/* Commits bytes that carry no outstanding event (filtered or empty lines). */
+void lt_settle(struct logtail *lt, struct lt_file *f)
+{
+    if (f->committed < f->emitted_end || f->settled_off <= f->committed)
+        return;
+    lt->uncommitted -= f->settled_off - f->committed;
+    f->committed = f->settled_off;
+    f->ckpt_dirty = true;
+}
+
+static void enqueue(struct logtail *lt, struct lt_file *f, struct cw_buf *msg, int64_t ts,
+                    uint64_t end_off)
+{
+    struct lt_qev *q = malloc(sizeof *q);
+    size_t len = msg->len;
+    char *m = q ? cw_buf_detach(msg, NULL) : NULL;
+    if (!m) {
+        cw_error(LT_COMP, "out of memory queueing an event of %s", f->cur_path);
+        free(q);
+        return;
+    }
+    q->msg = m;
+    q->next = NULL;
+    q->ev = (struct lt_event){f->src->cfg.source_ud, f->stream_path, f->id, end_off, ts, m, len};
+    if (lt->qtail)
+        lt->qtail->next = q;
+    else
+        lt->qhead = q;
+    lt->qtail = q;
+    lt->st.events++;
+    f->emitted_end = f->settled_off = end_off;
+}
+
+void lt_emit(struct logtail *lt, struct lt_file *f, struct cw_buf *msg, uint64_t end_off)
+{
+    struct lt_source *s = f->src;
+    int64_t ts = msg->len ? stamp(lt, s, msg) : 0;
+    if (msg->len == 0 || !lt_filters_pass(&s->flt, msg->data, msg->len)) {
+        if (msg->len)
+            lt->st.filtered++;
+        f->settled_off = end_off;
+        lt_settle(lt, f);
+        return;
+    }
+    enqueue(lt, f, msg, ts, end_off);
+}
+
+/* True while an earlier file of the same stream still has events to give. */
+static bool blocked(struct logtail *lt, struct lt_file *f)
+{
+    if (!f->pred_id)
+        return false;
+    struct lt_file *p = lt_file_by_id(lt, f->pred_id);
+    if (!p || p->state == LT_RETIRED) {
+        f->pred_id = 0;
+        return false;
+    }
+    return true;
+}
+
+/* A rotated file at EOF whose grace is over: flush and close; its successor may start. */
+static void finish_drain(struct logtail *lt, struct lt_file *f)
+{
+    if (f->fd < 0 && f->read_off == 0 && f->fp_len == 0)
+        cw_warn(LT_COMP,
+                "%s went away before it could be opened (open-file cap %u): its "
+                "content was not read",
+                f->cur_path, lt->o.max_open_files);
+    lt_file_flush_pending(lt, f);
+    lt_file_close(lt, f);
+    cw_buf_free(&f->lines.carry);
+    cw_buf_free(&f->dec.out);
+    f->state = LT_RETIRED;
+    f->dirty = false;
+    cw_info(LT_COMP, "%s: drained to offset %llu", f->cur_path, (unsigned long long)f->read_off);
+}
+
+static bool drain_done(struct logtail *lt, struct lt_file *f)
+{
+    return f->state == LT_DRAINING && (f->fd < 0 || f->at_eof) &&
+           lt->now - f->gone_ms >= lt->o.rotate_grace_ms;
+}
+
+/* The readable file read longest ago (round robin). */
+static struct lt_file *pick(struct logtail *lt)
+{
+    struct lt_file *best = NULL;
+    for (struct lt_file *f = lt->files; f; f = f->next) {
+        if (!f->dirty || f->fd < 0 || blocked(lt, f))
+            continue;
+        if (!best || f->rr < best->rr)
+            best = f;
+    }
+    return best;
+}
+
+/* Reads until an event is queued, nothing is readable, or the cap/budget is reached. */
+static void pump(struct logtail *lt)
+{
+    size_t bytes = 0;
+    lt->now = lt_now(lt);
+    for (int i = 0; i < LT_PUMP_MAX_READS && bytes < LT_PUMP_MAX_BYTES && !lt->qhead; i++) {
+        if (lt->uncommitted >= lt->o.max_uncommitted)
+            return;
+        struct lt_file *f = pick(lt);
+        if (!f)
+            return;
+        f->rr = ++lt->rr;
+        long n = lt_file_read(lt, f);
+        if (n > 0)
+            bytes += (size_t)n;
+        if (n <= 0) {
+            f->dirty = false;
+            if (drain_done(lt, f))
+                finish_drain(lt, f);
+        }
+    }
+}
+
+bool logtail_has_work(struct logtail *lt)
+{
+    return lt->qhead || (lt->uncommitted < lt->o.max_uncommitted && pick(lt) != NULL);
+}
+
+int logtail_next_event(struct logtail *lt, struct lt_event *ev)
+{
+    if (lt->cur) {
+        free(lt->cur->msg);
+        free(lt->cur);
+        lt->cur = NULL;
+    }
+    if (!lt->qhead)
+        pump(lt);
+    struct lt_qev *q = lt->qhead;
+    if (!q)
+        return 0;
+    lt->qhead = q->next;
+    if (!lt->qhead)
+        lt->qtail = NULL;
+    lt->cur = q;
+    *ev = q->ev;
+    return 1;
+}
+
+void logtail_commit(struct logtail *lt, uint64_t file_id, uint64_t end_offset)
+{
+    struct lt_file *f = lt_file_by_id(lt, file_id);
+    if (!f)
+        return;
+    if (end_offset > f->read_off)
+        end_offset = f->read_off;
+    if (end_offset <= f->committed)
+        return;
+    lt->uncommitted -= end_offset - f->committed;
+    f->committed = end_offset;
+    f->ckpt_dirty = true;
+    lt_settle(lt, f);
+    lt->now = lt_now(lt);
+    if (lt->now - lt->last_ckpt >= lt->o.checkpoint_interval_ms)
+        (void)logtail_flush(lt);
+}
+
+int logtail_flush(struct logtail *lt)
+{
+    int rc = 0, wrote = 0;
+    for (struct lt_file *f = lt->files; f; f = f->next) {
+        int r = lt_file_write_ckpt(lt, f);
+        if (r < 0)
+            rc = -1;
+        else
+            wrote += r;
+    }
+    if (wrote)
+        lt_ckpts_sync(&lt->ckpts);
+    lt->last_ckpt = lt->now;
+    return rc;
+}
+
+/* Partial-line and multi-line idle flushes; only at EOF, so nothing unread is cut. */
+static void idle_flush(struct logtail *lt, struct lt_file *f)
+{
+    if (f->fd < 0 || f->dirty || !f->at_eof || blocked(lt, f))
+        return;
+    int64_t idle = lt->now - f->last_data_ms;
+    if (f->lines.carry.len && idle >= lt->o.partial_timeout_ms)
+        lt_file_flush_partial(lt, f);
+    if (f->ml.has && idle >= lt->o.multiline_idle_ms)
+        lt_file_flush_pending(lt, f);
+}
+
+/* Releases a retired file once all its events are committed and it left the glob (or is
+ * to be removed); its checkpoint goes with it. */
+static bool release(struct logtail *lt, struct lt_file *f)
+{
+    if (f->state != LT_RETIRED || f->committed < f->settled_off || f->committed < f->read_off)
+        return false;
+    bool remove = f->src->cfg.auto_removal && !f->src->cfg.publish_multi_logs && f->superseded;
+    if (f->matched && !remove)
+        return false;
+    struct stat st;
+    if (remove && stat(f->cur_path, &st) == 0 && (uint64_t)st.st_ino == f->ino &&
+        (uint64_t)st.st_dev == f->dev) {
+        cw_info(LT_COMP, "auto_removal: deleting %s (fully sent)", f->cur_path);
+        unlink(f->cur_path);
+    }
+    bool shared = false;
+    for (struct lt_file *o = lt->files; o; o = o->next)
+        if (o != f && o->src == f->src && o->dev == f->dev && o->ino == f->ino)
+            shared = true;
+    if (!shared)
+        lt_ckpt_remove(&lt->ckpts, f->src->key, f->dev, f->ino);
+    return true;
+}
+
+static void tick_files(struct logtail *lt)
+{
+    for (struct lt_file **pp = &lt->files; *pp;) {
+        struct lt_file *f = *pp;
+        idle_flush(lt, f);
+        if (drain_done(lt, f))
+            finish_drain(lt, f);
+        if (f->state == LT_ACTIVE && f->fd < 0 && lt_file_open(lt, f) != 0 && !f->fp_len)
+            f->src->need_rescan = true;
+        if (release(lt, f)) {
+            *pp = f->next;
+            lt_file_free(lt, f);
+            continue;
+        }
+        pp = &f->next;
+    }
+}
+
+void logtail_tick(struct logtail *lt, int64_t now_ms)
+{
+    lt->now = now_ms;
+    if (now_ms - lt->last_poll >= lt->o.poll_interval_ms) {
+        lt->last_poll = now_ms;
+        lt_poll(lt);
+    }
+    for (struct lt_source *s = lt->sources; s; s = s->next)
+        if (s->need_rescan || now_ms - s->last_rescan_ms >= lt->o.rescan_interval_ms)
+            lt_rescan(lt, s);
+    tick_files(lt);
+    if (now_ms - lt->last_ckpt >= lt->o.checkpoint_interval_ms)
+        (void)logtail_flush(lt);
+}

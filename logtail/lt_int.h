@@ -1,0 +1,258 @@
+/* lt_int — logtail's internal types and the functions its files share. Not an API: only
+ * the logtail folder include it. */
+#ifndef CW_LT_INT_H
+#define CW_LT_INT_H
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include "common/buf.h"
+#include "logtail/logtail.h"
+
+#include <iconv.h>
+#include <pcre2.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define LT_COMP "logtail"
+/* Scratch buffers larger than this are released after use (a long line must not pin 1 MiB
+ * per file). */
+#define LT_IDLE_BUF_MAX (64 * 1024)
+
+/* ---- regex (filter.c) ---- */
+struct lt_re {
+    pcre2_code *code;
+    pcre2_match_data *md;
+    pcre2_match_context *mctx;
+    bool fast_nonspace; /* the default ^[\S]: a byte test instead of PCRE2 */
+};
+int lt_re_compile(struct lt_re *re, const char *pattern, char *err, size_t errlen);
+/* 1 = match (group 0 span in so, eo when non-NULL), 0 = no match. */
+int lt_re_match(struct lt_re *re, const char *s, size_t n, size_t *so, size_t *eo);
+void lt_re_free(struct lt_re *re);
+
+struct lt_filters {
+    struct lt_re *re;
+    bool *exclude;
+    size_t n;
+};
+int lt_filters_init(struct lt_filters *f, const struct lt_filter *in, size_t n, char *err,
+                    size_t errlen);
+bool lt_filters_pass(struct lt_filters *f, const char *s, size_t n);
+void lt_filters_free(struct lt_filters *f);
+
+/* ---- timestamps (timestamp.c) ---- */
+#define LT_TS_MAX_OPS 128
+struct lt_ts_op {
+    unsigned char spec; /* 1 + index in the spec table, or 0 for a literal */
+    char lit;
+};
+struct lt_ts {
+    struct lt_ts_op ops[LT_TS_MAX_OPS];
+    int nops;
+    char *format;
+    char *regex; /* the PCRE2 pattern that finds a timestamp */
+    struct lt_re re;
+    bool utc;
+};
+int lt_ts_init(struct lt_ts *ts, const char *format, bool utc, char *err, size_t errlen);
+/* Finds and parses a timestamp in s. 0 with *ms and the match span, -1 when none. */
+int lt_ts_parse(struct lt_ts *ts, const char *s, size_t n, int64_t now_ms, int64_t *ms, size_t *so,
+                size_t *eo);
+/* Parses text that is exactly a timestamp in `format` (no search). 0 or -1. */
+int lt_ts_parse_exact(const char *format, bool utc, const char *s, size_t n, int64_t now_ms,
+                      int64_t *ms);
+void lt_ts_free(struct lt_ts *ts);
+
+/* ---- lines (lines.c) ---- */
+struct lt_dec {
+    iconv_t cd;        /* (iconv_t)-1 for UTF-8 */
+    unsigned unit;     /* code unit width of the raw encoding: 1, 2 or 4 */
+    bool big_endian;   /* for unit > 1: where the '\n' byte sits */
+    struct cw_buf out; /* decoded scratch */
+};
+int lt_dec_init(struct lt_dec *d, const char *encoding, char *err, size_t errlen);
+/* Decodes raw into valid UTF-8 (borrowed in *out until the next call). 0 or -1 (memory). */
+int lt_dec_run(struct lt_dec *d, const char *raw, size_t n, bool at_file_start, const char **out,
+               size_t *outlen);
+void lt_dec_free(struct lt_dec *d);
+/* Length of the longest prefix of s (<= max) that does not cut a UTF-8 sequence. */
+size_t lt_utf8_cut(const char *s, size_t n, size_t max);
+bool lt_utf8_valid(const char *s, size_t n);
+
+/* A raw line or piece: [p, p+n) without its newline, ending at file offset end_off. */
+typedef void (*lt_line_fn)(void *ud, const char *p, size_t n, uint64_t start_off, uint64_t end_off,
+                           bool piece);
+struct lt_lines {
+    struct cw_buf carry; /* bytes of an unfinished line */
+    uint64_t carry_start;
+    size_t max_raw; /* piece size */
+    unsigned unit;
+    bool big_endian;
+};
+void lt_lines_init(struct lt_lines *l, size_t max_raw, unsigned unit, bool big_endian);
+/* Feeds bytes read at file offset off; calls fn for each complete line or forced piece. */
+int lt_lines_feed(struct lt_lines *l, const char *p, size_t n, uint64_t off, lt_line_fn fn,
+                  void *ud);
+/* Emits the unfinished line (partial-line timeout, end of a rotated file). */
+void lt_lines_flush(struct lt_lines *l, lt_line_fn fn, void *ud);
+void lt_lines_reset(struct lt_lines *l, uint64_t off);
+/* Empties the carry, releasing its memory when it grew past LT_IDLE_BUF_MAX. */
+void lt_lines_shrink(struct lt_lines *l);
+void lt_lines_free(struct lt_lines *l);
+
+/* ---- multi-line assembly (multiline.c) ---- */
+typedef void (*lt_event_fn)(void *ud, struct cw_buf *msg, uint64_t end_off);
+struct lt_ml {
+    struct cw_buf pending;
+    uint64_t end_off;
+    bool has;
+};
+void lt_ml_init(struct lt_ml *m, size_t max_event);
+/* Adds one decoded line (at most max_event bytes): a start line flushes the pending event. */
+void lt_ml_line(struct lt_ml *m, struct lt_re *start, const char *s, size_t n, uint64_t end_off,
+                lt_event_fn fn, void *ud);
+void lt_ml_flush(struct lt_ml *m, lt_event_fn fn, void *ud);
+void lt_ml_free(struct lt_ml *m);
+
+/* ---- checkpoints (checkpoint.c) ---- */
+struct lt_ckpt {
+    char *path;
+    uint64_t src; /* FNV-1a of the source's file_path pattern */
+    uint64_t dev, ino, fp, offset;
+    uint32_t fp_len;
+    bool claimed;
+};
+struct lt_ckpts {
+    char *dir;
+    struct lt_ckpt *v;
+    size_t n, cap;
+};
+int lt_ckpts_load(struct lt_ckpts *c, const char *dir);
+struct lt_ckpt *lt_ckpts_find(struct lt_ckpts *c, uint64_t src, uint64_t dev, uint64_t ino);
+int lt_ckpt_write(const struct lt_ckpts *c, const struct lt_ckpt *k);
+/* fsyncs the state directory (makes the renames of a round of writes durable). */
+void lt_ckpts_sync(const struct lt_ckpts *c);
+void lt_ckpt_remove(struct lt_ckpts *c, uint64_t src, uint64_t dev, uint64_t ino);
+void lt_ckpts_free(struct lt_ckpts *c);
+
+/* ---- glob (glob.c) ---- */
+struct lt_match {
+    char *path;
+    uint64_t dev, ino;
+    int64_t mtime_ns;
+};
+struct lt_matches {
+    struct lt_match *v;
+    size_t n, cap;
+    char **dirs; /* directories to watch */
+    size_t ndirs, dcap;
+};
+/* Expands pattern; skip(path, base) returning true drops a file. 0 or -1 (memory). */
+typedef bool (*lt_skip_fn)(void *ud, const char *path, const char *base);
+int lt_glob(const char *pattern, lt_skip_fn skip, void *ud, struct lt_matches *out);
+void lt_matches_free(struct lt_matches *m);
+uint64_t lt_fnv1a(const void *p, size_t n);
+
+/* ---- sources and files (logtail.c, tailfile.c) ---- */
+enum lt_fstate { LT_ACTIVE, LT_DRAINING, LT_RETIRED };
+
+struct lt_source;
+
+struct lt_file {
+    struct lt_source *src;
+    struct lt_file *next;
+    uint64_t id; /* changes on truncation */
+    char *stream_path, *cur_path;
+    uint64_t dev, ino;
+    int fd, wd;
+    enum lt_fstate state;
+    uint64_t read_off, committed, emitted_end, settled_off;
+    uint64_t fp;
+    uint32_t fp_len;
+    uint64_t pred_id; /* 0, or the file whose events must all come first */
+    uint64_t rr;      /* round-robin stamp of the last read */
+    bool dirty, need_check, ckpt_dirty, at_eof, matched, superseded, selected, open_warned;
+    int64_t last_data_ms, gone_ms;
+    struct lt_lines lines;
+    struct lt_dec dec;
+    struct lt_ml ml;
+};
+
+struct lt_source {
+    struct lt_source *next;
+    struct logtail *lt;
+    struct lt_source_config cfg; /* strings owned */
+    struct lt_filter *filters;   /* owned copies */
+    struct lt_filters flt;
+    struct lt_re blacklist, start;
+    bool has_blacklist;
+    struct lt_ts ts;
+    bool has_ts, need_rescan, recovered;
+    int64_t last_ts_ms;
+    bool has_last_ts;
+    int64_t last_rescan_ms;
+    uint64_t key; /* checkpoint key: FNV-1a of file_path */
+};
+
+struct lt_qev {
+    struct lt_qev *next;
+    struct lt_event ev;
+    char *msg;
+};
+
+struct lt_wd {
+    int wd;
+    struct lt_source *src; /* directory watch: the source to re-glob; NULL for a file */
+};
+
+struct logtail {
+    struct lt_options o;
+    int ifd;
+    struct lt_source *sources;
+    struct lt_file *files;
+    struct lt_ckpts ckpts;
+    struct lt_qev *qhead, *qtail, *cur;
+    uint64_t next_id, rr;
+    unsigned nopen;
+    uint64_t uncommitted;
+    struct lt_stats st;
+    int64_t now, last_poll, last_rescan, last_ckpt;
+    bool fd_warned;
+    char *rbuf; /* read chunk */
+    struct lt_wd *wds;
+    size_t nwds, wcap;
+};
+
+int64_t lt_now(struct logtail *lt);
+/* tailfile.c */
+struct lt_file *lt_file_new(struct logtail *lt, struct lt_source *src, const struct lt_match *m);
+void lt_file_free(struct logtail *lt, struct lt_file *f);
+int lt_file_open(struct logtail *lt, struct lt_file *f);
+void lt_file_close(struct logtail *lt, struct lt_file *f);
+/* Reads one chunk; returns bytes read, 0 at EOF or when not readable, -1 on error. */
+long lt_file_read(struct logtail *lt, struct lt_file *f);
+void lt_file_check(struct logtail *lt, struct lt_file *f);
+void lt_file_flush_pending(struct logtail *lt, struct lt_file *f);
+void lt_file_flush_partial(struct logtail *lt, struct lt_file *f);
+size_t lt_read_chunk_size(void);
+/* Writes f's checkpoint if it changed; 1 when written, 0 when clean, -1 on failure. */
+int lt_file_write_ckpt(struct logtail *lt, struct lt_file *f);
+struct lt_file *lt_file_by_id(struct logtail *lt, uint64_t id);
+/* logtail.c: hands an assembled message to the queue (or drops it through filters). */
+void lt_emit(struct logtail *lt, struct lt_file *f, struct cw_buf *msg, uint64_t end_off);
+void lt_settle(struct logtail *lt, struct lt_file *f);
+/* watch.c */
+void lt_watch_file(struct logtail *lt, struct lt_file *f);
+void lt_unwatch_file(struct logtail *lt, struct lt_file *f);
+void lt_watch_dirs(struct logtail *lt, struct lt_source *s, struct lt_matches *m);
+void lt_poll(struct logtail *lt);
+/* scan.c */
+void lt_rescan(struct logtail *lt, struct lt_source *s);
+void lt_start_drain(struct logtail *lt, struct lt_file *f, const char *why);
+/* The follower whose events must precede a new file found at path (same stream), or NULL. */
+struct lt_file *lt_predecessor(struct logtail *lt, struct lt_source *s, const char *path);
+/* recover.c: at a source's first scan, follows files rotated away while the agent was stopped
+ * (found by their checkpoint's device and inode next to the checkpoint's path). */
+void lt_recover_rotated(struct logtail *lt, struct lt_source *s, const struct lt_matches *m);
+
+#endif

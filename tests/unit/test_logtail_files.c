@@ -1,0 +1,563 @@
+/* logtail: files — rotation, truncation, deletion, inode reuse, symlinks, checkpoints and
+ * restarts, descriptor cap, globbing (**, blacklist, 1,000 files, newest-only). */
+#include "common/log.h"
+#include "tests/unit/test_logtail_util.h"
+
+#include <dirent.h>
+#include <errno.h>
+
+static void append_lines(int fd, const char *prefix, int from, int to)
+{
+    char line[64];
+    for (int i = from; i <= to; i++) {
+        int n = snprintf(line, sizeof line, "%s %04d\n", prefix, i);
+        if (write(fd, line, (size_t)n) != n)
+            perror("write");
+    }
+}
+
+/* Checks that e holds "<prefix> NNNN" for from..to exactly, in order, starting at index at. */
+static int expect_seq(const struct evs *e, size_t at, const char *prefix, int from, int to)
+{
+    char want[64];
+    for (int i = from; i <= to; i++, at++) {
+        snprintf(want, sizeof want, "%s %04d", prefix, i);
+        if (at >= e->n || strcmp(e->msg[at], want) != 0) {
+            t_fail_at(__FILE__, __LINE__, "event %zu: expected \"%s\", got \"%s\"", at, want,
+                      at < e->n ? e->msg[at] : "(none)");
+            return 0;
+        }
+    }
+    return 1;
+}
+
+struct env {
+    char *dir, *state, *log, *glob;
+    struct logtail *lt;
+    struct evs e;
+};
+
+static struct logtail *env_start(struct env *v, const char *glob_rel, bool multi)
+{
+    struct lt_options o = test_opts(v->state);
+    v->lt = logtail_new(&o);
+    if (!v->lt)
+        return NULL;
+    free(v->glob);
+    v->glob = path_join(v->dir, glob_rel);
+    struct lt_source_config c = src_cfg(v->glob);
+    c.publish_multi_logs = multi;
+    char err[200];
+    if (logtail_add_source(v->lt, &c, err, sizeof err) != 0) {
+        t_fail_at(__FILE__, __LINE__, "add_source: %s", err);
+        logtail_free(v->lt);
+        v->lt = NULL;
+    }
+    return v->lt;
+}
+
+static int env_init(struct env *v)
+{
+    memset(v, 0, sizeof *v);
+    v->dir = mk_tmp();
+    if (!v->dir)
+        return -1;
+    v->state = path_join(v->dir, "state");
+    v->log = path_join(v->dir, "app.log");
+    return 0;
+}
+
+static void env_done(struct env *v)
+{
+    logtail_free(v->lt);
+    evs_free(&v->e);
+    free(v->state);
+    free(v->log);
+    free(v->glob);
+    rm_tree(v->dir);
+}
+
+TEST(rename_rotation_mid_write_keeps_order)
+{
+    struct env v;
+    T_ASSERT(env_init(&v) == 0);
+    int w = open(v.log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    append_lines(w, "line", 1, 100);
+    T_ASSERT(env_start(&v, "app.log", false));
+    turn(v.lt, &v.e, 100, 1);
+    char *rot = path_join(v.dir, "app.log.1");
+    T_ASSERT(rename(v.log, rot) == 0);
+    append_lines(w, "line", 101, 150); /* the application still writes to the old inode */
+    int w2 = open(v.log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    append_lines(w2, "line", 151, 180);
+    turn(v.lt, &v.e, 100, 1);
+    append_lines(w, "line", 181, 190); /* late write to the old file, inside the grace */
+    close(w);
+    w = w2;
+    settle(v.lt, &v.e, 500, 1);
+    append_lines(w, "line", 191, 200);
+    settle(v.lt, &v.e, 1000, 1);
+    close(w);
+    /* 1..150 then 181..190 come from the old file, 151..180 and 191..200 from the new one */
+    T_EQ_INT(v.e.n, 200);
+    if (expect_seq(&v.e, 0, "line", 1, 150) && expect_seq(&v.e, 150, "line", 181, 190) &&
+        expect_seq(&v.e, 160, "line", 151, 180))
+        expect_seq(&v.e, 190, "line", 191, 200);
+    T_CHECK(v.e.file_id[0] != v.e.file_id[199]);
+    free(rot);
+    env_done(&v);
+}
+
+TEST(rotated_name_still_matching_is_not_read_twice)
+{
+    struct env v;
+    T_ASSERT(env_init(&v) == 0);
+    int w = open(v.log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    append_lines(w, "line", 1, 30);
+    T_ASSERT(env_start(&v, "app.log*", true)); /* the rotated name matches the glob too */
+    turn(v.lt, &v.e, 100, 1);
+    char *rot = path_join(v.dir, "app.log.1");
+    T_ASSERT(rename(v.log, rot) == 0);
+    append_lines(w, "line", 31, 40);
+    close(w);
+    w = open(v.log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    append_lines(w, "line", 41, 50);
+    settle(v.lt, &v.e, 1000, 1);
+    close(w);
+    T_EQ_INT(v.e.n, 50);
+    expect_seq(&v.e, 0, "line", 1, 50);
+    int same_stream = 1;
+    for (size_t i = 0; i < v.e.n; i++)
+        same_stream &= strcmp(v.e.stream[i], v.log) == 0;
+    T_CHECK(same_stream); /* the rotated file keeps the stream it was found under */
+    free(rot);
+    env_done(&v);
+}
+
+/* Many rename rotations with writes around them, a restart in the middle: every line exactly
+ * once, in order. */
+TEST(rotation_stress_with_restart)
+{
+    struct env v;
+    T_ASSERT(env_init(&v) == 0);
+    int w = open(v.log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    T_ASSERT(env_start(&v, "app.log", false));
+    int next = 1, rotations = 0;
+    uint32_t x = 7;
+    for (int cycle = 0; cycle < 60; cycle++) {
+        x = x * 1103515245u + 12345u;
+        int k = 1 + (int)((x >> 16) % 40);
+        append_lines(w, "seq", next, next + k - 1);
+        next += k;
+        if (cycle % 3 == 2) {
+            char name[64];
+            snprintf(name, sizeof name, "app.log.%d", ++rotations);
+            char *rot = path_join(v.dir, name);
+            T_ASSERT(rename(v.log, rot) == 0);
+            append_lines(w, "seq", next, next + 2); /* written after the rename */
+            next += 3;
+            close(w);
+            w = open(v.log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+            free(rot);
+        }
+        turn(v.lt, &v.e, 300, 1);
+        if (cycle == 30) { /* restart: committed offsets carry over */
+            logtail_free(v.lt);
+            v.lt = NULL;
+            T_ASSERT(env_start(&v, "app.log", false));
+        }
+    }
+    close(w);
+    settle(v.lt, &v.e, 1000, 1);
+    T_EQ_INT(v.e.n, next - 1);
+    expect_seq(&v.e, 0, "seq", 1, next - 1);
+    env_done(&v);
+}
+
+TEST(copytruncate_reads_new_content_from_zero)
+{
+    struct env v;
+    T_ASSERT(env_init(&v) == 0);
+    int w = open(v.log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    append_lines(w, "old", 1, 20);
+    T_ASSERT(env_start(&v, "*.log", false));
+    settle(v.lt, &v.e, 1000, 1);
+    T_ASSERT(ftruncate(w, 0) == 0);
+    append_lines(w, "new", 1, 3);
+    settle(v.lt, &v.e, 1000, 1);
+    close(w);
+    T_EQ_INT(v.e.n, 23);
+    if (expect_seq(&v.e, 0, "old", 1, 20))
+        expect_seq(&v.e, 20, "new", 1, 3);
+    env_done(&v);
+}
+
+TEST(truncate_and_regrow_past_old_size_between_looks)
+{
+    struct env v;
+    T_ASSERT(env_init(&v) == 0);
+    int w = open(v.log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    append_lines(w, "aaa", 1, 5);
+    T_ASSERT(env_start(&v, "*.log", false));
+    settle(v.lt, &v.e, 1000, 1);
+    T_ASSERT(v.e.n == 5);
+    /* no look in between: truncated and regrown well past the old size */
+    T_ASSERT(ftruncate(w, 0) == 0);
+    append_lines(w, "bbb", 1, 40);
+    settle(v.lt, &v.e, 1000, 1);
+    close(w);
+    T_EQ_INT(v.e.n, 45);
+    expect_seq(&v.e, 5, "bbb", 1, 40);
+    env_done(&v);
+}
+
+TEST(deleted_before_read_is_drained)
+{
+    struct env v;
+    T_ASSERT(env_init(&v) == 0);
+    int w = open(v.log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    append_lines(w, "gone", 1, 50);
+    close(w);
+    T_ASSERT(env_start(&v, "*.log", true)); /* opened at discovery, nothing read yet */
+    T_ASSERT(unlink(v.log) == 0);
+    settle(v.lt, &v.e, 1000, 1);
+    T_EQ_INT(v.e.n, 50);
+    expect_seq(&v.e, 0, "gone", 1, 50);
+    struct lt_stats st;
+    logtail_stats(v.lt, &st);
+    T_EQ_INT(st.files_open, 0);
+    T_EQ_INT(st.files_followed, 0); /* released once committed */
+    env_done(&v);
+}
+
+TEST(symlink_is_followed)
+{
+    struct env v;
+    T_ASSERT(env_init(&v) == 0);
+    char *real = path_join(v.dir, "real");
+    T_ASSERT(mkdir(real, 0755) == 0);
+    char *target = path_join(real, "target.txt");
+    char *links = path_join(v.dir, "links");
+    T_ASSERT(mkdir(links, 0755) == 0);
+    char *link = path_join(links, "app.log");
+    write_str(target, "first\n", 0);
+    T_ASSERT(symlink(target, link) == 0);
+    T_ASSERT(env_start(&v, "links/*.log", false));
+    write_str(target, "second\nthird\n", 1);
+    settle(v.lt, &v.e, 1000, 1);
+    T_EQ_INT(v.e.n, 3);
+    if (v.e.n == 3) {
+        T_EQ_STR(v.e.msg[0], "first");
+        T_EQ_STR(v.e.msg[2], "third");
+        T_EQ_STR(v.e.stream[0], link);
+    }
+    free(real);
+    free(target);
+    free(links);
+    free(link);
+    env_done(&v);
+}
+
+static char *only_ckpt(const char *state)
+{
+    DIR *d = opendir(state);
+    char *found = NULL;
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL)
+        if (strstr(e->d_name, ".ckpt") && !found)
+            found = path_join(state, e->d_name);
+    if (d)
+        closedir(d);
+    return found;
+}
+
+TEST(restart_resumes_exactly_at_committed_offset)
+{
+    struct env v;
+    T_ASSERT(env_init(&v) == 0);
+    int w = open(v.log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    append_lines(w, "rec", 1, 10);
+    T_ASSERT(env_start(&v, "*.log", false));
+    settle(v.lt, &v.e, 1000, 0);
+    T_ASSERT(v.e.n == 10);
+    logtail_commit(v.lt, v.e.file_id[3], v.e.end[3]); /* rec 0001..0004 delivered */
+    g_now += 200;
+    logtail_tick(v.lt, g_now); /* coalesced checkpoint write */
+    /* a crash: no flush of anything else */
+    logtail_free(v.lt);
+    v.lt = NULL;
+    evs_free(&v.e);
+    struct stat st;
+    T_ASSERT(stat(v.state, &st) == 0);
+    T_EQ_INT(st.st_mode & 0777, 0700);
+    char *ck = only_ckpt(v.state);
+    T_ASSERT(ck != NULL);
+    T_ASSERT(stat(ck, &st) == 0);
+    T_EQ_INT(st.st_mode & 0777, 0600);
+    free(ck);
+    append_lines(w, "rec", 11, 12);
+    close(w);
+    T_ASSERT(env_start(&v, "*.log", false));
+    settle(v.lt, &v.e, 1000, 1);
+    T_EQ_INT(v.e.n, 8); /* 5..10 were read but not committed: re-sent; then 11, 12 */
+    expect_seq(&v.e, 0, "rec", 5, 12);
+    env_done(&v);
+}
+
+TEST(checkpoint_with_other_fingerprint_starts_at_zero)
+{
+    struct env v;
+    T_ASSERT(env_init(&v) == 0);
+    write_str(v.log, "old content one\nold content two\n", 0);
+    T_ASSERT(env_start(&v, "*.log", false));
+    settle(v.lt, &v.e, 1000, 1);
+    T_ASSERT(v.e.n == 2);
+    logtail_free(v.lt);
+    v.lt = NULL;
+    evs_free(&v.e);
+    /* the file is replaced; make its checkpoint claim the new inode (as inode reuse would) */
+    T_ASSERT(unlink(v.log) == 0);
+    write_str(v.log, "fresh 0001\nfresh 0002\nfresh 0003\n", 0);
+    struct stat st;
+    T_ASSERT(stat(v.log, &st) == 0);
+    char *ck = only_ckpt(v.state);
+    T_ASSERT(ck != NULL);
+    size_t len = 0;
+    char *text = t_read_file(ck, &len);
+    T_ASSERT(text != NULL);
+    unlink(ck);
+    char *ino = strstr(text, "\nino ");
+    char *after = ino ? strchr(ino + 1, '\n') : NULL;
+    T_ASSERT(after != NULL);
+    char rewritten[8192];
+    snprintf(rewritten, sizeof rewritten, "%.*s\nino %llu%s", (int)(ino - text), text,
+             (unsigned long long)st.st_ino, after);
+    char *src = strstr(text, "source ");
+    char name[512];
+    snprintf(name, sizeof name, "%s/%.16s-%llu-%llu.ckpt", v.state, src + 7,
+             (unsigned long long)st.st_dev, (unsigned long long)st.st_ino);
+    write_str(name, rewritten, 0);
+    free(text);
+    free(ck);
+    T_ASSERT(env_start(&v, "*.log", false));
+    settle(v.lt, &v.e, 1000, 1);
+    T_EQ_INT(v.e.n, 3);
+    expect_seq(&v.e, 0, "fresh", 1, 3);
+    env_done(&v);
+}
+
+TEST(deleted_file_and_new_file_same_name)
+{
+    struct env v;
+    T_ASSERT(env_init(&v) == 0);
+    write_str(v.log, "first 0001\nfirst 0002\n", 0);
+    T_ASSERT(env_start(&v, "*.log", false));
+    settle(v.lt, &v.e, 1000, 1);
+    T_ASSERT(unlink(v.log) == 0);
+    write_str(v.log, "second 0001\nsecond 0002\nsecond 0003\n", 0); /* may reuse the inode */
+    settle(v.lt, &v.e, 1000, 1);
+    T_EQ_INT(v.e.n, 5);
+    if (expect_seq(&v.e, 0, "first", 1, 2))
+        expect_seq(&v.e, 2, "second", 1, 3);
+    env_done(&v);
+}
+
+struct warn_log {
+    int fd_cap_warnings;
+};
+
+static void capture(void *ud, enum cw_log_level level, const char *line, size_t len)
+{
+    struct warn_log *w = ud;
+    (void)len;
+    if (level == CW_LOG_WARN && strstr(line, "open-file cap"))
+        w->fd_cap_warnings++;
+}
+
+TEST(fd_cap_warns_and_waits)
+{
+    struct env v;
+    T_ASSERT(env_init(&v) == 0);
+    struct warn_log wl = {0};
+    cw_log_set_sink(capture, &wl);
+    char *p[3];
+    for (int i = 0; i < 3; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "f%d.log", i);
+        p[i] = path_join(v.dir, name);
+        write_str(p[i], i == 0 ? "zero 0001\n" : i == 1 ? "one 0001\n" : "two 0001\n", 0);
+    }
+    struct lt_options o = test_opts(NULL);
+    o.max_open_files = 2;
+    v.lt = logtail_new(&o);
+    v.glob = path_join(v.dir, "*.log");
+    struct lt_source_config c = src_cfg(v.glob);
+    c.publish_multi_logs = true;
+    T_ASSERT(logtail_add_source(v.lt, &c, NULL, 0) == 0);
+    settle(v.lt, &v.e, 1000, 1);
+    T_EQ_INT(v.e.n, 2);
+    T_CHECK(wl.fd_cap_warnings >= 1);
+    struct lt_stats st;
+    logtail_stats(v.lt, &st);
+    T_EQ_INT(st.files_open, 2);
+    T_EQ_INT(st.files_waiting_fd, 1);
+    /* one followed file goes away: the waiting one gets its descriptor */
+    T_ASSERT(v.e.n >= 1 && unlink(v.e.stream[0]) == 0);
+    settle(v.lt, &v.e, 1000, 1);
+    T_EQ_INT(v.e.n, 3);
+    logtail_stats(v.lt, &st);
+    T_EQ_INT(st.files_waiting_fd, 0);
+    cw_log_set_sink(NULL, NULL);
+    for (int i = 0; i < 3; i++)
+        free(p[i]);
+    env_done(&v);
+}
+
+TEST(thousand_files_under_one_glob)
+{
+    struct env v;
+    T_ASSERT(env_init(&v) == 0);
+    char *sub = path_join(v.dir, "many");
+    T_ASSERT(mkdir(sub, 0755) == 0);
+    for (int i = 0; i < 1000; i++) {
+        char name[64], line[64];
+        snprintf(name, sizeof name, "%s/f%04d.log", sub, i);
+        snprintf(line, sizeof line, "file %04d\n", i);
+        write_str(name, line, 0);
+    }
+    struct lt_options o = test_opts(NULL);
+    o.max_open_files = 1100;
+    v.lt = logtail_new(&o);
+    v.glob = path_join(v.dir, "many/*.log");
+    struct lt_source_config c = src_cfg(v.glob);
+    c.publish_multi_logs = true;
+    T_ASSERT(logtail_add_source(v.lt, &c, NULL, 0) == 0);
+    settle(v.lt, &v.e, 1000, 1);
+    T_EQ_INT(v.e.n, 1000);
+    int seen[1000] = {0}, ok = 1;
+    for (size_t i = 0; i < v.e.n; i++) {
+        char *end = NULL;
+        long k = strtol(v.e.msg[i] + 5, &end, 10);
+        ok &= k >= 0 && k < 1000 && !seen[k] && strstr(v.e.stream[i], v.e.msg[i] + 5);
+        if (k >= 0 && k < 1000)
+            seen[k] = 1;
+    }
+    T_CHECK(ok);
+    free(sub);
+    env_done(&v);
+}
+
+TEST(blacklist_compressed_and_double_star)
+{
+    struct env v;
+    T_ASSERT(env_init(&v) == 0);
+    char *a = path_join(v.dir, "a"), *ab = path_join(v.dir, "a/b"),
+         *abc = path_join(v.dir, "a/b/c");
+    T_ASSERT(mkdir(a, 0755) == 0 && mkdir(ab, 0755) == 0 && mkdir(abc, 0755) == 0);
+    const char *files[] = {"top.log",         "a/one.log",      "a/b/c/deep.log",
+                           "a/b/skip-me.log", "a/b/old.log.gz", "a/b/c/note.txt"};
+    for (size_t i = 0; i < 6; i++) {
+        char *p = path_join(v.dir, files[i]);
+        char line[64];
+        snprintf(line, sizeof line, "from %s\n", files[i]);
+        write_str(p, line, 0);
+        free(p);
+    }
+    v.lt = logtail_new(&(struct lt_options){.clock = fake_clock});
+    v.glob = path_join(v.dir, "**/*.log");
+    struct lt_source_config c = src_cfg(v.glob);
+    c.publish_multi_logs = true;
+    c.blacklist = "^skip";
+    T_ASSERT(logtail_add_source(v.lt, &c, NULL, 0) == 0);
+    settle(v.lt, &v.e, 1000, 1);
+    T_EQ_INT(v.e.n, 3);
+    int top = 0, one = 0, deep = 0;
+    for (size_t i = 0; i < v.e.n; i++) {
+        top |= strcmp(v.e.msg[i], "from top.log") == 0;
+        one |= strcmp(v.e.msg[i], "from a/one.log") == 0;
+        deep |= strcmp(v.e.msg[i], "from a/b/c/deep.log") == 0;
+    }
+    T_CHECK(top && one && deep);
+    /* a file created later in a new subdirectory is found through directory events */
+    char *x = path_join(v.dir, "a/b/c/x");
+    T_ASSERT(mkdir(x, 0755) == 0);
+    turn(v.lt, &v.e, 1000, 1);
+    char *late = path_join(v.dir, "a/b/c/x/late.log");
+    write_str(late, "late 0001\n", 0);
+    settle(v.lt, &v.e, 1000, 1);
+    T_EQ_INT(v.e.n, 4);
+    T_EQ_STR(v.e.n == 4 ? v.e.msg[3] : "", "late 0001");
+    free(a);
+    free(ab);
+    free(abc);
+    free(x);
+    free(late);
+    env_done(&v);
+}
+
+TEST(only_newest_match_without_publish_multi_logs)
+{
+    struct env v;
+    T_ASSERT(env_init(&v) == 0);
+    char *old = path_join(v.dir, "app.log.2024-01-01");
+    char *cur = path_join(v.dir, "app.log.2024-01-02");
+    write_str(old, "old 0001\n", 0);
+    struct timespec ts[2] = {{1000000, 0}, {1000000, 0}};
+    utimensat(AT_FDCWD, old, ts, 0);
+    write_str(cur, "cur 0001\n", 0);
+    T_ASSERT(env_start(&v, "app.log.*", false));
+    settle(v.lt, &v.e, 1000, 1);
+    T_EQ_INT(v.e.n, 1);
+    T_EQ_STR(v.e.n ? v.e.msg[0] : "", "cur 0001");
+    /* a newer file appears: the current one is finished first, then the new one is read */
+    char *next = path_join(v.dir, "app.log.2024-01-03");
+    write_str(cur, "cur 0002\n", 1);
+    write_str(next, "next 0001\n", 0);
+    settle(v.lt, &v.e, 1000, 1);
+    T_EQ_INT(v.e.n, 3);
+    if (v.e.n == 3) {
+        T_EQ_STR(v.e.msg[1], "cur 0002");
+        T_EQ_STR(v.e.msg[2], "next 0001");
+    }
+    free(old);
+    free(cur);
+    free(next);
+    env_done(&v);
+}
+
+TEST(auto_removal_deletes_superseded_file_after_commit)
+{
+    struct env v;
+    T_ASSERT(env_init(&v) == 0);
+    char *first = path_join(v.dir, "a1.log");
+    write_str(first, "a1 0001\n", 0);
+    v.lt = logtail_new(&(struct lt_options){.clock = fake_clock});
+    v.glob = path_join(v.dir, "*.log");
+    struct lt_source_config c = src_cfg(v.glob);
+    c.auto_removal = true;
+    T_ASSERT(logtail_add_source(v.lt, &c, NULL, 0) == 0);
+    settle(v.lt, &v.e, 1000, 1);
+    char *second = path_join(v.dir, "a2.log");
+    struct timespec ts[2] = {{2000000000, 0}, {2000000000, 0}};
+    write_str(second, "a2 0001\n", 0);
+    utimensat(AT_FDCWD, second, ts, 0);
+    settle(v.lt, &v.e, 1000, 1);
+    T_EQ_INT(v.e.n, 2);
+    T_CHECK(access(first, F_OK) != 0 && errno == ENOENT);
+    T_CHECK(access(second, F_OK) == 0);
+    free(first);
+    free(second);
+    env_done(&v);
+}
+
+T_MAIN("logtail_files", T_CASE(rename_rotation_mid_write_keeps_order),
+       T_CASE(rotated_name_still_matching_is_not_read_twice), T_CASE(rotation_stress_with_restart),
+       T_CASE(copytruncate_reads_new_content_from_zero),
+       T_CASE(truncate_and_regrow_past_old_size_between_looks),
+       T_CASE(deleted_before_read_is_drained), T_CASE(symlink_is_followed),
+       T_CASE(restart_resumes_exactly_at_committed_offset),
+       T_CASE(checkpoint_with_other_fingerprint_starts_at_zero),
+       T_CASE(deleted_file_and_new_file_same_name), T_CASE(fd_cap_warns_and_waits),
+       T_CASE(thousand_files_under_one_glob), T_CASE(blacklist_compressed_and_double_star),
+       T_CASE(only_newest_match_without_publish_multi_logs),
+       T_CASE(auto_removal_deletes_superseded_file_after_commit))
