@@ -16,6 +16,7 @@
 #include "agent/aws_client.h"
 #include "agent/endpoint.h"
 #include "agent/http_curl.h"
+#include "agent/logs_pipe.h"
 #include "agent/loop.h"
 #include "agent/metrics_pipe.h"
 #include "agent/spool.h"
@@ -52,11 +53,18 @@ struct run {
     char region[64];
     struct cw_config *cfg;
     struct creds_ctx cctx;
-    struct creds_cache *creds;
+    struct creds_cache *creds; /* the chain, with agent.credentials.role_arn if set */
+    struct role_cache {
+        char *role;
+        struct creds_cache *cache;
+    } roles[4]; /* per-section role_arn on top of the chain */
+    size_t nroles;
     struct cw_clock_skew skew;
     struct aws_client *cw;
     struct spool *spool;
     struct metrics_pipe *mp;
+    struct aws_client *logs;
+    struct logs_pipe *lp;
     uint64_t creds_timer;
     int stopping;
     int done_flag;
@@ -207,12 +215,52 @@ static int pick_region(struct run *r)
 
 /* ---- credentials ----------------------------------------------------------------------------- */
 
+static void tick_cache(struct run *r, struct creds_cache *c)
+{
+    if (c && creds_now(&r->cctx) >= creds_cache_next_deadline(c))
+        creds_cache_tick(c);
+}
+
 static void on_creds_tick(struct cw_loop *loop, void *ud)
 {
     (void)loop;
     struct run *r = ud;
-    if (creds_now(&r->cctx) >= creds_cache_next_deadline(r->creds))
-        creds_cache_tick(r->creds);
+    tick_cache(r, r->creds);
+    for (size_t i = 0; i < r->nroles; i++)
+        tick_cache(r, r->roles[i].cache);
+}
+
+static struct creds_provider *with_role(struct run *r, struct creds_provider *p, const char *role)
+{
+    if (!p || !role)
+        return p;
+    struct creds_assume_role_options ar = {0};
+    ar.role_arn = role;
+    return creds_assume_role_provider_new(&r->cctx, p, &ar);
+}
+
+/* The credentials for a section: the agent's chain, or that chain assuming `role` when the
+ * section names a role of its own. */
+static struct creds_cache *creds_for(struct run *r, const char *role)
+{
+    if (!role || (r->cfg->agent.role_arn && strcmp(role, r->cfg->agent.role_arn) == 0))
+        return r->creds;
+    for (size_t i = 0; i < r->nroles; i++)
+        if (strcmp(r->roles[i].role, role) == 0)
+            return r->roles[i].cache;
+    if (r->nroles == sizeof r->roles / sizeof r->roles[0])
+        return r->creds;
+    struct creds_provider *p = with_role(r, creds_default_chain_new(&r->cctx, NULL), role);
+    struct creds_cache *c = p ? creds_cache_new(p, &r->cctx, NULL, NULL) : NULL;
+    char *copy = strdup(role);
+    if (!c || !copy) {
+        creds_cache_free(c);
+        free(copy);
+        return r->creds;
+    }
+    r->roles[r->nroles++] = (struct role_cache){copy, c};
+    creds_cache_tick(c);
+    return c;
 }
 
 static int setup_creds(struct run *r)
@@ -225,19 +273,40 @@ static int setup_creds(struct run *r)
     r->cctx.region = r->region;
     if (cw_endpoint_for("sts", "STS", r->region, NULL, sts, sizeof sts) == 0)
         r->cctx.sts_endpoint = sts;
-    struct creds_provider *p = creds_default_chain_new(&r->cctx, NULL);
-    const char *role = r->cfg->metrics.role_arn ? r->cfg->metrics.role_arn : r->cfg->agent.role_arn;
-    if (p && role) {
-        struct creds_assume_role_options ar = {0};
-        ar.role_arn = role;
-        p = creds_assume_role_provider_new(&r->cctx, p, &ar);
-    }
+    struct creds_provider *p =
+        with_role(r, creds_default_chain_new(&r->cctx, NULL), r->cfg->agent.role_arn);
     r->creds = p ? creds_cache_new(p, &r->cctx, NULL, NULL) : NULL;
     if (!r->creds)
         return -1;
     creds_cache_tick(r->creds);
     r->creds_timer = cw_loop_timer_every(r->loop, 1000, on_creds_tick, r);
     return 0;
+}
+
+static void free_creds(struct run *r)
+{
+    for (size_t i = 0; i < r->nroles; i++) {
+        creds_cache_free(r->roles[i].cache);
+        free(r->roles[i].role);
+    }
+    r->nroles = 0;
+    creds_cache_free(r->creds);
+    r->creds = NULL;
+}
+
+static struct aws_client *new_client(struct run *r, const char *service, const char *url,
+                                     struct creds_cache *creds)
+{
+    struct aws_client_options ao = {0};
+    ao.loop = r->loop;
+    ao.http = &r->http;
+    ao.creds = creds;
+    ao.skew = &r->skew;
+    ao.service = service;
+    ao.region = r->region;
+    ao.endpoint = url;
+    cw_retry_policy_init(&ao.policy);
+    return aws_client_new(&ao);
 }
 
 /* ---- AutoScalingGroupName (ec2:DescribeTags when IMDS tags are not enabled) ------------------ */
@@ -280,18 +349,9 @@ static int fetch_asg(struct run *r)
              "Action=DescribeTags&Version=2016-11-15&Filter.1.Name=resource-id&Filter.1.Value.1=%s"
              "&Filter.2.Name=key&Filter.2.Value.1=aws%%3Aautoscaling%%3AgroupName",
              r->id.instance_id);
-    struct aws_client_options ao = {0};
-    ao.loop = r->loop;
-    ao.http = &r->http;
-    ao.creds = r->creds;
-    ao.skew = &r->skew;
-    ao.service = "ec2";
-    ao.region = r->region;
-    ao.endpoint = url;
-    cw_retry_policy_init(&ao.policy);
-    ao.policy.max_attempts = 3;
-    struct aws_client *ec2 = aws_client_new(&ao);
+    struct aws_client *ec2 = new_client(r, "ec2", url, r->creds);
     struct aws_call call = {0};
+    call.max_attempts = 3;
     call.body = body;
     call.body_len = strlen(body);
     r->done_flag = 0;
@@ -345,16 +405,7 @@ static int start_metrics(struct run *r)
         fprintf(stderr, "cwagent run: metrics.endpoint_override is too long\n");
         return -1;
     }
-    struct aws_client_options ao = {0};
-    ao.loop = r->loop;
-    ao.http = &r->http;
-    ao.creds = r->creds;
-    ao.skew = &r->skew;
-    ao.service = "monitoring";
-    ao.region = r->region;
-    ao.endpoint = url;
-    cw_retry_policy_init(&ao.policy);
-    r->cw = aws_client_new(&ao);
+    r->cw = new_client(r, "monitoring", url, creds_for(r, mc->role_arn));
     if (!r->cw)
         return -1;
     struct datum_dim dims[4];
@@ -390,6 +441,50 @@ static void stop_metrics(struct run *r)
     r->cw = NULL;
 }
 
+/* ---- the logs job ---------------------------------------------------------------------------- */
+
+static int start_logs(struct run *r)
+{
+    const struct cw_logs_config *lc = &r->cfg->logs;
+    if (!lc->present || lc->n_files == 0)
+        return 0;
+    char url[512];
+    if (cw_endpoint_for("logs", "CLOUDWATCH_LOGS", r->region, lc->endpoint_override, url,
+                        sizeof url) != 0) {
+        fprintf(stderr, "cwagent run: logs.endpoint_override is too long\n");
+        return -1;
+    }
+    r->logs = new_client(r, "logs", url, creds_for(r, lc->role_arn));
+    if (!r->logs)
+        return -1;
+    struct logs_pipe_options lo = {0};
+    lo.loop = r->loop;
+    lo.cfg = r->cfg;
+    lo.client = r->logs;
+    lo.state_dir = r->state_dir;
+    char err[512];
+    r->lp = logs_pipe_new(&lo, err, sizeof err);
+    if (!r->lp) {
+        fprintf(stderr, "cwagent run: %s\n", err);
+        return -1;
+    }
+    cw_info("agent", "shipping logs to %s (%zu file entries)", url, lc->n_files);
+    return 0;
+}
+
+static void stop_logs(struct run *r)
+{
+    logs_pipe_free(r->lp);
+    r->lp = NULL;
+    aws_client_free(r->logs);
+    r->logs = NULL;
+}
+
+static int busy(const struct run *r)
+{
+    return (r->mp && metrics_pipe_busy(r->mp)) || (r->lp && logs_pipe_busy(r->lp));
+}
+
 /* ---- signals and shutdown -------------------------------------------------------------------- */
 
 static void on_stop(struct cw_loop *loop, int signo, void *ud)
@@ -399,6 +494,8 @@ static void on_stop(struct cw_loop *loop, int signo, void *ud)
     r->stopping = 1;
     if (r->mp)
         metrics_pipe_stop(r->mp);
+    if (r->lp)
+        logs_pipe_flush(r->lp);
     cw_loop_stop(loop);
 }
 
@@ -414,11 +511,14 @@ static void on_reload(struct cw_loop *loop, int signo, void *ud)
     }
     if (r->mp)
         metrics_pipe_stop(r->mp); /* pending datums go to the spool first */
+    if (r->lp)
+        logs_pipe_flush(r->lp); /* checkpoints: uncommitted lines are read again */
     stop_metrics(r);
+    stop_logs(r);
     cw_config_free(r->cfg);
     r->cfg = ncfg;
-    if (start_metrics(r) != 0)
-        cw_error("agent", "SIGHUP: could not start the metrics job with the new configuration");
+    if (start_metrics(r) != 0 || start_logs(r) != 0)
+        cw_error("agent", "SIGHUP: could not start with the new configuration");
     else
         cw_info("agent", "configuration reloaded");
 }
@@ -426,8 +526,17 @@ static void on_reload(struct cw_loop *loop, int signo, void *ud)
 static void drain(struct run *r)
 {
     int64_t deadline = cw_loop_now_ms(r->loop) + SHUTDOWN_DRAIN_MS;
-    while (r->mp && metrics_pipe_busy(r->mp) && cw_loop_now_ms(r->loop) < deadline)
+    while (busy(r) && cw_loop_now_ms(r->loop) < deadline)
         cw_loop_run_once(r->loop, 100);
+    if (r->lp) {
+        logs_pipe_flush(r->lp);
+        struct logs_pipe_stats ls;
+        logs_pipe_stats(r->lp, &ls);
+        cw_info("agent", "stopped: %llu log events sent, %llu refused, %llu too old/new not sent",
+                (unsigned long long)ls.events_sent,
+                (unsigned long long)(ls.rejected_by_service + ls.dropped_invalid),
+                (unsigned long long)(ls.rejected_too_old + ls.rejected_too_new));
+    }
     if (r->mp) {
         struct metrics_pipe_stats st;
         metrics_pipe_stats(r->mp, &st);
@@ -455,9 +564,10 @@ static int open_state(struct run *r)
 static void cleanup(struct run *r)
 {
     stop_metrics(r);
+    stop_logs(r);
     if (r->creds_timer)
         cw_loop_timer_cancel(r->loop, r->creds_timer);
-    creds_cache_free(r->creds);
+    free_creds(r);
     spool_close(r->spool);
     cw_config_free(r->cfg);
     cw_http_curl_free(r->curl);
@@ -488,7 +598,7 @@ static int start(struct run *r)
             r->cfg = ncfg;
         }
     }
-    if (start_metrics(r) != 0)
+    if (start_metrics(r) != 0 || start_logs(r) != 0)
         return 2;
     if (cw_loop_on_signal(r->loop, SIGTERM, on_stop, r) != 0 ||
         cw_loop_on_signal(r->loop, SIGINT, on_stop, r) != 0 ||

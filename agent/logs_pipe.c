@@ -1,0 +1,733 @@
+#include "agent/logs_pipe.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "agent/ple.h"
+#include "common/buf.h"
+#include "common/gzip.h"
+#include "common/log.h"
+#include "logtail/logtail.h"
+
+#define TICK_MS        1000
+#define RETRY_PAUSE_MS 5000
+#define BODY_MAX       (8u << 20) /* JSON of one batch: 1 MiB of messages, escaped */
+#define TARGET_PREFIX  "Logs_20140328."
+
+struct commit {
+    uint64_t file_id, end;
+};
+
+struct batch {
+    struct ple_batch *pb;
+    struct commit *c;
+    size_t nc, cap;
+    int64_t first_ms; /* wall time of the first event */
+};
+
+enum dest_op { OP_NONE, OP_PUT, OP_CREATE_STREAM, OP_CREATE_GROUP, OP_RETENTION_NEW, OP_RETENTION };
+
+struct group_state {
+    struct group_state *next;
+    char *name;
+    int retention_done;
+};
+
+struct dest {
+    struct dest *next;  /* all destinations */
+    struct dest *hnext; /* hash chain */
+    struct logs_pipe *lp;
+    char *group, *stream, *klass;
+    int retention;
+    struct group_state *gs;
+    struct batch fill, send;
+    enum dest_op op;
+    uint64_t retry_timer;
+    int held;
+    int64_t held_ts;
+    char *held_msg;
+    size_t held_len;
+    struct commit held_c;
+};
+
+struct route {
+    struct logs_pipe *lp;
+    char *group, *stream, *klass; /* group NULL with publish_multi_logs and no group */
+    int retention;
+    int multi;
+    struct dest *last; /* the destination of the previous event (runs per file) */
+    char *last_path;
+};
+
+#define NBUCKETS 1024
+
+struct logs_pipe {
+    struct cw_loop *loop;
+    struct aws_client *client;
+    struct logtail *lt;
+    uint64_t watch, tick_timer, work_timer;
+    int64_t (*wall_ms)(void *);
+    void *wall_ud;
+    long flush_ms;
+    struct route *routes;
+    size_t nroutes;
+    struct dest *dests;
+    struct dest *buckets[NBUCKETS];
+    struct group_state *groups;
+    int blocked; /* destinations holding an event: stop pulling */
+    struct cw_buf body, gz;
+    struct logs_pipe_stats st;
+    uint64_t warn_age;
+};
+
+static int64_t default_wall_ms(void *ud)
+{
+    (void)ud;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t now_ms(const struct logs_pipe *lp)
+{
+    return lp->wall_ms(lp->wall_ud);
+}
+
+/* ---- batches ------------------------------------------------------------------------------- */
+
+static int batch_init(struct batch *b)
+{
+    memset(b, 0, sizeof *b);
+    b->pb = ple_batch_new();
+    return b->pb ? 0 : -1;
+}
+
+static void batch_reset(struct batch *b)
+{
+    ple_batch_reset(b->pb);
+    b->nc = 0;
+    b->first_ms = 0;
+}
+
+static void batch_free(struct batch *b)
+{
+    ple_batch_free(b->pb);
+    free(b->c);
+}
+
+static int batch_note(struct batch *b, uint64_t file_id, uint64_t end)
+{
+    if (b->nc && b->c[b->nc - 1].file_id == file_id) {
+        b->c[b->nc - 1].end = end; /* offsets of one file only grow: keep the last */
+        return 0;
+    }
+    if (b->nc == b->cap) {
+        size_t ncap = b->cap ? b->cap * 2 : 16;
+        struct commit *p = realloc(b->c, ncap * sizeof *p);
+        if (!p)
+            return -1;
+        b->c = p;
+        b->cap = ncap;
+    }
+    b->c[b->nc++] = (struct commit){file_id, end};
+    return 0;
+}
+
+static void batch_commit(struct logs_pipe *lp, struct batch *b)
+{
+    for (size_t i = 0; i < b->nc; i++)
+        logtail_commit(lp->lt, b->c[i].file_id, b->c[i].end);
+}
+
+/* ---- destinations ---------------------------------------------------------------------------- */
+
+static uint64_t hash2(const char *a, const char *b)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (; *a; a++)
+        h = (h ^ (unsigned char)*a) * 1099511628211ULL;
+    h = (h ^ 0xff) * 1099511628211ULL;
+    for (; *b; b++)
+        h = (h ^ (unsigned char)*b) * 1099511628211ULL;
+    return h;
+}
+
+static struct group_state *group_for(struct logs_pipe *lp, const char *name)
+{
+    for (struct group_state *g = lp->groups; g; g = g->next)
+        if (strcmp(g->name, name) == 0)
+            return g;
+    struct group_state *g = calloc(1, sizeof *g);
+    if (!g || !(g->name = strdup(name))) {
+        free(g);
+        return NULL;
+    }
+    g->next = lp->groups;
+    lp->groups = g;
+    return g;
+}
+
+static void dest_free(struct dest *d)
+{
+    batch_free(&d->fill);
+    batch_free(&d->send);
+    free(d->group);
+    free(d->stream);
+    free(d->klass);
+    free(d->held_msg);
+    free(d);
+}
+
+static struct dest *dest_get(struct logs_pipe *lp, const char *group, const char *stream,
+                             const struct route *r)
+{
+    uint64_t h = hash2(group, stream) % NBUCKETS;
+    for (struct dest *d = lp->buckets[h]; d; d = d->hnext)
+        if (strcmp(d->group, group) == 0 && strcmp(d->stream, stream) == 0)
+            return d;
+    struct dest *d = calloc(1, sizeof *d);
+    if (!d)
+        return NULL;
+    d->lp = lp;
+    d->group = strdup(group);
+    d->stream = strdup(stream);
+    d->klass = r->klass ? strdup(r->klass) : NULL;
+    d->retention = r->retention;
+    d->gs = d->group ? group_for(lp, group) : NULL;
+    if (!d->group || !d->stream || (r->klass && !d->klass) || !d->gs || batch_init(&d->fill) != 0 ||
+        batch_init(&d->send) != 0) {
+        dest_free(d);
+        return NULL;
+    }
+    d->hnext = lp->buckets[h];
+    lp->buckets[h] = d;
+    d->next = lp->dests;
+    lp->dests = d;
+    lp->st.destinations++;
+    cw_info("logs", "shipping to log group %s, stream %s", group, stream);
+    return d;
+}
+
+/* publish_multi_logs names (reference fileconfig.go): characters outside [.-_/#A-Za-z0-9]
+ * become '_'; for a stream name '/' becomes '_' too. */
+static void sanitize(const char *path, int slash_too, char *out, size_t outlen)
+{
+    size_t o = 0;
+    for (; *path && o + 1 < outlen; path++) {
+        char c = *path;
+        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                 c == '.' || c == '-' || c == '_' || c == '#' || (c == '/' && !slash_too);
+        out[o++] = ok ? c : '_';
+    }
+    out[o] = '\0';
+}
+
+static struct dest *route_dest(struct route *r, const char *stream_path)
+{
+    if (r->last && (!r->multi || (r->last_path && strcmp(r->last_path, stream_path) == 0)))
+        return r->last;
+    char group[1024], stream[2100], clean[1024];
+    const char *g = r->group, *s = r->stream;
+    if (r->multi) {
+        if (!g) {
+            sanitize(stream_path, 0, group, sizeof group);
+            g = group;
+        } else {
+            sanitize(stream_path, 1, clean, sizeof clean);
+            snprintf(stream, sizeof stream, "%s_%s", r->stream, clean);
+            s = stream;
+        }
+    }
+    struct dest *d = dest_get(r->lp, g, s, r);
+    free(r->last_path);
+    r->last_path = strdup(stream_path);
+    r->last = r->last_path ? d : NULL;
+    return d;
+}
+
+/* ---- calls ----------------------------------------------------------------------------------- */
+
+static void on_call_done(void *ud, const struct aws_result *res);
+static void place(struct dest *d, int64_t ts, const char *msg, size_t len, struct commit c);
+static void pump(struct logs_pipe *lp);
+
+static int call(struct dest *d, enum dest_op op, const char *target, const struct cw_buf *body,
+                int allow_gzip)
+{
+    struct logs_pipe *lp = d->lp;
+    struct aws_call c = {0};
+    c.target = target;
+    c.body = body->data;
+    c.body_len = body->len;
+    if (allow_gzip && gzip_if_smaller(body->data, body->len, &lp->gz, GZIP_LEVEL_FAST) == 0) {
+        c.body = lp->gz.data;
+        c.body_len = lp->gz.len;
+        c.gzip = 1;
+    }
+    d->op = op;
+    if (aws_client_call(lp->client, &c, on_call_done, d) == 0)
+        return 0;
+    d->op = OP_NONE;
+    return -1;
+}
+
+/* {"logGroupName":..[,"logStreamName":..][,extra]} into lp->body. */
+static int names_body(struct dest *d, int with_stream, const char *extra)
+{
+    struct cw_buf *b = &d->lp->body;
+    cw_buf_reset(b);
+    if (cw_buf_append_str(b, "{\"logGroupName\":") != 0 ||
+        ple_json_string(b, d->group, strlen(d->group)) != 0)
+        return -1;
+    if (with_stream && (cw_buf_append_str(b, ",\"logStreamName\":") != 0 ||
+                        ple_json_string(b, d->stream, strlen(d->stream)) != 0))
+        return -1;
+    if (extra && cw_buf_append_str(b, extra) != 0)
+        return -1;
+    return cw_buf_append_char(b, '}');
+}
+
+static void retry_later(struct dest *d);
+
+static void send_put(struct dest *d)
+{
+    struct cw_buf *b = &d->lp->body;
+    cw_buf_reset(b);
+    if (ple_batch_encode(d->send.pb, d->group, d->stream, b) != 0 ||
+        call(d, OP_PUT, TARGET_PREFIX "PutLogEvents", b, 1) != 0) {
+        cw_error("logs", "%s/%s: cannot start PutLogEvents; retrying", d->group, d->stream);
+        retry_later(d);
+    }
+}
+
+static void send_create(struct dest *d, enum dest_op op)
+{
+    char extra[96] = "";
+    const char *target = TARGET_PREFIX "CreateLogStream";
+    int with_stream = 1;
+    if (op == OP_CREATE_GROUP) {
+        target = TARGET_PREFIX "CreateLogGroup";
+        with_stream = 0;
+        if (d->klass)
+            snprintf(extra, sizeof extra, ",\"logGroupClass\":\"%s\"", d->klass);
+    } else if (op == OP_RETENTION_NEW || op == OP_RETENTION) {
+        target = TARGET_PREFIX "PutRetentionPolicy";
+        with_stream = 0;
+        snprintf(extra, sizeof extra, ",\"retentionInDays\":%d", d->retention);
+    }
+    if (names_body(d, with_stream, extra) != 0 || call(d, op, target, &d->lp->body, 0) != 0)
+        retry_later(d);
+}
+
+static void on_retry_timer(struct cw_loop *loop, void *ud)
+{
+    (void)loop;
+    struct dest *d = ud;
+    d->retry_timer = 0;
+    send_put(d);
+}
+
+static void retry_later(struct dest *d)
+{
+    d->op = OP_PUT; /* busy: the send batch waits for the timer */
+    d->retry_timer = cw_loop_timer_add(d->lp->loop, RETRY_PAUSE_MS, on_retry_timer, d);
+}
+
+/* Moves the filling batch to the send slot and sends it. The destination must be idle. */
+static void start_send(struct dest *d)
+{
+    struct batch t = d->send;
+    d->send = d->fill;
+    d->fill = t;
+    batch_reset(&d->fill);
+    if (ple_batch_count(d->send.pb) == 0) { /* only commits of events dropped on purpose */
+        batch_commit(d->lp, &d->send);
+        batch_reset(&d->send);
+        return;
+    }
+    send_put(d);
+}
+
+static void release_held(struct dest *d)
+{
+    if (!d->held)
+        return;
+    d->held = 0;
+    d->lp->blocked--;
+    place(d, d->held_ts, d->held_msg, d->held_len, d->held_c);
+    free(d->held_msg);
+    d->held_msg = NULL;
+}
+
+static void put_accepted(struct dest *d, const struct aws_result *res)
+{
+    struct logs_pipe *lp = d->lp;
+    size_t n = ple_batch_count(d->send.pb);
+    struct ple_rejected rj;
+    size_t rejected = 0;
+    if (ple_parse_response(res->body, res->body_len, &rj) == 0)
+        rejected = ple_rejected_count(&rj, n);
+    if (rejected) {
+        lp->st.rejected_by_service += rejected;
+        cw_warn("logs",
+                "%s/%s: CloudWatch rejected %zu of %zu events (too old %ld, expired %ld, "
+                "too new from %ld)",
+                d->group, d->stream, rejected, n, rj.too_old_end, rj.expired_end, rj.too_new_start);
+    }
+    lp->st.events_sent += n - rejected;
+    lp->st.bytes_sent += ple_batch_bytes(d->send.pb) - n * PLE_EVENT_OVERHEAD;
+    lp->st.calls_ok++;
+    batch_commit(lp, &d->send);
+    batch_reset(&d->send);
+    if (d->retention > 0 && !d->gs->retention_done) {
+        d->gs->retention_done = 1;
+        send_create(d, OP_RETENTION);
+        return;
+    }
+    d->op = OP_NONE;
+}
+
+static void put_refused(struct dest *d, const struct aws_result *res)
+{
+    size_t n = ple_batch_count(d->send.pb);
+    cw_error("logs", "%s/%s: CloudWatch refused a batch of %zu events: %s: %s", d->group, d->stream,
+             n, res->code[0] ? res->code : "error", res->message);
+    d->lp->st.dropped_invalid += n;
+    batch_commit(d->lp, &d->send); /* as the reference: a refused batch is not re-read */
+    batch_reset(&d->send);
+    d->op = OP_NONE;
+}
+
+static int is(const struct aws_result *res, const char *code)
+{
+    return strcmp(res->code, code) == 0;
+}
+
+/* Group and stream creation chain: stream → (group missing) group → retention → stream. */
+static void create_done(struct dest *d, const struct aws_result *res)
+{
+    int ok = res->ok || is(res, "ResourceAlreadyExistsException");
+    enum dest_op op = d->op;
+    if (op == OP_CREATE_STREAM && is(res, "ResourceNotFoundException")) {
+        send_create(d, OP_CREATE_GROUP);
+        return;
+    }
+    if (!ok && op != OP_RETENTION_NEW) {
+        cw_error("logs", "%s/%s: %s failed: %s: %s; retrying in %d s", d->group, d->stream,
+                 op == OP_CREATE_GROUP ? "CreateLogGroup" : "CreateLogStream",
+                 res->code[0] ? res->code : "error", res->message, RETRY_PAUSE_MS / 1000);
+        retry_later(d);
+        return;
+    }
+    if (op == OP_CREATE_GROUP) {
+        d->lp->st.groups_created += res->ok;
+        if (d->retention > 0 && !d->gs->retention_done) {
+            d->gs->retention_done = 1;
+            send_create(d, OP_RETENTION_NEW);
+            return;
+        }
+    }
+    if (op == OP_RETENTION_NEW && !res->ok)
+        cw_error("logs", "%s: PutRetentionPolicy failed: %s: %s", d->group, res->code,
+                 res->message);
+    if (op == OP_CREATE_STREAM) {
+        d->lp->st.streams_created += res->ok;
+        send_put(d);
+        return;
+    }
+    send_create(d, OP_CREATE_STREAM);
+}
+
+static void after_idle(struct dest *d)
+{
+    release_held(d);
+    if (d->op == OP_NONE && ple_batch_count(d->fill.pb) > 0 &&
+        now_ms(d->lp) - d->fill.first_ms >= d->lp->flush_ms)
+        start_send(d);
+    pump(d->lp);
+}
+
+static void on_call_done(void *ud, const struct aws_result *res)
+{
+    struct dest *d = ud;
+    switch (d->op) {
+    case OP_PUT:
+        if (res->ok)
+            put_accepted(d, res);
+        else if (is(res, "ResourceNotFoundException"))
+            send_create(d, OP_CREATE_STREAM);
+        else if (res->cls == CW_RETRY_PERMANENT)
+            put_refused(d, res);
+        else
+            retry_later(d);
+        break;
+    case OP_RETENTION:
+        if (!res->ok)
+            cw_error("logs", "%s: PutRetentionPolicy failed: %s: %s", d->group, res->code,
+                     res->message);
+        d->op = OP_NONE;
+        break;
+    default:
+        create_done(d, res);
+        break;
+    }
+    if (d->op == OP_NONE)
+        after_idle(d);
+}
+
+/* ---- events ---------------------------------------------------------------------------------- */
+
+static void note_age(struct logs_pipe *lp, enum ple_add_result r, struct dest *d)
+{
+    if (r == PLE_TOO_OLD)
+        lp->st.rejected_too_old++;
+    else
+        lp->st.rejected_too_new++;
+    if (lp->warn_age++ % 1000 == 0)
+        cw_warn("logs",
+                "%s/%s: event %s; not sent (CloudWatch rejects events older than 14 "
+                "days or more than 2 hours ahead; %llu so far)",
+                d->group, d->stream, r == PLE_TOO_OLD ? "too old" : "too new",
+                (unsigned long long)lp->warn_age);
+}
+
+static void hold(struct dest *d, int64_t ts, const char *msg, size_t len, struct commit c)
+{
+    d->held_msg = malloc(len ? len : 1);
+    if (!d->held_msg) {
+        cw_error("logs", "out of memory holding an event");
+        return;
+    }
+    memcpy(d->held_msg, msg, len);
+    d->held_len = len;
+    d->held_ts = ts;
+    d->held_c = c;
+    d->held = 1;
+    d->lp->blocked++;
+}
+
+static void place(struct dest *d, int64_t ts, const char *msg, size_t len, struct commit c)
+{
+    struct logs_pipe *lp = d->lp;
+    int64_t now = now_ms(lp);
+    enum ple_add_result r = ple_batch_add(d->fill.pb, ts, msg, len, c.end, now);
+    if (r == PLE_FULL && d->op == OP_NONE) {
+        start_send(d);
+        r = ple_batch_add(d->fill.pb, ts, msg, len, c.end, now);
+    }
+    switch (r) {
+    case PLE_ADDED:
+        if (ple_batch_count(d->fill.pb) == 1)
+            d->fill.first_ms = now;
+        if (batch_note(&d->fill, c.file_id, c.end) != 0)
+            cw_error("logs", "out of memory noting a commit");
+        break;
+    case PLE_TOO_OLD:
+    case PLE_TOO_NEW:
+        note_age(lp, r, d);
+        if (ple_batch_count(d->fill.pb) == 0 && d->op == OP_NONE && d->fill.nc == 0)
+            logtail_commit(lp->lt, c.file_id, c.end);
+        else
+            batch_note(&d->fill, c.file_id, c.end);
+        break;
+    default: /* FULL with a call in flight, or no memory: wait for the call */
+        hold(d, ts, msg, len, c);
+        break;
+    }
+}
+
+static void on_work(struct cw_loop *loop, void *ud)
+{
+    (void)loop;
+    struct logs_pipe *lp = ud;
+    lp->work_timer = 0;
+    pump(lp);
+}
+
+static void pump(struct logs_pipe *lp)
+{
+    struct lt_event ev;
+    while (!lp->blocked && logtail_next_event(lp->lt, &ev) == 1) {
+        struct route *r = ev.source_ud;
+        struct dest *d = route_dest(r, ev.stream_path);
+        lp->st.events_read++;
+        if (!d) {
+            cw_error("logs", "no destination for %s (out of memory)", ev.stream_path);
+            continue;
+        }
+        place(d, ev.timestamp_ms, ev.message, ev.len, (struct commit){ev.file_id, ev.end_offset});
+    }
+    if (!lp->blocked && !lp->work_timer && logtail_has_work(lp->lt))
+        lp->work_timer = cw_loop_timer_add(lp->loop, 0, on_work, lp);
+}
+
+static void on_readable(struct cw_loop *loop, int fd, unsigned events, void *ud)
+{
+    (void)loop;
+    (void)fd;
+    (void)events;
+    struct logs_pipe *lp = ud;
+    logtail_on_readable(lp->lt);
+    pump(lp);
+}
+
+static void on_tick(struct cw_loop *loop, void *ud)
+{
+    (void)loop;
+    struct logs_pipe *lp = ud;
+    int64_t now = now_ms(lp);
+    logtail_tick(lp->lt, now);
+    pump(lp);
+    for (struct dest *d = lp->dests; d; d = d->next) {
+        int due = ple_batch_count(d->fill.pb) > 0 && now - d->fill.first_ms >= lp->flush_ms;
+        if (d->op == OP_NONE && (due || (ple_batch_count(d->fill.pb) == 0 && d->fill.nc)))
+            start_send(d);
+    }
+}
+
+/* ---- construction ---------------------------------------------------------------------------- */
+
+static int add_route(struct logs_pipe *lp, const struct cw_log_file *f, const char *def_stream,
+                     char *err, size_t errlen)
+{
+    struct route *r = &lp->routes[lp->nroutes++];
+    r->lp = lp;
+    r->multi = f->publish_multi_logs;
+    r->retention = f->retention_in_days;
+    r->group = f->log_group_name ? strdup(f->log_group_name) : NULL;
+    r->stream = strdup(f->log_stream_name ? f->log_stream_name : def_stream);
+    r->klass = f->log_group_class ? strdup(f->log_group_class) : NULL;
+    if ((f->log_group_name && !r->group) || !r->stream || (f->log_group_class && !r->klass)) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    struct lt_filter filters[64];
+    size_t nf = 0;
+    for (size_t i = 0; i < f->n_filters && nf < 64; i++)
+        filters[nf++] =
+            (struct lt_filter){f->filters[i].exclude ? LT_FILTER_EXCLUDE : LT_FILTER_INCLUDE,
+                               f->filters[i].expression};
+    struct lt_source_config sc = {0};
+    sc.file_path = f->file_path;
+    sc.blacklist = f->blacklist;
+    sc.publish_multi_logs = f->publish_multi_logs;
+    sc.auto_removal = f->auto_removal;
+    sc.encoding = f->encoding;
+    sc.timestamp_format = f->timestamp_format;
+    sc.timezone = f->utc ? LT_TZ_UTC : LT_TZ_LOCAL;
+    sc.trim_timestamp = f->trim_timestamp;
+    sc.multi_line_start_pattern =
+        f->multiline_uses_timestamp ? "{timestamp_format}" : f->multi_line_start_pattern;
+    sc.filters = filters;
+    sc.n_filters = nf;
+    sc.source_ud = r;
+    char why[512];
+    if (logtail_add_source(lp->lt, &sc, why, sizeof why) != 0) {
+        snprintf(err, errlen, "logs.logs_collected.files.collect_list (%s): %s", f->file_path, why);
+        return -1;
+    }
+    return 0;
+}
+
+struct logs_pipe *logs_pipe_new(const struct logs_pipe_options *o, char *err, size_t errlen)
+{
+    const struct cw_logs_config *lc = &o->cfg->logs;
+    struct logs_pipe *lp = calloc(1, sizeof *lp);
+    char dir[4096];
+    if (!lp) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    lp->loop = o->loop;
+    lp->client = o->client;
+    lp->wall_ms = o->wall_ms ? o->wall_ms : default_wall_ms;
+    lp->wall_ud = o->wall_ud;
+    lp->flush_ms =
+        (long)(lc->force_flush_interval > 0 ? lc->force_flush_interval : CW_DEFAULT_LOGS_FLUSH) *
+        1000;
+    cw_buf_init(&lp->body, BODY_MAX);
+    cw_buf_init(&lp->gz, BODY_MAX);
+    snprintf(dir, sizeof dir, "%s/logs", o->state_dir);
+    struct lt_options lo = {0};
+    lo.state_dir = dir;
+    lo.max_uncommitted = o->max_uncommitted;
+    lo.clock = o->wall_ms;
+    lo.clock_ud = o->wall_ud;
+    lp->lt = logtail_new(&lo);
+    lp->routes = calloc(lc->n_files ? lc->n_files : 1, sizeof *lp->routes);
+    if (!lp->lt || !lp->routes) {
+        snprintf(err, errlen, "cannot start the log tailer (state directory %s)", dir);
+        logs_pipe_free(lp);
+        return NULL;
+    }
+    for (size_t i = 0; i < lc->n_files; i++) {
+        if (add_route(lp, &lc->files[i], lc->log_stream_name, err, errlen) != 0) {
+            logs_pipe_free(lp);
+            return NULL;
+        }
+    }
+    lp->watch = cw_loop_watch_fd(lp->loop, logtail_fd(lp->lt), CW_LOOP_READ, on_readable, lp);
+    lp->tick_timer = cw_loop_timer_every(lp->loop, TICK_MS, on_tick, lp);
+    if (!lp->watch || !lp->tick_timer) {
+        snprintf(err, errlen, "cannot watch the log tailer");
+        logs_pipe_free(lp);
+        return NULL;
+    }
+    pump(lp);
+    return lp;
+}
+
+void logs_pipe_flush(struct logs_pipe *lp)
+{
+    for (struct dest *d = lp->dests; d; d = d->next)
+        if (d->op == OP_NONE && (ple_batch_count(d->fill.pb) > 0 || d->fill.nc))
+            start_send(d);
+    logtail_flush(lp->lt);
+}
+
+int logs_pipe_busy(const struct logs_pipe *lp)
+{
+    for (const struct dest *d = lp->dests; d; d = d->next)
+        if (d->op != OP_NONE || ple_batch_count(d->fill.pb) > 0)
+            return 1;
+    return 0;
+}
+
+void logs_pipe_stats(const struct logs_pipe *lp, struct logs_pipe_stats *out)
+{
+    *out = lp->st;
+}
+
+void logs_pipe_free(struct logs_pipe *lp)
+{
+    if (!lp)
+        return;
+    cw_loop_watch_remove(lp->loop, lp->watch);
+    cw_loop_timer_cancel(lp->loop, lp->tick_timer);
+    cw_loop_timer_cancel(lp->loop, lp->work_timer);
+    while (lp->dests) {
+        struct dest *d = lp->dests;
+        lp->dests = d->next;
+        cw_loop_timer_cancel(lp->loop, d->retry_timer);
+        dest_free(d);
+    }
+    while (lp->groups) {
+        struct group_state *g = lp->groups;
+        lp->groups = g->next;
+        free(g->name);
+        free(g);
+    }
+    for (size_t i = 0; i < lp->nroutes; i++) {
+        free(lp->routes[i].group);
+        free(lp->routes[i].stream);
+        free(lp->routes[i].klass);
+        free(lp->routes[i].last_path);
+    }
+    free(lp->routes);
+    logtail_free(lp->lt);
+    cw_buf_free(&lp->body);
+    cw_buf_free(&lp->gz);
+    free(lp);
+}
