@@ -201,6 +201,7 @@ def parse_args(argv):
     p.add_argument("--region", default="us-east-1", help="signing region accepted ('*' = any)")
     p.add_argument("--ecs-token", default=None, help="Authorization value the ECS endpoint requires")
     p.add_argument("--max-skew", type=int, default=300, help="allowed X-Amz-Date skew in seconds")
+    p.add_argument("--fault", action="append", metavar="JSON", help="add a fault at startup (as POST /_emulator/faults)")
     p.add_argument("--quiet", "-q", action="store_true", help="no per-request log lines on stderr")
     return p.parse_args(argv)
 
@@ -218,6 +219,12 @@ def _warm_up():
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     server = Server(("127.0.0.1", args.port), args)
+    for spec in args.fault or []:
+        try:
+            server.faults.add(json.loads(spec), server.store.expire_all)
+        except (ValueError, TypeError, AttributeError) as e:
+            sys.stderr.write("cwemu: bad --fault %s: %s\n" % (spec, e))
+            return 2
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
