@@ -162,6 +162,15 @@ class Server(ThreadingHTTPServer):
         self.store = Store(args, lambda: time.time() + self.faults.skew())
         self.quiet = args.quiet
 
+    def handle_error(self, request, client_address):
+        """A client that vanished is one log line; anything else keeps its traceback."""
+        exc = sys.exc_info()[1]
+        if isinstance(exc, (ConnectionError, TimeoutError, socket.timeout)):
+            if not self.quiet:
+                sys.stderr.write("cwemu: connection from %s:%d ended: %s\n" % (client_address + (exc,)))
+            return
+        super().handle_error(request, client_address)
+
     def _simple_fault(self, op):
         f = self.faults.take(REQUEST_MODES, None, op)
         if f is None:
