@@ -49,6 +49,9 @@ class Handler(BaseHTTPRequestHandler):
     server_version = "cwemu"
     sys_version = ""
 
+    def version_string(self):
+        return self.server_version
+
     def log_message(self, fmt, *args):  # the request line is logged by _log_line instead
         pass
 
