@@ -197,16 +197,12 @@ void logtail_commit(struct logtail *lt, uint64_t file_id, uint64_t end_offset)
 
 int logtail_flush(struct logtail *lt)
 {
-    int rc = 0, wrote = 0;
-    for (struct lt_file *f = lt->files; f; f = f->next) {
-        int r = lt_file_write_ckpt(lt, f);
-        if (r < 0)
+    int rc = 0;
+    for (struct lt_file *f = lt->files; f; f = f->next)
+        if (lt_file_write_ckpt(lt, f) < 0)
             rc = -1;
-        else
-            wrote += r;
-    }
-    if (wrote)
-        lt_ckpts_sync(&lt->ckpts);
+    if (lt_ckpts_save(&lt->ckpts) != 0)
+        rc = -1;
     lt->last_ckpt = lt->now;
     return rc;
 }

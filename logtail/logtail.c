@@ -74,7 +74,7 @@ struct logtail *logtail_new(const struct lt_options *opt)
         logtail_free(lt);
         return NULL;
     }
-    if (lt_ckpts_load(&lt->ckpts, lt->o.state_dir) != 0) {
+    if (lt_ckpts_load(&lt->ckpts, lt->o.state_dir, lt->now / 1000) != 0) {
         logtail_free(lt);
         return NULL;
     }

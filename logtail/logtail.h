@@ -18,10 +18,12 @@
  *   purpose (rejected as too old, InvalidParameter): an event never committed holds its bytes
  *   against max_uncommitted. Commit in order per file: the highest committed offset is what is
  *   saved, so committing a later batch while an earlier one is still retrying would lose the
- *   earlier one on a crash. Checkpoints (state_dir, one file per followed file, 0600 in a 0700
- *   directory) hold only committed offsets and are written atomically, coalesced to at most
- *   one round of writes per checkpoint_interval_ms (and on logtail_flush / logtail_free). A
- *   crash re-sends at most what was uncommitted.
+ *   earlier one on a crash. Checkpoints (state_dir/logtail.state, 0600 in a 0700 directory:
+ *   one record per followed file: source, device, inode, fingerprint, committed offset, path)
+ *   hold only committed offsets; the file is replaced atomically (temp, fsync, rename, fsync
+ *   of the directory), at most once per checkpoint_interval_ms (and on logtail_flush /
+ *   logtail_free). A crash re-sends at most what was uncommitted; files rotated while the
+ *   agent was stopped are found next to their old path and finished first.
  *
  * Behaviour decisions (the reference agent is amazon-cloudwatch-agent, see notes d.5/d.6):
  *   - New files are read from the beginning; a file whose (device, inode, fingerprint of its

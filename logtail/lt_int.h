@@ -120,19 +120,23 @@ struct lt_ckpt {
     uint64_t src; /* FNV-1a of the source's file_path pattern */
     uint64_t dev, ino, fp, offset;
     uint32_t fp_len;
-    bool claimed;
+    bool claimed;      /* a follower resumed from it (not saved) */
+    int64_t updated_s; /* wall clock of the last change */
 };
 struct lt_ckpts {
     char *dir;
     struct lt_ckpt *v;
     size_t n, cap;
+    bool dirty;
 };
-int lt_ckpts_load(struct lt_ckpts *c, const char *dir);
+/* Loads <dir>/logtail.state (creating dir 0700). 0, or -1 (logged). */
+int lt_ckpts_load(struct lt_ckpts *c, const char *dir, int64_t now_s);
 struct lt_ckpt *lt_ckpts_find(struct lt_ckpts *c, uint64_t src, uint64_t dev, uint64_t ino);
-int lt_ckpt_write(const struct lt_ckpts *c, const struct lt_ckpt *k);
-/* fsyncs the state directory (makes the renames of a round of writes durable). */
-void lt_ckpts_sync(const struct lt_ckpts *c);
+/* Inserts or updates a record in memory (path copied). 0 or -1. */
+int lt_ckpts_put(struct lt_ckpts *c, const struct lt_ckpt *k, int64_t now_s);
 void lt_ckpt_remove(struct lt_ckpts *c, uint64_t src, uint64_t dev, uint64_t ino);
+/* Writes the state file atomically if anything changed. 0, or -1 (logged). */
+int lt_ckpts_save(struct lt_ckpts *c);
 void lt_ckpts_free(struct lt_ckpts *c);
 
 /* ---- glob (glob.c) ---- */
@@ -235,7 +239,7 @@ void lt_file_check(struct logtail *lt, struct lt_file *f);
 void lt_file_flush_pending(struct logtail *lt, struct lt_file *f);
 void lt_file_flush_partial(struct logtail *lt, struct lt_file *f);
 size_t lt_read_chunk_size(void);
-/* Writes f's checkpoint if it changed; 1 when written, 0 when clean, -1 on failure. */
+/* Records f's checkpoint in memory if it changed (saved by logtail_flush); 1, 0 or -1. */
 int lt_file_write_ckpt(struct logtail *lt, struct lt_file *f);
 struct lt_file *lt_file_by_id(struct logtail *lt, uint64_t id);
 /* logtail.c: hands an assembled message to the queue (or drops it through filters). */

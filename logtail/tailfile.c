@@ -301,17 +301,17 @@ int lt_file_write_ckpt(struct logtail *lt, struct lt_file *f)
 {
     if (!f->ckpt_dirty)
         return 0;
-    struct lt_ckpt k = {f->cur_path, f->src->key,  f->dev,    f->ino,
-                        f->fp,       f->committed, f->fp_len, true};
-    if (lt_ckpt_write(&lt->ckpts, &k) != 0)
+    struct lt_ckpt k = {0};
+    k.path = f->cur_path;
+    k.src = f->src->key;
+    k.dev = f->dev;
+    k.ino = f->ino;
+    k.fp = f->fp;
+    k.fp_len = f->fp_len;
+    k.offset = f->committed;
+    if (lt_ckpts_put(&lt->ckpts, &k, lt->now / 1000) != 0)
         return -1;
     f->ckpt_dirty = false;
-    struct lt_ckpt *mem = lt_ckpts_find(&lt->ckpts, f->src->key, f->dev, f->ino);
-    if (mem) {
-        mem->fp = f->fp;
-        mem->fp_len = f->fp_len;
-        mem->offset = f->committed;
-    }
     return 1;
 }
 

@@ -69,7 +69,8 @@ def test_imdsv1_toggle():
     eq(_get(e, "meta-data/instance-id"), (200, "i-0cwemu0000000001"), "v1 enabled via control")
     e.post("/_emulator/config", {"imdsv1": False})
     eq(_get(e, "meta-data/instance-id")[0], 401, "v1 disabled again")
-    with cwtest.Emulator("--imdsv1") as e2:
+    with cwtest.Emulator("--imdsv1", "--fault", '{"mode": "imds-disable", "count": 1}') as e2:
+        eq(_get(e2, "meta-data/instance-id")[0], 403, "--fault given at startup")
         eq(_get(e2, "meta-data/instance-id")[0], 200, "--imdsv1 flag")
 
 

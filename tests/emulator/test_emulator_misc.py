@@ -87,6 +87,46 @@ def test_bad_input_gets_aws_errors():
     eq(e.get("/_emulator/state")["counts"]["metrics"], 0, "still serving")
 
 
+def test_random_input_never_500s():
+    """Deterministic fuzz: garbage, truncated gzip and ill-typed JSON, correctly signed or not, get
+    4xx answers (or a closed connection for a garbled request line), never a 500 or a traceback."""
+    import random
+    import socket
+    rnd = random.Random(1234)
+    targets = {"monitoring": ("GraniteServiceVersion20100801.PutMetricData", "application/x-amz-json-1.0"),
+               "logs": ("Logs_20140328.PutLogEvents", "application/x-amz-json-1.1"),
+               "ssm": ("AmazonSSM.GetParameter", "application/x-amz-json-1.1")}
+    shapes = [{}, [], {"logGroupName": 5}, {"Namespace": {"a": 1}}, {"MetricData": [None, 1, "x"]},
+              {"Namespace": "n", "MetricData": [{"MetricName": "m", "Value": 1, "Timestamp": 1e300}]},
+              {"logGroupName": "g", "logStreamName": "s", "logEvents": [{"timestamp": 10 ** 30, "message": "x"}]},
+              {"Name": ["x"]}, {"Namespace": "n", "MetricData": [{"MetricName": "m", "Values": [1], "Counts": []}]}]
+    with cwtest.Emulator() as e:
+        statuses = []
+        for i in range(120):
+            svc = rnd.choice(sorted(targets))
+            target, ct = targets[svc]
+            body = rnd.choice([json.dumps(rnd.choice(shapes)).encode(),
+                               bytes(rnd.getrandbits(8) for _ in range(rnd.randint(0, 200)))])
+            hdrs = {"Content-Type": ct, "X-Amz-Target": target}
+            if i % 3 == 0:
+                body = gzip.compress(body)[: rnd.randint(0, 40)]
+                hdrs["Content-Encoding"] = "gzip"
+            if i % 5 == 0:
+                hdrs = {"Content-Type": "application/x-www-form-urlencoded"}
+                body = rnd.choice([b"Action=PutMetricData&Version=2010-08-01&" + body, body])
+            if i % 2 == 0:
+                hdrs, body = emutest.sign(e.endpoint + "/", svc, hdrs, body)
+            statuses.append(emutest.send(e, "POST", "/", hdrs, body)[0])
+        for _ in range(20):
+            with socket.create_connection(("127.0.0.1", e.info["port"]), timeout=5) as sock:
+                sock.sendall(bytes(rnd.getrandbits(8) for _ in range(rnd.randint(1, 200))) + b"\r\n\r\n")
+                sock.recv(4096)
+        bad = [s for s in statuses if not 400 <= s < 500]
+        eq(bad, [], "non-4xx answers to bad input")
+        eq(e.get("/_emulator/state")["counts"]["metrics"], 0, "still serving, nothing stored")
+        eq(e.stderr_text().count("Traceback"), 0, "tracebacks in the emulator log")
+
+
 def test_keep_alive_and_chunked():
     e = emutest.emu()
     u = urlsplit(e.endpoint)

@@ -9,6 +9,7 @@ stops it on exit; run_agent() runs the cwagent binary with a timeout. Everything
 """
 import json
 import os
+import select
 import shutil
 import signal
 import subprocess
@@ -72,9 +73,9 @@ class Emulator:
         self._err = tempfile.TemporaryFile(mode="w+")
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self._err,
                                      stdin=subprocess.DEVNULL, text=True)
-        deadline = time.time() + self.timeout
-        line = self.proc.stdout.readline()
-        if not line or time.time() > deadline:
+        ready, _, _ = select.select([self.proc.stdout], [], [], self.timeout)
+        line = self.proc.stdout.readline() if ready else ""
+        if not line:
             self.proc.kill()
             self.proc.wait()
             raise AssertionError("emulator did not start: %s" % self.stderr_text()[-2000:])

@@ -116,6 +116,40 @@ TEST(java_stack_trace_becomes_one_event)
     fx_close(&fx);
 }
 
+/* Fixture: a Java log with stack traces, timestamps with milliseconds, {timestamp_format}. */
+TEST(java_fixture_with_timestamp_start_pattern)
+{
+    struct fixture fx;
+    struct lt_source_config c = src_cfg(NULL);
+    c.timestamp_format = "%Y-%m-%d %H:%M:%S,%f";
+    c.timezone = LT_TZ_UTC;
+    c.multi_line_start_pattern = "{timestamp_format}";
+    if (fx_open(&fx, &c, NULL) != 0)
+        return fx_close(&fx);
+    char *src = t_repo_path("tests/fixtures/logs/java_trace.log");
+    size_t len = 0;
+    char *text = src ? t_read_file(src, &len) : NULL;
+    T_ASSERT(text != NULL);
+    write_file(fx.log, text, len, 0);
+    settle(fx.lt, &fx.e, 1000, 1);
+    T_ASSERT(fx.e.n == 3);
+    T_EQ_STR(fx.e.msg[0], "2024-03-05 10:20:30,123 ERROR [main] c.e.App - request failed\n"
+                          "java.lang.IllegalStateException: boom\n"
+                          "\tat com.example.App.handle(App.java:42)\n"
+                          "\tat com.example.App.main(App.java:10)\n"
+                          "Caused by: java.io.IOException: disk full\n"
+                          "\tat com.example.Store.write(Store.java:7)\n"
+                          "\t... 2 more");
+    T_EQ_INT(fx.e.ts[0], 1709634030123LL);
+    T_EQ_INT(fx.e.ts[1], 1709634031500LL);
+    T_EQ_STR(fx.e.msg[2], "2024-03-05 10:20:32,000 WARN  [pool-1] c.e.Pool - slow\n"
+                          "  detail: 1200 ms");
+    T_EQ_INT(fx.e.end[2], len);
+    free(text);
+    free(src);
+    fx_close(&fx);
+}
+
 TEST(multiline_event_never_exceeds_max_size)
 {
     struct fixture fx;
@@ -473,6 +507,7 @@ TEST(regex_dollar_matches_only_at_end)
 
 T_MAIN("logtail_text", T_CASE(partial_line_waits_then_flushes_after_timeout),
        T_CASE(crlf_and_empty_lines), T_CASE(java_stack_trace_becomes_one_event),
+       T_CASE(java_fixture_with_timestamp_start_pattern),
        T_CASE(multiline_event_never_exceeds_max_size), T_CASE(inotify_alone_wakes_the_reader),
        T_CASE(latin1_is_converted), T_CASE(five_mb_line_split_with_marker),
        T_CASE(binary_garbage_never_stalls), T_CASE(invalid_utf8_becomes_replacement_char),

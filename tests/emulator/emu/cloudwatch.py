@@ -92,7 +92,7 @@ def _check_datum(m, p, now):
         _check_number(v, "%s.StatisticValues.%s" % (p, k))
     _check_values(m, p)
     if m.get("StorageResolution", 60) not in (1, 60):
-        raise invalid("The value %s for parameter %s.StorageResolution is invalid (1 or 60)."
+        raise invalid("The value %.40s for parameter %s.StorageResolution is invalid (1 or 60)."
                       % (m["StorageResolution"], p))
     ts = m.get("Timestamp")
     if ts is not None:

@@ -34,6 +34,8 @@ def _state(store, faults):
 
 
 def _set_config(store, obj):
+    if not isinstance(obj, dict):
+        return _json(400, {"error": "expected a JSON object"})
     for k, v in obj.items():
         kind = CONFIG_KEYS.get(k)
         if kind is None or not isinstance(v, kind) or isinstance(v, bool) and kind == (int, float):

@@ -31,6 +31,8 @@ class Faults:
 
     def add(self, spec, on_expire):
         """Adds one fault from its JSON spec; returns the stored entry. on_expire() -> count."""
+        if not isinstance(spec, dict):
+            raise FaultError("a fault is a JSON object")
         mode = str(spec.get("mode", ""))
         if mode not in MODES:
             raise FaultError("unknown mode %r; one of %s" % (mode, ", ".join(MODES)))
@@ -42,8 +44,8 @@ class Faults:
         f = {"id": self.next_id, "mode": mode, "operation": str(spec.get("operation", "*")),
              "service": spec.get("service"), "count": count, "seconds": seconds,
              "until": now + seconds if seconds is not None else None, "created": now, "fired": 0,
-             "delay_ms": float(spec.get("delay_ms", 1000)), "skew_seconds": float(spec.get("skew_seconds", 0)),
-             "hang_seconds": min(float(spec.get("hang_seconds", 5)), 60.0)}
+             "delay_ms": max(0.0, min(float(spec.get("delay_ms", 1000)), 60000.0)), "skew_seconds": float(spec.get("skew_seconds", 0)),
+             "hang_seconds": max(0.0, min(float(spec.get("hang_seconds", 5)), 60.0))}
         if mode == "expire-credentials":
             f["fired"] = 1
             f["expired"] = on_expire()

@@ -49,6 +49,9 @@ class Handler(BaseHTTPRequestHandler):
     server_version = "cwemu"
     sys_version = ""
 
+    def version_string(self):
+        return self.server_version
+
     def log_message(self, fmt, *args):  # the request line is logged by _log_line instead
         pass
 
@@ -96,7 +99,13 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         req = Req(self.command, self.path, list(self.headers.items()), body, too_large)
-        resp, entry = self.server.route(req)
+        try:
+            resp, entry = self.server.route(req)
+        except Exception:  # noqa: BLE001 - an emulator bug outside the API path: 500, trace logged
+            import traceback
+            traceback.print_exc(file=sys.stderr)
+            from .wire import Response
+            resp, entry = Response(500, '{"error": "internal emulator error"}', {}, "application/json"), {}
         entry.update({"time": start, "method": req.method, "path": req.raw_path, "status": resp.status,
                       "error": resp.error_code, "request_id": req.rid, "gzip": req.gzip,
                       "body_size": len(body), "decoded_size": len(req.data),
@@ -162,6 +171,15 @@ class Server(ThreadingHTTPServer):
         self.store = Store(args, lambda: time.time() + self.faults.skew())
         self.quiet = args.quiet
 
+    def handle_error(self, request, client_address):
+        """A client that vanished is one log line; anything else keeps its traceback."""
+        exc = sys.exc_info()[1]
+        if isinstance(exc, (ConnectionError, TimeoutError, socket.timeout)):
+            if not self.quiet:
+                sys.stderr.write("cwemu: connection from %s:%d ended: %s\n" % (client_address + (exc,)))
+            return
+        super().handle_error(request, client_address)
+
     def _simple_fault(self, op):
         f = self.faults.take(REQUEST_MODES, None, op)
         if f is None:
@@ -201,6 +219,7 @@ def parse_args(argv):
     p.add_argument("--region", default="us-east-1", help="signing region accepted ('*' = any)")
     p.add_argument("--ecs-token", default=None, help="Authorization value the ECS endpoint requires")
     p.add_argument("--max-skew", type=int, default=300, help="allowed X-Amz-Date skew in seconds")
+    p.add_argument("--fault", action="append", metavar="JSON", help="add a fault at startup (as POST /_emulator/faults)")
     p.add_argument("--quiet", "-q", action="store_true", help="no per-request log lines on stderr")
     return p.parse_args(argv)
 
@@ -218,6 +237,12 @@ def _warm_up():
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     server = Server(("127.0.0.1", args.port), args)
+    for spec in args.fault or []:
+        try:
+            server.faults.add(json.loads(spec), server.store.expire_all)
+        except (ValueError, TypeError, AttributeError) as e:
+            sys.stderr.write("cwemu: bad --fault %s: %s\n" % (spec, e))
+            return 2
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())

@@ -8,7 +8,6 @@ values, enums, patterns).
 import base64
 import datetime
 import json
-import math
 import os
 import re
 import threading
@@ -149,6 +148,11 @@ def _q_map(node, shape, path, ec2):
     return out
 
 
+def _int_in_range(value, type_name):
+    bits = 31 if type_name == "integer" else 63
+    return -(2 ** bits) <= value < 2 ** bits
+
+
 _INT_RE = re.compile(r"^[+-]?\d+$")
 _FLOAT_RE = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$|^[+-]?(NaN|Infinity|inf|nan)$")
 _ISO_RE = re.compile(r"^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(\.\d{1,9})?(Z|[+-]\d\d:?\d\d)$")
@@ -174,7 +178,7 @@ def _q_scalar(value, shape, path):
     t = shape.type_name
     bad = Invalid("invalid", "The value %s for parameter %s is invalid." % (value[:100], path))
     if t in ("integer", "long"):
-        if not _INT_RE.match(value):
+        if not _INT_RE.match(value) or not _int_in_range(int(value), t):
             raise bad
         return int(value)
     if t in ("double", "float"):
@@ -188,7 +192,7 @@ def _q_scalar(value, shape, path):
     if t == "timestamp":
         try:
             return parse_iso8601(value)
-        except ValueError:
+        except (ValueError, OverflowError):
             raise bad from None
     if t == "blob":
         try:
@@ -265,14 +269,15 @@ def _j_scalar(value, shape, where, bad_utf8):
           "boolean": lambda v: isinstance(v, bool),
           "timestamp": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
           "blob": lambda v: isinstance(v, str)}.get(t, lambda v: True)
-    if not ok(value):
+    if not ok(value) or t in ("integer", "long") and not _int_in_range(value, t):
         raise Invalid("type", "Invalid value %s for %s: expected %s" % (json.dumps(value)[:60], where, t))
     if t == "string" and _has_surrogate(value):
         bad_utf8.append(where)
     if t == "timestamp":
-        if not math.isfinite(value):
-            raise Invalid("type", "Invalid timestamp at %s" % where)
-        return datetime.datetime.fromtimestamp(value, datetime.timezone.utc)
+        try:
+            return datetime.datetime.fromtimestamp(value, datetime.timezone.utc)
+        except (OverflowError, OSError, ValueError):
+            raise Invalid("type", "Invalid timestamp %s at %s" % (json.dumps(value)[:40], where)) from None
     if t == "blob":
         try:
             return base64.b64decode(value, validate=True)
