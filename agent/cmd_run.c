@@ -5,6 +5,7 @@
 #include "agent/commands.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,11 +21,13 @@
 #include "agent/loop.h"
 #include "agent/metrics_pipe.h"
 #include "agent/spool.h"
+#include "agent/status.h"
 #include "agent/version.h"
 #include "common/log.h"
 #include "config/config.h"
 #include "sigv4/creds.h"
 #include "sigv4/imds.h"
+#include "logtail/logtail.h"
 
 extern char **environ;
 
@@ -66,6 +69,8 @@ struct run {
     struct aws_client *logs;
     struct logs_pipe *lp;
     uint64_t creds_timer;
+    struct status_server *status;
+    char starttime[32];
     int stopping;
     int done_flag;
 };
@@ -485,6 +490,103 @@ static int busy(const struct run *r)
     return (r->mp && metrics_pipe_busy(r->mp)) || (r->lp && logs_pipe_busy(r->lp));
 }
 
+/* ---- status ------------------------------------------------------------------------------------
+ */
+
+static json_t *client_json(const struct aws_client *c)
+{
+    struct aws_client_stats st;
+    aws_client_stats(c, &st);
+    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:s}", "calls", (json_int_t)st.calls, "attempts",
+                     (json_int_t)st.attempts, "retries", (json_int_t)st.retries, "throttled",
+                     (json_int_t)st.throttled, "failures", (json_int_t)st.failures,
+                     "credential_refreshes", (json_int_t)st.cred_refreshes, "last_error",
+                     st.last_error);
+}
+
+static json_t *creds_json(const struct creds_cache *c)
+{
+    struct creds_cache_status cs;
+    creds_cache_status(c, &cs);
+    return json_pack("{s:s,s:s,s:f,s:i,s:s}", "source", cs.source, "access_key_id",
+                     cs.access_key_id, "expiration", cs.expiration, "failures", cs.failures,
+                     "last_error", cs.last_error);
+}
+
+static json_t *metrics_json(const struct run *r)
+{
+    struct metrics_pipe_stats st;
+    struct spool_stats ss;
+    metrics_pipe_stats(r->mp, &st);
+    spool_get_stats(r->spool, &ss);
+    json_t *o = json_pack("{s:I,s:I,s:I,s:I,s:I,s:{s:I,s:I,s:I,s:I,s:I}}", "datums_sent",
+                          (json_int_t)st.datums_sent, "datums_queued", (json_int_t)st.datums_queued,
+                          "datums_rejected", (json_int_t)st.datums_rejected, "datums_dropped",
+                          (json_int_t)st.datums_dropped, "flushes", (json_int_t)st.flushes, "spool",
+                          "entries", (json_int_t)ss.entries, "bytes", (json_int_t)ss.bytes,
+                          "dropped_full", (json_int_t)ss.dropped_full, "dropped_expired",
+                          (json_int_t)ss.dropped_expired, "corrupt", (json_int_t)ss.corrupt);
+    json_object_set_new(o, "api", client_json(r->cw));
+    return o;
+}
+
+static void file_json(void *ud, const struct lt_file_status *f)
+{
+    json_array_append_new(ud, json_pack("{s:s,s:I,s:I,s:I,s:I,s:b}", "path", f->path, "committed",
+                                        (json_int_t)f->committed, "read", (json_int_t)f->read,
+                                        "size", (json_int_t)f->size, "lag_bytes",
+                                        (json_int_t)(f->size - f->committed), "open", f->open));
+}
+
+static json_t *logs_json(const struct run *r)
+{
+    struct logs_pipe_stats st;
+    logs_pipe_stats(r->lp, &st);
+    json_t *o = json_pack(
+        "{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:i}", "events_read", (json_int_t)st.events_read,
+        "events_sent", (json_int_t)st.events_sent, "bytes_sent", (json_int_t)st.bytes_sent,
+        "rejected_too_old", (json_int_t)st.rejected_too_old, "rejected_too_new",
+        (json_int_t)st.rejected_too_new, "rejected_by_service", (json_int_t)st.rejected_by_service,
+        "dropped_invalid", (json_int_t)st.dropped_invalid, "groups_created",
+        (json_int_t)st.groups_created, "destinations", (int)st.destinations);
+    json_t *files = json_array();
+    logs_pipe_files(r->lp, file_json, files);
+    json_object_set_new(o, "files", files);
+    json_object_set_new(o, "api", client_json(r->logs));
+    return o;
+}
+
+/* The reference's status fields, then what operators need (see README "Status"). */
+static char *render_status(void *ud)
+{
+    struct run *r = ud;
+    json_t *o =
+        json_pack("{s:s,s:s,s:s,s:s,s:i}", "status", "running", "starttime", r->starttime,
+                  "configstatus", "configured", "version", CWAGENT_VERSION, "pid", (int)getpid());
+    json_object_set_new(o, "region", json_string(r->region));
+    json_object_set_new(o, "credentials", creds_json(r->creds));
+    if (r->mp)
+        json_object_set_new(o, "metrics", metrics_json(r));
+    if (r->lp)
+        json_object_set_new(o, "logs", logs_json(r));
+    char *doc = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    json_decref(o);
+    return doc;
+}
+
+static void start_status(struct run *r)
+{
+    char path[4096];
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(r->starttime, sizeof r->starttime, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    snprintf(path, sizeof path, "%s/%s", r->state_dir, STATUS_SOCKET_NAME);
+    r->status = status_server_new(r->loop, path, render_status, r);
+    if (!r->status)
+        cw_warn("agent", "cwagent status will not be available");
+}
+
 /* ---- signals and shutdown -------------------------------------------------------------------- */
 
 static void on_stop(struct cw_loop *loop, int signo, void *ud)
@@ -563,6 +665,7 @@ static int open_state(struct run *r)
 
 static void cleanup(struct run *r)
 {
+    status_server_free(r->status);
     stop_metrics(r);
     stop_logs(r);
     if (r->creds_timer)
@@ -600,6 +703,7 @@ static int start(struct run *r)
     }
     if (start_metrics(r) != 0 || start_logs(r) != 0)
         return 2;
+    start_status(r);
     if (cw_loop_on_signal(r->loop, SIGTERM, on_stop, r) != 0 ||
         cw_loop_on_signal(r->loop, SIGINT, on_stop, r) != 0 ||
         cw_loop_on_signal(r->loop, SIGHUP, on_reload, r) != 0)

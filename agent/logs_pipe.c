@@ -700,6 +700,12 @@ void logs_pipe_stats(const struct logs_pipe *lp, struct logs_pipe_stats *out)
     *out = lp->st;
 }
 
+void logs_pipe_files(const struct logs_pipe *lp,
+                     void (*fn)(void *ud, const struct lt_file_status *f), void *ud)
+{
+    logtail_files(lp->lt, fn, ud);
+}
+
 void logs_pipe_free(struct logs_pipe *lp)
 {
     if (!lp)

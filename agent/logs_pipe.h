@@ -54,6 +54,10 @@ void logs_pipe_flush(struct logs_pipe *lp);
 /* Non-zero while a call is in flight or a batch waits. */
 int logs_pipe_busy(const struct logs_pipe *lp);
 void logs_pipe_stats(const struct logs_pipe *lp, struct logs_pipe_stats *out);
+/* Calls fn for each followed file (path, committed and read offsets, size): see logtail.h. */
+struct lt_file_status;
+void logs_pipe_files(const struct logs_pipe *lp,
+                     void (*fn)(void *ud, const struct lt_file_status *f), void *ud);
 void logs_pipe_free(struct logs_pipe *lp);
 
 #endif

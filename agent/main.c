@@ -16,6 +16,7 @@ static const struct command commands[] = {
     {"collect", cmd_collect, "print one round of host metrics (--once)"},
     {"config", cmd_config, "validate or show the configuration"},
     {"run", cmd_run, "run the agent (metrics and logs) in the foreground"},
+    {"status", cmd_status, "show the running agent's status (JSON)"},
     {"sign", cmd_sign, "sign a raw HTTP request with SigV4 and show each step"},
 };
 

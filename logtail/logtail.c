@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -265,4 +266,21 @@ void logtail_stats(const struct logtail *lt, struct lt_stats *out)
     }
     out->uncommitted = lt->uncommitted;
     out->paused = lt->uncommitted >= lt->o.max_uncommitted;
+}
+
+void logtail_files(const struct logtail *lt, void (*fn)(void *ud, const struct lt_file_status *f),
+                   void *ud)
+{
+    for (const struct lt_file *f = lt->files; f; f = f->next) {
+        struct lt_file_status st = {0};
+        struct stat sb;
+        st.path = f->cur_path ? f->cur_path : f->stream_path;
+        st.committed = f->committed;
+        st.read = f->read_off;
+        st.size = f->read_off;
+        st.open = f->fd >= 0;
+        if (f->fd >= 0 && fstat(f->fd, &sb) == 0)
+            st.size = (uint64_t)sb.st_size;
+        fn(ud, &st);
+    }
 }

@@ -181,4 +181,16 @@ int logtail_flush(struct logtail *lt);
 
 void logtail_stats(const struct logtail *lt, struct lt_stats *out);
 
+/* One followed file, for status reports. Strings are borrowed during the callback. */
+struct lt_file_status {
+    const char *path;   /* where the file is now (a rotated file's new name) */
+    uint64_t committed; /* bytes CloudWatch accepted */
+    uint64_t read;      /* bytes read so far */
+    uint64_t size;      /* current size (from the last stat), or `read` when unknown */
+    bool open;
+};
+/* Calls fn once per followed file. */
+void logtail_files(const struct logtail *lt, void (*fn)(void *ud, const struct lt_file_status *f),
+                   void *ud);
+
 #endif
