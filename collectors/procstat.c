@@ -1,8 +1,8 @@
 /* procstat — per-process metrics for the processes chosen by each `procstat` item, as
  * telegraf's inputs.procstat with the native finder:
  *   pid_file: the pid written in a file (read at every round);
- *   exe:      PCRE2 regex matched against the process name (/proc/pid/comm), or, failing that,
- *             against the basename of /proc/pid/exe (pgrep-like);
+ *   exe:      PCRE2 regex matched against the process name (/proc/pid/comm), or, when comm is
+ *             truncated (15 bytes), against the basename of /proc/pid/exe (pgrep-like);
  *   pattern:  PCRE2 regex matched against the full command line (arguments joined by spaces).
  * Dimensions: the search key (`pidfile`, `exe` or `pattern`, value as configured) and
  * `process_name`; procstat_lookup_pid_count carries the search key and `pid_finder`=native.
@@ -28,6 +28,8 @@
 
 #define USER_HZ        100.0
 #define RLIM_INF_VALUE 18446744073709551615.0
+/* comm is cut at TASK_COMM_LEN - 1 bytes; only then can the exe basename say more */
+#define COMM_TRUNCATED 15
 
 enum {
     F_CPU_TIME,
@@ -493,7 +495,7 @@ static void scan_pid(struct coll_ctx *c, struct procstat_state *s, int procfd, c
         bool hit = false;
         if (it->key == COLL_PROCSTAT_EXE && commlen >= 0)
             hit = re_match(s, it->re, comm, (size_t)commlen) ||
-                  exe_basename_matches(s, it, procfd, pid);
+                  (commlen >= COMM_TRUNCATED && exe_basename_matches(s, it, procfd, pid));
         else if (it->key == COLL_PROCSTAT_PATTERN && cmdlen >= 0)
             hit = re_match(s, it->re, cmd, (size_t)cmdlen);
         if (hit)
