@@ -326,6 +326,39 @@ def test_config_errors_name_the_json_path():
     eq(r.returncode, 2, "without --once")
 
 
+def test_reference_sample_configs():
+    """Every sample config of the reference with a metrics section is accepted as is."""
+    samples = os.path.join(cwtest.SHARED, "reference", "amazon-cloudwatch-agent", "samples")
+    if not os.path.isdir(samples):
+        raise cwtest.Skip("no reference samples in %s" % samples)
+    seen = 0
+    for name in sorted(os.listdir(samples)):
+        if not name.endswith(".json"):
+            continue
+        path = os.path.join(samples, name)
+        with open(path) as f:
+            has_metrics = "metrics_collected" in json.load(f).get("metrics", {})
+        r = run_agent("collect", "--once", "--json", "-c", path, "--interval", "0.05")
+        if has_metrics:
+            eq(r.returncode, 0, "%s: exit status (%s)" % (name, r.stderr[-300:]))
+            json.loads(r.stdout)
+            seen += 1
+        else:
+            eq(r.returncode, 2, "%s without metrics: exit status" % name)
+            check("metrics.metrics_collected" in r.stderr, r.stderr)
+    check(seen >= 5, "only %d samples with metrics" % seen)
+    # complete_linux_config: cpu totalcpu false + resources ["*"], a measurement subset
+    data = json.loads(run_agent("collect", "--once", "--json", "-c",
+                                os.path.join(samples, "complete_linux_config.json"),
+                                "--interval", "0.2").stdout)
+    cpus = {d["dimensions"]["cpu"] for d in data if d["name"].startswith("cpu_")}
+    check(cpus and "cpu-total" not in cpus, "cpu series %r" % cpus)
+    eq(sorted({d["name"] for d in data if d["name"].startswith("mem_")}),
+       ["mem_cached", "mem_total", "mem_used"], "mem measurements")
+    check(not [d for d in data if d["name"].startswith("disk_") and
+               d["dimensions"].get("fstype") in ("sysfs", "devtmpfs")], "ignored fs reported")
+
+
 def test_root_points_at_a_fixture_tree():
     root = os.path.join(cwtest.REPO, "tests", "fixtures", "collect", "a")
     data = collect({"mem": {"measurement": ["mem_total", "used"]}, "processes": {}},
