@@ -88,7 +88,7 @@ struct collectors_opts {
     struct collectors_procstat_opts *procstat;
     size_t nprocstat;
     collectors_statfs_fn statfs_fn; /* NULL = statfs(2) */
-    void *statfs_ud;
+    void *statfs_ud; /* must outlive the set and any probe thread still stuck in statfs_fn */
     /* Network file systems are only sampled when their mount point is named in disk resources,
      * and then in a helper thread bounded by this timeout (ms, default 2000). */
     int netfs_timeout_ms;
