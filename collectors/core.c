@@ -286,6 +286,8 @@ int coll_read_at(int dirfd, const char *name, char *buf, size_t cap, size_t *len
             break;
         }
         n += (size_t)r;
+        if ((size_t)r < cap - 1 - (n - (size_t)r))
+            break; /* short read: /proc files hand over their whole record in one read */
     }
     close(fd);
     buf[n] = '\0';

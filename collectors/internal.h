@@ -78,7 +78,8 @@ const char *coll_path(struct coll_ctx *c, const char *rel);
 int coll_read(struct coll_ctx *c, const char *rel, size_t *len);
 
 /* Reads file `name` relative to dirfd into the caller's buf (at most cap-1 bytes, NUL-terminated).
- * Returns 0 or -1 (errno set). */
+ * A short read ends it (saves the EOF read: small /proc files and regular files give their
+ * whole content at once). Returns 0 or -1 (errno set). */
 int coll_read_at(int dirfd, const char *name, char *buf, size_t cap, size_t *len);
 
 /* Computes the mask of wanted fields from a measurement list (empty = every exposed field).
