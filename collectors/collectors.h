@@ -136,4 +136,10 @@ void collectors_free(struct collectors *set);
  * Returns the number of datums emitted. */
 size_t collectors_gather(struct collectors *set, int64_t now_ms, collectors_emit_fn emit, void *ud);
 
+/* Runs one round of a single plugin (for per-plugin collection intervals); returns the number
+ * of datums emitted (0 when the plugin is not enabled). Calls with the same now_ms share one
+ * /proc process listing (processes and procstat). */
+size_t collectors_gather_one(struct collectors *set, enum collectors_plugin p, int64_t now_ms,
+                             collectors_emit_fn emit, void *ud);
+
 #endif

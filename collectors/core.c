@@ -178,27 +178,47 @@ void collectors_free(struct collectors *set)
     free(set);
 }
 
-size_t collectors_gather(struct collectors *set, int64_t now_ms, collectors_emit_fn emit, void *ud)
+/* Runs plugin i and applies the log-once rule to its result. */
+static void gather_plugin(struct collectors *set, int i)
 {
     struct coll_ctx *c = &set->ctx;
+    c->err[0] = '\0';
+    int rc = impls[i]->gather(set->state[i], c);
+    if (rc != 0 && !set->failing[i])
+        cw_warn("collectors", "%s: %s; skipping it until it comes back", impls[i]->name, c->err);
+    else if (rc == 0 && set->failing[i])
+        cw_info("collectors", "%s: source readable again", impls[i]->name);
+    set->failing[i] = rc != 0;
+}
+
+static void round_start(struct coll_ctx *c, int64_t now_ms, collectors_emit_fn emit, void *ud)
+{
     c->emit = emit;
     c->ud = ud;
+    if (c->now_ms != now_ms)
+        c->procs_valid = false;
     c->now_ms = now_ms;
     c->count = 0;
-    c->procs_valid = false;
-    for (int i = 0; i < COLL_PLUGIN_COUNT; i++) {
-        if (!set->state[i])
-            continue;
-        c->err[0] = '\0';
-        int rc = impls[i]->gather(set->state[i], c);
-        if (rc != 0 && !set->failing[i])
-            cw_warn("collectors", "%s: %s; skipping it until it comes back", impls[i]->name,
-                    c->err);
-        else if (rc == 0 && set->failing[i])
-            cw_info("collectors", "%s: source readable again", impls[i]->name);
-        set->failing[i] = rc != 0;
-    }
-    return c->count;
+}
+
+size_t collectors_gather(struct collectors *set, int64_t now_ms, collectors_emit_fn emit, void *ud)
+{
+    round_start(&set->ctx, now_ms, emit, ud);
+    set->ctx.procs_valid = false; /* a full round always reads /proc afresh */
+    for (int i = 0; i < COLL_PLUGIN_COUNT; i++)
+        if (set->state[i])
+            gather_plugin(set, i);
+    return set->ctx.count;
+}
+
+size_t collectors_gather_one(struct collectors *set, enum collectors_plugin p, int64_t now_ms,
+                             collectors_emit_fn emit, void *ud)
+{
+    if ((unsigned)p >= COLL_PLUGIN_COUNT || !set->state[p])
+        return 0;
+    round_start(&set->ctx, now_ms, emit, ud);
+    gather_plugin(set, (int)p);
+    return set->ctx.count;
 }
 
 int coll_fail(struct coll_ctx *c, const char *fmt, ...)

@@ -651,6 +651,26 @@ TEST(disk_dead_network_mount)
     fx_close(&f);
 }
 
+TEST(gather_one_plugin)
+{
+    struct fx f;
+    struct collectors_opts o;
+    static struct recs r;
+    T_ASSERT(fx_open(&f) == 0);
+    collectors_opts_init(&o, true);
+    struct collectors *set = make_set(&f, &o);
+    T_ASSERT(set);
+    r.n = 0;
+    T_EQ_INT(collectors_gather_one(set, COLL_MEM, 5, on_sample, &r), 11);
+    T_EQ_INT(count_prefix(&r, "mem_", NULL), 11);
+    T_EQ_INT(collectors_gather_one(set, COLL_PROCESSES, 5, on_sample, &r), 10);
+    T_VAL(&r, "processes_total", "", 8, 0);
+    T_EQ_INT(collectors_gather_one(set, COLL_PROCSTAT, 5, on_sample, &r), 0); /* no items */
+    T_EQ_INT(r.n, 21);
+    collectors_free(set);
+    fx_close(&f);
+}
+
 static void count_lines(void *ud, enum cw_log_level level, const char *line, size_t len)
 {
     (void)line;
@@ -690,4 +710,4 @@ T_MAIN("test_collect", T_CASE(cpu_rounds_hotplug), T_CASE(cpu_options_and_filter
        T_CASE(netstat_proc_tables), T_CASE(processes_states), T_CASE(procstat_fields),
        T_CASE(procstat_lookup_and_edge_cases), T_CASE(disk_selection_and_values),
        T_CASE(disk_ignore_fs), T_CASE(disk_dead_network_mount),
-       T_CASE(missing_source_skips_collector_and_logs_once))
+       T_CASE(missing_source_skips_collector_and_logs_once), T_CASE(gather_one_plugin))
