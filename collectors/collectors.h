@@ -88,7 +88,7 @@ struct collectors_opts {
     struct collectors_procstat_opts *procstat;
     size_t nprocstat;
     collectors_statfs_fn statfs_fn; /* NULL = statfs(2) */
-    void *statfs_ud;
+    void *statfs_ud; /* must outlive the set and any probe thread still stuck in statfs_fn */
     /* Network file systems are only sampled when their mount point is named in disk resources,
      * and then in a helper thread bounded by this timeout (ms, default 2000). */
     int netfs_timeout_ms;
@@ -135,5 +135,11 @@ void collectors_free(struct collectors *set);
 /* Runs one round of every enabled collector; calls emit once per datum, stamped with now_ms.
  * Returns the number of datums emitted. */
 size_t collectors_gather(struct collectors *set, int64_t now_ms, collectors_emit_fn emit, void *ud);
+
+/* Runs one round of a single plugin (for per-plugin collection intervals); returns the number
+ * of datums emitted (0 when the plugin is not enabled). Calls with the same now_ms share one
+ * /proc process listing (processes and procstat). */
+size_t collectors_gather_one(struct collectors *set, enum collectors_plugin p, int64_t now_ms,
+                             collectors_emit_fn emit, void *ud);
 
 #endif

@@ -4,6 +4,7 @@
 #include "common/log.h"
 
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <stdio.h>
@@ -152,7 +153,6 @@ struct collectors *collectors_new(const struct collectors_opts *o, char *err, si
         return NULL;
     }
     set->ctx.root = set->root;
-    set->ctx.opts = o;
     for (int i = 0; i < COLL_PLUGIN_COUNT; i++) {
         if (!o->plugin[i].enabled && !(i == COLL_PROCSTAT && o->nprocstat > 0))
             continue;
@@ -162,7 +162,6 @@ struct collectors *collectors_new(const struct collectors_opts *o, char *err, si
             return NULL;
         }
     }
-    set->ctx.opts = NULL; /* the options are the caller's; collectors keep their own copies */
     return set;
 }
 
@@ -174,30 +173,52 @@ void collectors_free(struct collectors *set)
         if (set->state[i])
             impls[i]->destroy(set->state[i]);
     free(set->ctx.buf);
+    free(set->ctx.procs);
     free(set->root);
     free(set);
 }
 
-size_t collectors_gather(struct collectors *set, int64_t now_ms, collectors_emit_fn emit, void *ud)
+/* Runs plugin i and applies the log-once rule to its result. */
+static void gather_plugin(struct collectors *set, int i)
 {
     struct coll_ctx *c = &set->ctx;
+    c->err[0] = '\0';
+    int rc = impls[i]->gather(set->state[i], c);
+    if (rc != 0 && !set->failing[i])
+        cw_warn("collectors", "%s: %s; skipping it until it comes back", impls[i]->name, c->err);
+    else if (rc == 0 && set->failing[i])
+        cw_info("collectors", "%s: source readable again", impls[i]->name);
+    set->failing[i] = rc != 0;
+}
+
+static void round_start(struct coll_ctx *c, int64_t now_ms, collectors_emit_fn emit, void *ud)
+{
     c->emit = emit;
     c->ud = ud;
+    if (c->now_ms != now_ms)
+        c->procs_valid = false;
     c->now_ms = now_ms;
     c->count = 0;
-    for (int i = 0; i < COLL_PLUGIN_COUNT; i++) {
-        if (!set->state[i])
-            continue;
-        c->err[0] = '\0';
-        int rc = impls[i]->gather(set->state[i], c);
-        if (rc != 0 && !set->failing[i])
-            cw_warn("collectors", "%s: %s; skipping it until it comes back", impls[i]->name,
-                    c->err);
-        else if (rc == 0 && set->failing[i])
-            cw_info("collectors", "%s: source readable again", impls[i]->name);
-        set->failing[i] = rc != 0;
-    }
-    return c->count;
+}
+
+size_t collectors_gather(struct collectors *set, int64_t now_ms, collectors_emit_fn emit, void *ud)
+{
+    round_start(&set->ctx, now_ms, emit, ud);
+    set->ctx.procs_valid = false; /* a full round always reads /proc afresh */
+    for (int i = 0; i < COLL_PLUGIN_COUNT; i++)
+        if (set->state[i])
+            gather_plugin(set, i);
+    return set->ctx.count;
+}
+
+size_t collectors_gather_one(struct collectors *set, enum collectors_plugin p, int64_t now_ms,
+                             collectors_emit_fn emit, void *ud)
+{
+    if ((unsigned)p >= COLL_PLUGIN_COUNT || !set->state[p])
+        return 0;
+    round_start(&set->ctx, now_ms, emit, ud);
+    gather_plugin(set, (int)p);
+    return set->ctx.count;
 }
 
 int coll_fail(struct coll_ctx *c, const char *fmt, ...)
@@ -285,6 +306,8 @@ int coll_read_at(int dirfd, const char *name, char *buf, size_t cap, size_t *len
             break;
         }
         n += (size_t)r;
+        if ((size_t)r < cap - 1 - (n - (size_t)r))
+            break; /* short read: /proc files hand over their whole record in one read */
     }
     close(fd);
     buf[n] = '\0';
@@ -426,4 +449,74 @@ void coll_series_free(struct coll_series_set *set)
 {
     free(set->s);
     memset(set, 0, sizeof *set);
+}
+
+/* Parses "<pid> (<comm>) <state> ... <field 20 num_threads>" into p; returns 0 or -1. */
+static int parse_proc_stat(const char *buf, size_t len, struct coll_proc *p)
+{
+    const char *end = buf + len, *open = memchr(buf, '(', len), *close = strrchr(buf, ')');
+    if (!open || !close || close < open || close + 2 >= end)
+        return -1;
+    size_t n = (size_t)(close - open - 1);
+    if (n >= sizeof p->comm)
+        n = sizeof p->comm - 1;
+    memcpy(p->comm, open + 1, n);
+    p->comm[n] = '\0';
+    p->state = close[2];
+    /* from the state (field 3), 17 words on is field 20 */
+    const char *q = coll_skip_words(close + 2, end, 17);
+    uint64_t threads;
+    if (coll_u64(&q, end, &threads) != 0)
+        return -1;
+    p->threads = (uint32_t)threads;
+    return 0;
+}
+
+static int procs_push(struct coll_ctx *c, const struct coll_proc *p)
+{
+    if (c->nprocs == c->capprocs) {
+        size_t cap = c->capprocs ? c->capprocs * 2 : 512;
+        if (cap > COLL_MAX_PROCS)
+            return -1;
+        struct coll_proc *np = realloc(c->procs, cap * sizeof *np);
+        if (!np)
+            return -1;
+        c->procs = np;
+        c->capprocs = cap;
+    }
+    c->procs[c->nprocs++] = *p;
+    return 0;
+}
+
+int coll_procs(struct coll_ctx *c, const struct coll_proc **out, size_t *n)
+{
+    if (!c->procs_valid) {
+        const char *path = coll_path(c, "/proc");
+        DIR *d = path ? opendir(path) : NULL;
+        if (!d)
+            return coll_fail(c, "cannot list %s: %s", c->path, strerror(errno));
+        c->nprocs = 0;
+        struct dirent *de;
+        while ((de = readdir(d)) != NULL) {
+            char rel[300], buf[1024];
+            size_t len;
+            struct coll_proc p;
+            char *endp;
+            long pid = strtol(de->d_name, &endp, 10);
+            if (de->d_name[0] < '1' || de->d_name[0] > '9' || *endp)
+                continue;
+            snprintf(rel, sizeof rel, "%s/stat", de->d_name);
+            if (coll_read_at(dirfd(d), rel, buf, sizeof buf, &len) != 0 ||
+                parse_proc_stat(buf, len, &p) != 0)
+                continue; /* exited between the listing and the read */
+            p.pid = (int32_t)pid;
+            if (procs_push(c, &p) != 0)
+                break;
+        }
+        closedir(d);
+        c->procs_valid = true;
+    }
+    *out = c->procs;
+    *n = c->nprocs;
+    return 0;
 }

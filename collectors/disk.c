@@ -1,4 +1,5 @@
-/* disk — statfs(2) of the mounted file systems listed in <root>/proc/self/mountinfo, as
+/* disk — statfs(2) of the mounted file systems listed in <root>/proc/1/mountinfo (or
+ * <root>/proc/self/mountinfo when that is unreadable), as
  * telegraf's inputs.disk over gopsutil (values with f_frsize, equal to f_bsize on Linux):
  *   total = f_blocks*frsize, free = f_bavail*frsize (what an unprivileged user can still write),
  *   used = (f_blocks - f_bfree)*frsize, used_percent = 100*used/(used+free) (as df),
@@ -258,7 +259,10 @@ static int mountinfo_line(struct disk_state *s, const char *p, const char *end)
 static int read_mounts(struct disk_state *s, struct coll_ctx *c)
 {
     size_t len;
-    if (coll_read(c, "/proc/self/mountinfo", &len) != 0)
+    /* pid 1's view first (gopsutil does the same: with a host root mounted in a container,
+     * "self" would be the container's own mounts), then our own. */
+    if (coll_read(c, "/proc/1/mountinfo", &len) != 0 &&
+        coll_read(c, "/proc/self/mountinfo", &len) != 0)
         return coll_fail(c, "cannot read %s: %s", c->path, strerror(errno));
     s->nm = 0;
     s->alen = 0;

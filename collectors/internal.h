@@ -12,6 +12,8 @@
 /* The biggest /proc file we read whole (/proc/net/tcp6 with ~100k sockets is ~15 MB). */
 #define COLL_READ_MAX (64u << 20)
 #define COLL_PATH_MAX 4096
+/* Process list cap (pid_max is at most 4,194,304). */
+#define COLL_MAX_PROCS (1u << 22)
 
 /* One field of a plugin: its telegraf field name, its CloudWatch metric name and unit.
  * `metric` NULL marks a field the allow-list accepts but Linux does not expose (never emitted). */
@@ -25,6 +27,14 @@ struct coll_field {
 typedef uint64_t coll_mask;
 
 /* Per-round context handed to each gather. */
+/* One process as listed from /proc/<pid>/stat this round (shared by processes and procstat). */
+struct coll_proc {
+    int32_t pid;
+    char state;
+    uint32_t threads;
+    char comm[16]; /* TASK_COMM_LEN */
+};
+
 struct coll_ctx {
     const char *root; /* "" for "/", else the root without a trailing slash */
     char path[COLL_PATH_MAX];
@@ -34,8 +44,10 @@ struct coll_ctx {
     void *ud;
     int64_t now_ms;
     size_t count;
-    char err[256]; /* why the last gather failed (logged once by core.c) */
-    const struct collectors_opts *opts;
+    char err[256];           /* why the last gather failed (logged once by core.c) */
+    struct coll_proc *procs; /* this round's process list, built on first use */
+    size_t nprocs, capprocs;
+    bool procs_valid;
 };
 
 struct coll_impl {
@@ -53,6 +65,11 @@ extern const struct coll_impl coll_cpu_impl, coll_mem_impl, coll_swap_impl, coll
 /* Records why a gather failed; returns -1 so callers can `return coll_fail(...)`. */
 int coll_fail(struct coll_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Lists every process of <root>/proc with its state, thread count and comm, once per round
+ * (the second caller gets the same list). Processes that exit mid-read are left out. The list
+ * is borrowed until the end of the round. Returns 0 or -1 (coll_fail) when /proc is unreadable. */
+int coll_procs(struct coll_ctx *c, const struct coll_proc **out, size_t *n);
+
 /* Builds <root><rel> in c->path and returns it (rel starts with '/'); NULL if too long. */
 const char *coll_path(struct coll_ctx *c, const char *rel);
 
@@ -61,7 +78,8 @@ const char *coll_path(struct coll_ctx *c, const char *rel);
 int coll_read(struct coll_ctx *c, const char *rel, size_t *len);
 
 /* Reads file `name` relative to dirfd into the caller's buf (at most cap-1 bytes, NUL-terminated).
- * Returns 0 or -1 (errno set). */
+ * A short read ends it (saves the EOF read: small /proc files and regular files give their
+ * whole content at once). Returns 0 or -1 (errno set). */
 int coll_read_at(int dirfd, const char *name, char *buf, size_t cap, size_t *len);
 
 /* Computes the mask of wanted fields from a measurement list (empty = every exposed field).

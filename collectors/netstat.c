@@ -90,21 +90,35 @@ static void count_tcp_state(unsigned st, uint64_t n[N_N])
         n[tcp_state_idx[st]]++;
 }
 
-static int nl_request(int fd, int family, int proto)
+/* Sends a dump request. TCP goes through the compat TCPDIAG_GETSOCK request with AF_UNSPEC,
+ * which walks the kernel's TCP hash tables once for both families (the walk, not the sockets,
+ * dominates on an idle host: ~0.7 ms per family with a large ehash); UDP and the fallback use
+ * SOCK_DIAG_BY_FAMILY per family. */
+static int nl_request(int fd, int family, int proto, bool compat)
 {
     struct {
         struct nlmsghdr nlh;
-        struct inet_diag_req_v2 r;
+        union {
+            struct inet_diag_req_v2 v2;
+            struct inet_diag_req v1;
+        } r;
     } req;
     memset(&req, 0, sizeof req);
-    req.nlh.nlmsg_len = sizeof req;
-    req.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
     req.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-    req.r.sdiag_family = (unsigned char)family;
-    req.r.sdiag_protocol = (unsigned char)proto;
-    req.r.idiag_states = ~0u;
+    if (compat) {
+        req.nlh.nlmsg_len = NLMSG_LENGTH(sizeof req.r.v1);
+        req.nlh.nlmsg_type = TCPDIAG_GETSOCK;
+        req.r.v1.idiag_family = (unsigned char)family;
+        req.r.v1.idiag_states = ~0u;
+    } else {
+        req.nlh.nlmsg_len = NLMSG_LENGTH(sizeof req.r.v2);
+        req.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+        req.r.v2.sdiag_family = (unsigned char)family;
+        req.r.v2.sdiag_protocol = (unsigned char)proto;
+        req.r.v2.idiag_states = ~0u;
+    }
     struct sockaddr_nl sa = {.nl_family = AF_NETLINK};
-    return sendto(fd, &req, sizeof req, 0, (struct sockaddr *)&sa, sizeof sa) < 0 ? -1 : 0;
+    return sendto(fd, &req, req.nlh.nlmsg_len, 0, (struct sockaddr *)&sa, sizeof sa) < 0 ? -1 : 0;
 }
 
 /* Counts the messages of one chunk; returns 1 at NLMSG_DONE, 0 to go on, -1 on error. */
@@ -125,9 +139,10 @@ static int nl_chunk(const char *buf, size_t len, int proto, uint64_t n[N_N])
     return 0;
 }
 
-static int nl_dump(struct netstat_state *s, int fd, int family, int proto, uint64_t n[N_N])
+static int nl_dump(struct netstat_state *s, int fd, int family, int proto, bool compat,
+                   uint64_t n[N_N])
 {
-    if (nl_request(fd, family, proto) != 0)
+    if (nl_request(fd, family, proto, compat) != 0)
         return -1;
     for (;;) {
         ssize_t r = recv(fd, s->nlbuf, sizeof s->nlbuf, 0);
@@ -146,10 +161,19 @@ static int gather_netlink(struct netstat_state *s, uint64_t n[N_N])
     int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
     if (fd < 0)
         return -1;
-    static const int fam[] = {AF_INET, AF_INET6}, proto[] = {IPPROTO_TCP, IPPROTO_UDP};
-    int rc = 0;
-    for (int i = 0; i < 4 && rc == 0; i++)
-        rc = nl_dump(s, fd, fam[i % 2], proto[i / 2], n);
+    uint64_t tcp[N_N] = {0};
+    int rc = nl_dump(s, fd, AF_UNSPEC, IPPROTO_TCP, true, tcp);
+    if (rc != 0) { /* no compat interface: one dump per family */
+        memset(tcp, 0, sizeof tcp);
+        rc = nl_dump(s, fd, AF_INET, IPPROTO_TCP, false, tcp);
+        if (rc == 0)
+            rc = nl_dump(s, fd, AF_INET6, IPPROTO_TCP, false, tcp);
+    }
+    memcpy(n, tcp, sizeof tcp);
+    if (rc == 0)
+        rc = nl_dump(s, fd, AF_INET, IPPROTO_UDP, false, n);
+    if (rc == 0)
+        rc = nl_dump(s, fd, AF_INET6, IPPROTO_UDP, false, n);
     close(fd);
     return rc;
 }

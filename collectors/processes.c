@@ -6,8 +6,6 @@
  * accepted and never emitted here. `zombies` carries unit None, as the reference sends it. */
 #include "collectors/internal.h"
 
-#include <dirent.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,42 +84,21 @@ static int state_index(char st)
     }
 }
 
-/* Counts one /proc/<pid>/stat; silently skips a process that is gone or malformed. */
-static void count_pid(int procfd, const char *pid, uint64_t n[P_N])
-{
-    char rel[64], buf[1024];
-    size_t len;
-    snprintf(rel, sizeof rel, "%s/stat", pid);
-    if (coll_read_at(procfd, rel, buf, sizeof buf, &len) != 0)
-        return;
-    const char *end = buf + len, *p = strrchr(buf, ')');
-    if (!p || p + 2 >= end)
-        return;
-    p += 2;
-    int idx = state_index(*p);
-    uint64_t threads;
-    const char *q = coll_skip_words(p, end, 17);
-    if (coll_u64(&q, end, &threads) != 0)
-        return;
-    if (idx >= 0)
-        n[idx]++;
-    n[P_TOTAL]++;
-    n[P_THREADS] += threads;
-}
-
 static int processes_gather(void *st, struct coll_ctx *c)
 {
     struct processes_state *s = st;
-    const char *path = coll_path(c, "/proc");
-    DIR *d = path ? opendir(path) : NULL;
-    if (!d)
-        return coll_fail(c, "cannot list %s: %s", c->path, strerror(errno));
+    const struct coll_proc *p;
+    size_t np;
+    if (coll_procs(c, &p, &np) != 0)
+        return -1;
     uint64_t n[P_N] = {0};
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL)
-        if (de->d_name[0] >= '1' && de->d_name[0] <= '9')
-            count_pid(dirfd(d), de->d_name, n);
-    closedir(d);
+    for (size_t i = 0; i < np; i++) {
+        int idx = state_index(p[i].state);
+        if (idx >= 0)
+            n[idx]++;
+        n[P_THREADS] += p[i].threads;
+    }
+    n[P_TOTAL] = np;
     for (unsigned i = 0; i < P_N; i++)
         coll_emit(c, fields, s->mask, i, (double)n[i], NULL, 0);
     return 0;

@@ -1,19 +1,18 @@
 /* procstat — per-process metrics for the processes chosen by each `procstat` item, as
  * telegraf's inputs.procstat with the native finder:
  *   pid_file: the pid written in a file (read at every round);
- *   exe:      PCRE2 regex matched against the process name (/proc/pid/comm), or, failing that,
- *             against the basename of /proc/pid/exe (pgrep-like);
- *   pattern:  PCRE2 regex matched against the full command line (arguments joined by spaces).
- * Dimensions: the search key (`pidfile`, `exe` or `pattern`, value as configured) and
- * `process_name`; procstat_lookup_pid_count carries the search key and `pid_finder`=native.
- * Sources: /proc/pid/stat (cpu times, priorities, threads), /proc/pid/status (memory,
- * context switches, SigQ), /proc/pid/io (may be unreadable for other users: those four fields
- * are skipped), /proc/pid/fd (count), /proc/pid/limits (rlimit_*; "unlimited" is sent as
- * RLIM_INFINITY, 18446744073709551615). cpu_usage = 100 * delta(utime+stime+blkio ticks) /
- * USER_HZ / delta(wall seconds) (gopsutil's Percent, not divided by the number of cpus); the
- * first round of a process emits none. A process that exits mid-read is skipped. Fields the
- * kernel does not expose per process (cpu_time_idle, _nice, _irq, _soft_irq, _steal, _stolen,
- * _guest_nice) are accepted and never emitted. */
+ *   exe:      PCRE2 regex matched against the process name (comm, from /proc/pid/stat), or, when
+ * comm is truncated (15 bytes), against the basename of /proc/pid/exe (pgrep-like); pattern:  PCRE2
+ * regex matched against the full command line (arguments joined by spaces). Dimensions: the search
+ * key (`pidfile`, `exe` or `pattern`, value as configured) and `process_name`;
+ * procstat_lookup_pid_count carries the search key and `pid_finder`=native. Sources: /proc/pid/stat
+ * (cpu times, priorities, threads), /proc/pid/status (memory, context switches, SigQ), /proc/pid/io
+ * (may be unreadable for other users: those four fields are skipped), /proc/pid/fd (count),
+ * /proc/pid/limits (rlimit_*; "unlimited" is sent as RLIM_INFINITY, 18446744073709551615).
+ * cpu_usage = 100 * delta(utime+stime+blkio ticks) / USER_HZ / delta(wall seconds) (gopsutil's
+ * Percent, not divided by the number of cpus); the first round of a process emits none. A process
+ * that exits mid-read is skipped. Fields the kernel does not expose per process (cpu_time_idle,
+ * _nice, _irq, _soft_irq, _steal, _stolen, _guest_nice) are accepted and never emitted. */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include "collectors/internal.h"
 
@@ -28,6 +27,8 @@
 
 #define USER_HZ        100.0
 #define RLIM_INF_VALUE 18446744073709551615.0
+/* comm is cut at TASK_COMM_LEN - 1 bytes; only then can the exe basename say more */
+#define COMM_TRUNCATED 15
 
 enum {
     F_CPU_TIME,
@@ -440,19 +441,6 @@ static bool re_match(struct procstat_state *s, const pcre2_code *re, const char 
     return pcre2_match(re, (PCRE2_SPTR)str, n, 0, 0, s->md, NULL) >= 0;
 }
 
-/* Reads comm (trailing newline removed) into buf; returns its length or -1. */
-static long read_comm(int procfd, const char *pid, char *buf, size_t cap)
-{
-    char rel[64];
-    size_t len;
-    snprintf(rel, sizeof rel, "%s/comm", pid);
-    if (coll_read_at(procfd, rel, buf, cap, &len) != 0)
-        return -1;
-    if (len > 0 && buf[len - 1] == '\n')
-        buf[--len] = '\0';
-    return (long)len;
-}
-
 static bool exe_basename_matches(struct procstat_state *s, const struct item *it, int procfd,
                                  const char *pid)
 {
@@ -483,17 +471,20 @@ static long read_cmdline(int procfd, const char *pid, char *buf, size_t cap)
     return (long)len;
 }
 
-static void scan_pid(struct coll_ctx *c, struct procstat_state *s, int procfd, const char *pid)
+/* Matches one listed process against every exe/pattern item and samples the hits. */
+static void scan_pid(struct coll_ctx *c, struct procstat_state *s, int procfd,
+                     const struct coll_proc *p)
 {
-    char comm[64], cmd[8192];
-    long commlen = s->need_comm ? read_comm(procfd, pid, comm, sizeof comm) : -1;
+    char pid[16], cmd[8192];
+    snprintf(pid, sizeof pid, "%d", (int)p->pid);
+    size_t commlen = strlen(p->comm);
     long cmdlen = s->need_cmdline ? read_cmdline(procfd, pid, cmd, sizeof cmd) : -1;
     for (size_t i = 0; i < s->n; i++) {
         const struct item *it = &s->items[i];
         bool hit = false;
-        if (it->key == COLL_PROCSTAT_EXE && commlen >= 0)
-            hit = re_match(s, it->re, comm, (size_t)commlen) ||
-                  exe_basename_matches(s, it, procfd, pid);
+        if (it->key == COLL_PROCSTAT_EXE)
+            hit = re_match(s, it->re, p->comm, commlen) ||
+                  (commlen >= COMM_TRUNCATED && exe_basename_matches(s, it, procfd, pid));
         else if (it->key == COLL_PROCSTAT_PATTERN && cmdlen >= 0)
             hit = re_match(s, it->re, cmd, (size_t)cmdlen);
         if (hit)
@@ -533,21 +524,22 @@ static int procstat_gather(void *st, struct coll_ctx *c)
     struct procstat_state *s = st;
     if (s->n == 0)
         return 0;
+    const struct coll_proc *procs = NULL;
+    size_t np = 0;
+    if ((s->need_comm || s->need_cmdline) && coll_procs(c, &procs, &np) != 0)
+        return -1;
     const char *path = coll_path(c, "/proc");
-    DIR *d = path ? opendir(path) : NULL;
-    if (!d)
-        return coll_fail(c, "cannot list %s: %s", c->path, strerror(errno));
+    int procfd = path ? open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+    if (procfd < 0)
+        return coll_fail(c, "cannot open %s: %s", c->path, strerror(errno));
     for (size_t i = 0; i < s->n; i++)
         s->items[i].found = 0;
     for (size_t i = 0; i < s->n; i++)
         if (s->items[i].key == COLL_PROCSTAT_PID_FILE)
-            scan_pidfile(c, s, i, dirfd(d));
-    struct dirent *de;
-    if (s->need_comm || s->need_cmdline)
-        while ((de = readdir(d)) != NULL)
-            if (de->d_name[0] >= '1' && de->d_name[0] <= '9')
-                scan_pid(c, s, dirfd(d), de->d_name);
-    closedir(d);
+            scan_pidfile(c, s, i, procfd);
+    for (size_t i = 0; i < np; i++)
+        scan_pid(c, s, procfd, &procs[i]);
+    close(procfd);
     emit_lookups(c, s);
     coll_series_sweep(&s->cpu);
     return 0;

@@ -394,7 +394,7 @@ TEST(netstat_proc_tables)
     T_VAL(&r, "netstat_tcp_time_wait", "", 1, 0);
     T_VAL(&r, "netstat_tcp_close_wait", "", 1, 0);
     T_VAL(&r, "netstat_tcp_syn_sent", "", 1, 0);
-    T_VAL(&r, "netstat_tcp_syn_recv", "", 0, 0);
+    T_VAL(&r, "netstat_tcp_syn_recv", "", 1, 0); /* TCP_NEW_SYN_RECV (0C) */
     T_VAL(&r, "netstat_tcp_none", "", 0, 0);
     T_VAL(&r, "netstat_udp_socket", "", 3, 0);
     T_EQ_STR(unit_of(&r, "netstat_udp_socket", ""), "Count");
@@ -651,7 +651,35 @@ TEST(disk_dead_network_mount)
     fx_close(&f);
 }
 
-TEST(missing_source_skips_collector)
+TEST(gather_one_plugin)
+{
+    struct fx f;
+    struct collectors_opts o;
+    static struct recs r;
+    T_ASSERT(fx_open(&f) == 0);
+    collectors_opts_init(&o, true);
+    struct collectors *set = make_set(&f, &o);
+    T_ASSERT(set);
+    r.n = 0;
+    T_EQ_INT(collectors_gather_one(set, COLL_MEM, 5, on_sample, &r), 11);
+    T_EQ_INT(count_prefix(&r, "mem_", NULL), 11);
+    T_EQ_INT(collectors_gather_one(set, COLL_PROCESSES, 5, on_sample, &r), 10);
+    T_VAL(&r, "processes_total", "", 8, 0);
+    T_EQ_INT(collectors_gather_one(set, COLL_PROCSTAT, 5, on_sample, &r), 0); /* no items */
+    T_EQ_INT(r.n, 21);
+    collectors_free(set);
+    fx_close(&f);
+}
+
+static void count_lines(void *ud, enum cw_log_level level, const char *line, size_t len)
+{
+    (void)line;
+    (void)len;
+    if (level == CW_LOG_WARN)
+        (*(int *)ud)++;
+}
+
+TEST(missing_source_skips_collector_and_logs_once)
 {
     struct collectors_opts o;
     static struct recs r;
@@ -663,11 +691,16 @@ TEST(missing_source_skips_collector)
     struct collectors *set = collectors_new(&o, err, sizeof err);
     collectors_opts_clear(&o);
     T_ASSERT(set);
-    cw_log_set_level(CW_LOG_OFF);
+    int warnings = 0;
+    cw_log_set_sink(count_lines, &warnings);
     r.n = 0;
     T_EQ_INT(collectors_gather(set, 1, on_sample, &r), 0);
     T_EQ_INT(collectors_gather(set, 2, on_sample, &r), 0);
-    cw_log_set_level(CW_LOG_INFO);
+    T_EQ_INT(collectors_gather(set, 3, on_sample, &r), 0);
+    /* cpu mem swap disk diskio net netstat processes: once each, not once per round
+     * (procstat has no items, so nothing to read) */
+    T_EQ_INT(warnings, 8);
+    cw_log_set_sink(NULL, NULL);
     collectors_free(set);
     rmdir(dir);
 }
@@ -677,4 +710,4 @@ T_MAIN("test_collect", T_CASE(cpu_rounds_hotplug), T_CASE(cpu_options_and_filter
        T_CASE(netstat_proc_tables), T_CASE(processes_states), T_CASE(procstat_fields),
        T_CASE(procstat_lookup_and_edge_cases), T_CASE(disk_selection_and_values),
        T_CASE(disk_ignore_fs), T_CASE(disk_dead_network_mount),
-       T_CASE(missing_source_skips_collector))
+       T_CASE(missing_source_skips_collector_and_logs_once), T_CASE(gather_one_plugin))

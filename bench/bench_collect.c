@@ -1,0 +1,185 @@
+/* bench_collect — CPU cost of one full collection cycle (every Linux collector, plus one
+ * procstat items: this process by pid file, and an `exe` regex that makes a full scan), averaged
+ * over N cycles, measured with CLOCK_PROCESS_CPUTIME_ID (our own CPU only: user + system). Printed,
+ * never asserted.
+ *
+ *   idle:   the machine as it is
+ *   loaded: + 1,000 forked sleeping processes and + 10,000 TCP sockets (5,000 loopback
+ *           connections to a local listener, both ends), created here and removed afterwards.
+ * Budget (DESIGN.md): <= 2 ms idle, <= 20 ms loaded. */
+#include "collectors/collectors.h"
+#include "common/log.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CYCLES      100
+#define EXTRA_PROCS 1000
+#define EXTRA_CONNS 5000 /* two sockets each */
+
+static void count_cb(void *ud, const struct collectors_sample *s)
+{
+    (void)s;
+    (*(size_t *)ud)++;
+}
+
+static double cpu_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static char pidfile[64];
+
+static struct collectors *make_set(int only)
+{
+    struct collectors_opts o;
+    char err[256];
+    collectors_opts_init(&o, only < 0);
+    if (only >= 0)
+        o.plugin[only].enabled = true;
+    if (only < 0 || only == COLL_PROCSTAT) { /* one process by pid file, one full scan */
+        collectors_opts_add_procstat(&o, COLL_PROCSTAT_PID_FILE, pidfile);
+        collectors_opts_add_procstat(&o, COLL_PROCSTAT_EXE, "^no_such_process$");
+    }
+    struct collectors *set = collectors_new(&o, err, sizeof err);
+    collectors_opts_clear(&o);
+    if (!set)
+        fprintf(stderr, "bench_collect: %s\n", err);
+    return set;
+}
+
+/* Returns the mean CPU ms per cycle; *datums gets the datums of the last cycle. */
+static double measure(int only, int cycles, size_t *datums)
+{
+    struct collectors *set = make_set(only);
+    if (!set)
+        return -1;
+    size_t n = 0;
+    collectors_gather(set, 0, count_cb, &n); /* warm-up: first round, buffers sized */
+    double t0 = cpu_ms();
+    for (int i = 0; i < cycles; i++) {
+        n = 0;
+        collectors_gather(set, (int64_t)(i + 1) * 60000, count_cb, &n);
+    }
+    double per = (cpu_ms() - t0) / cycles;
+    collectors_free(set);
+    *datums = n;
+    return per;
+}
+
+static void report(const char *label)
+{
+    size_t n;
+    double all = measure(-1, CYCLES, &n);
+    printf("  %-7s full cycle: %7.3f ms CPU  (%zu datums, mean of %d cycles)\n", label, all, n,
+           CYCLES);
+    for (int p = 0; p < COLL_PLUGIN_COUNT; p++) {
+        double one = measure(p, CYCLES / 4, &n);
+        printf("           %-10s %7.3f ms\n", collectors_plugin_name(p), one);
+    }
+}
+
+static pid_t *spawn_sleepers(int n)
+{
+    pid_t *pids = calloc((size_t)n, sizeof *pids);
+    pid_t parent = getpid();
+    for (int i = 0; pids && i < n; i++) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            prctl(PR_SET_PDEATHSIG, SIGKILL);
+            prctl(PR_SET_NAME, "bench_sleeper");
+            if (getppid() != parent)
+                _exit(0);
+            for (;;)
+                pause();
+        }
+        pids[i] = pid;
+    }
+    return pids;
+}
+
+static void reap(pid_t *pids, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (pids[i] > 0)
+            kill(pids[i], SIGKILL);
+    for (int i = 0; i < n; i++)
+        if (pids[i] > 0)
+            waitpid(pids[i], NULL, 0);
+    free(pids);
+}
+
+/* Opens EXTRA_CONNS loopback connections; fills fds (2 per connection + the listener). */
+static int open_conns(int *fds, int *nfds)
+{
+    int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t sl = sizeof sa;
+    if (l < 0 || bind(l, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(l, 4096) != 0 ||
+        getsockname(l, (struct sockaddr *)&sa, &sl) != 0)
+        return -1;
+    fds[(*nfds)++] = l;
+    for (int i = 0; i < EXTRA_CONNS; i++) {
+        int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (c < 0 || connect(c, (struct sockaddr *)&sa, sizeof sa) != 0)
+            return -1;
+        fds[(*nfds)++] = c;
+        int a = accept4(l, NULL, NULL, SOCK_CLOEXEC);
+        if (a < 0)
+            return -1;
+        fds[(*nfds)++] = a;
+    }
+    return 0;
+}
+
+int main(void)
+{
+    alarm(300); /* bounded whatever happens */
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    snprintf(pidfile, sizeof pidfile, "/tmp/cwt_bench_collect.%d.pid", (int)getpid());
+    FILE *pf = fopen(pidfile, "w");
+    if (pf) {
+        fprintf(pf, "%d\n", (int)getpid());
+        fclose(pf);
+    }
+    cw_log_set_level(CW_LOG_ERROR);
+    printf("collection cycle CPU cost (CLOCK_PROCESS_CPUTIME_ID)\n");
+    report("idle");
+
+    /* sleepers first, so that they do not inherit the 10,000 sockets */
+    pid_t *pids = spawn_sleepers(EXTRA_PROCS);
+    struct rlimit rl;
+    getrlimit(RLIMIT_NOFILE, &rl);
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+    int *fds = calloc(2 * EXTRA_CONNS + 1, sizeof *fds), nfds = 0;
+    if (!fds || rl.rlim_cur < 2 * EXTRA_CONNS + 64 || open_conns(fds, &nfds) != 0) {
+        printf("  loaded: cannot open %d TCP sockets (RLIMIT_NOFILE %llu); skipped\n",
+               2 * EXTRA_CONNS, (unsigned long long)rl.rlim_cur);
+    } else {
+        report("loaded");
+        printf("           (+%d processes, +%d TCP sockets)\n", EXTRA_PROCS, nfds - 1);
+    }
+    if (pids)
+        reap(pids, EXTRA_PROCS);
+    struct linger lg = {1, 0}; /* close with RST: leave no TIME_WAIT sockets behind */
+    for (int i = 0; i < nfds; i++) {
+        setsockopt(fds[i], SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+        close(fds[i]);
+    }
+    free(fds);
+    unlink(pidfile);
+    return 0;
+}
