@@ -1,7 +1,9 @@
 /* cmd_collect — `cwagent collect --once`: two collection rounds an interval apart, then every
  * datum of the second round (name, unit, dimensions, value) as an aligned table or as JSON. */
 #include "agent/commands.h"
+#include "agent/collect_opts.h"
 #include "collectors/collectors.h"
+#include "config/config.h"
 #include "common/log.h"
 
 #include <errno.h>
@@ -14,173 +16,30 @@
 
 #define COLLECT_MAX_SAMPLES 1000000 /* a sanity cap on one printed round */
 
-/* ==== configuration (temporary) ==============================================================
- * collect_options_from_json reads the `metrics.metrics_collected` section of an
- * amazon-cloudwatch-agent JSON file into collector options. It stands in for the config module
- * and will be replaced by it; nothing else in this file knows about JSON configuration. Errors
- * name the JSON path. `rename`/`unit` decorations and intervals are not the collectors' business
- * and are ignored here. */
-
-static int list_from_json(json_t *arr, const char *path, struct collectors_list *out, bool objects,
-                          char *err, size_t errlen)
+/* Reads `file` with the config module (merged, validated, typed) and enables what its metrics
+ * section asks for. Errors name the file and JSON path. */
+static int collect_options_from_config(const char *file, struct collectors_opts *o, char *err,
+                                       size_t errlen)
 {
-    if (!json_is_array(arr)) {
-        snprintf(err, errlen, "%s: expected an array", path);
-        return -1;
+    struct cw_config *cfg = NULL;
+    struct cw_config_diag diag = {0};
+    const char *paths[1] = {file};
+    int rc = cw_config_load(paths, 1, NULL, &cfg, &diag);
+    for (size_t i = 0; i < diag.n_warnings; i++)
+        fprintf(stderr, "%s\n", diag.warnings[i]);
+    if (rc != 0)
+        snprintf(err, errlen, "%s", diag.n_errors ? diag.errors[0] : "invalid configuration");
+    for (size_t i = 1; rc != 0 && i < diag.n_errors; i++)
+        fprintf(stderr, "%s\n", diag.errors[i]);
+    cw_config_diag_free(&diag);
+    if (rc == 0 && !cfg->metrics.present) {
+        snprintf(err, errlen, "%s: metrics.metrics_collected: not found; nothing to collect", file);
+        rc = -1;
+    } else if (rc == 0 && collect_opts_all(o, &cfg->metrics) != 0) {
+        snprintf(err, errlen, "%s: cannot set up the collectors", file);
+        rc = -1;
     }
-    size_t i;
-    json_t *v;
-    json_array_foreach(arr, i, v)
-    {
-        const char *s = json_string_value(v);
-        if (!s && objects && json_is_object(v))
-            s = json_string_value(json_object_get(v, "name"));
-        if (!s) {
-            snprintf(err, errlen, "%s[%zu]: expected a string%s", path, i,
-                     objects ? " or an object with a \"name\" string" : "");
-            return -1;
-        }
-        if (collectors_list_add(out, s) != 0) {
-            snprintf(err, errlen, "out of memory");
-            return -1;
-        }
-    }
-    return 0;
-}
-
-static int bool_from_json(json_t *obj, const char *key, const char *path, bool *out, char *err,
-                          size_t errlen)
-{
-    json_t *v = json_object_get(obj, key);
-    if (!v)
-        return 0;
-    if (!json_is_boolean(v)) {
-        snprintf(err, errlen, "%s.%s: expected true or false", path, key);
-        return -1;
-    }
-    *out = json_is_true(v);
-    return 0;
-}
-
-static int procstat_item_from_json(json_t *it, const char *path, struct collectors_opts *o,
-                                   char *err, size_t errlen)
-{
-    static const char *const keys[] = {"pid_file", "exe", "pattern"};
-    if (!json_is_object(it)) {
-        snprintf(err, errlen, "%s: expected an object", path);
-        return -1;
-    }
-    int found = -1;
-    for (int k = 0; k < 3; k++) {
-        json_t *v = json_object_get(it, keys[k]);
-        if (!v)
-            continue;
-        if (!json_is_string(v) || found >= 0) {
-            snprintf(err, errlen,
-                     "%s.%s: expected one string and exactly one of pid_file, exe, "
-                     "pattern",
-                     path, keys[k]);
-            return -1;
-        }
-        found = k;
-    }
-    if (found < 0) {
-        snprintf(err, errlen, "%s: needs one of pid_file, exe, pattern", path);
-        return -1;
-    }
-    struct collectors_procstat_opts *p =
-        collectors_opts_add_procstat(o, (enum collectors_procstat_key)found,
-                                     json_string_value(json_object_get(it, keys[found])));
-    json_t *m = json_object_get(it, "measurement");
-    char sub[512];
-    snprintf(sub, sizeof sub, "%s.measurement", path);
-    if (!p) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
-    return m ? list_from_json(m, sub, &p->measurements, false, err, errlen) : 0;
-}
-
-static int plugin_from_json(int id, json_t *v, const char *path, struct collectors_opts *o,
-                            char *err, size_t errlen)
-{
-    struct collectors_plugin_opts *po = &o->plugin[id];
-    char sub[512];
-    po->enabled = true;
-    if (!json_is_object(v)) {
-        snprintf(err, errlen, "%s: expected an object", path);
-        return -1;
-    }
-    json_t *m = json_object_get(v, "measurement"), *r = json_object_get(v, "resources");
-    snprintf(sub, sizeof sub, "%s.measurement", path);
-    if (m && list_from_json(m, sub, &po->measurements, true, err, errlen) != 0)
-        return -1;
-    snprintf(sub, sizeof sub, "%s.resources", path);
-    if (r && list_from_json(r, sub, &po->resources, false, err, errlen) != 0)
-        return -1;
-    if (id == COLL_CPU) {
-        for (size_t i = 0; i < po->resources.n; i++)
-            o->cpu_percpu |= strcmp(po->resources.items[i], "*") == 0;
-        return bool_from_json(v, "totalcpu", path, &o->cpu_totalcpu, err, errlen);
-    }
-    if (id == COLL_DISK) {
-        json_t *ig = json_object_get(v, "ignore_file_system_types");
-        snprintf(sub, sizeof sub, "%s.ignore_file_system_types", path);
-        if (ig && list_from_json(ig, sub, &o->disk_ignore_fs, false, err, errlen) != 0)
-            return -1;
-        return bool_from_json(v, "drop_device", path, &o->disk_drop_device, err, errlen);
-    }
-    return 0;
-}
-
-static int collect_options_from_json(const char *file, struct collectors_opts *o, char *err,
-                                     size_t errlen)
-{
-    json_error_t je;
-    json_t *root = json_load_file(file, 0, &je);
-    if (!root) {
-        snprintf(err, errlen, "%s:%d:%d: %s", file, je.line, je.column, je.text);
-        return -1;
-    }
-    int rc = -1;
-    json_t *mc = json_object_get(json_object_get(root, "metrics"), "metrics_collected");
-    if (!json_is_object(mc)) {
-        snprintf(err, errlen, "%s: metrics.metrics_collected: missing or not an object", file);
-        goto out;
-    }
-    const char *key;
-    json_t *v;
-    json_object_foreach(mc, key, v)
-    {
-        char path[256];
-        snprintf(path, sizeof path, "metrics.metrics_collected.%.200s", key);
-        int id = collectors_plugin_by_name(key);
-        if (id < 0) {
-            cw_warn("collect", "%s: plugin not collected by cwagent; ignored", path);
-            continue;
-        }
-        if (id == COLL_PROCSTAT) {
-            size_t i;
-            json_t *it;
-            if (!json_is_array(v)) {
-                snprintf(err, errlen, "%s: %s: expected an array", file, path);
-                goto out;
-            }
-            o->plugin[id].enabled = true;
-            json_array_foreach(v, i, it)
-            {
-                char ip[300];
-                snprintf(ip, sizeof ip, "%s[%zu]", path, i);
-                if (procstat_item_from_json(it, ip, o, err, errlen) != 0)
-                    goto out;
-            }
-        } else if (plugin_from_json(id, v, path, o, err, errlen) != 0) {
-            goto out;
-        }
-    }
-    rc = 0;
-out:
-    json_decref(root);
+    cw_config_free(cfg);
     return rc;
 }
 
@@ -398,7 +257,7 @@ int cmd_collect(int argc, char **argv)
     struct collectors_opts o;
     char err[512] = "";
     collectors_opts_init(&o, a.config == NULL);
-    if (a.config && collect_options_from_json(a.config, &o, err, sizeof err) != 0) {
+    if (a.config && collect_options_from_config(a.config, &o, err, sizeof err) != 0) {
         fprintf(stderr, "cwagent collect: %s\n", err);
         collectors_opts_clear(&o);
         return 2;

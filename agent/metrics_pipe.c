@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "agent/collect_opts.h"
 #include "agent/pmd.h"
 #include "agent/rollup.h"
 #include "collectors/collectors.h"
@@ -267,49 +268,6 @@ static int build_map(struct plugin_inst *pi, const char *plugin, const struct cw
     return 0;
 }
 
-static int add_list(struct collectors_list *l, const char *const *v, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (collectors_list_add(l, v[i]) != 0)
-            return -1;
-    return 0;
-}
-
-static int add_fields(struct collectors_list *l, const struct cw_metric_plugin *p)
-{
-    for (size_t i = 0; i < p->n_measurements; i++)
-        if (collectors_list_add(l, p->measurements[i].field) != 0)
-            return -1;
-    return 0;
-}
-
-/* Collector options for plugin `cp` (with `pr` set for one procstat entry). */
-static int collector_opts(struct collectors_opts *co, const struct cw_metrics_config *mc,
-                          enum collectors_plugin cp, const struct cw_metric_plugin *p,
-                          const struct cw_procstat *pr, const char *root)
-{
-    collectors_opts_init(co, false);
-    co->root = root ? strdup(root) : NULL;
-    co->plugin[cp].enabled = true;
-    co->cpu_percpu = mc->cpu_percpu;
-    co->cpu_totalcpu = mc->cpu_totalcpu;
-    co->disk_drop_device = mc->disk_drop_device;
-    if ((root && !co->root) || add_fields(&co->plugin[cp].measurements, p) != 0 ||
-        add_list(&co->plugin[cp].resources, (const char *const *)p->resources.v, p->resources.n) !=
-            0 ||
-        add_list(&co->disk_ignore_fs, (const char *const *)mc->disk_ignore_fs.v,
-                 mc->disk_ignore_fs.n) != 0)
-        return -1;
-    if (!pr)
-        return 0;
-    enum collectors_procstat_key key = pr->pid_file ? COLL_PROCSTAT_PID_FILE
-                                       : pr->exe    ? COLL_PROCSTAT_EXE
-                                                    : COLL_PROCSTAT_PATTERN;
-    const char *val = pr->pid_file ? pr->pid_file : pr->exe ? pr->exe : pr->pattern;
-    struct collectors_procstat_opts *po = collectors_opts_add_procstat(co, key, val);
-    return po ? add_fields(&po->measurements, p) : -1;
-}
-
 static int rollup_for(struct plugin_inst *pi, const struct metrics_pipe_options *o,
                       const struct cw_metric_plugin *p)
 {
@@ -358,7 +316,9 @@ static int add_plugin(struct metrics_pipe *mp, const struct metrics_pipe_options
     pi->mp = mp;
     snprintf(pi->label, sizeof pi->label, "%s", name);
     struct collectors_opts co;
-    int rc = collector_opts(&co, &o->cfg->metrics, (enum collectors_plugin)cp, p, pr, o->root);
+    collectors_opts_init(&co, false);
+    co.root = o->root ? strdup(o->root) : NULL;
+    int rc = (o->root && !co.root) ? -1 : collect_opts_add(&co, &o->cfg->metrics, name, p, pr);
     if (rc == 0)
         pi->set = collectors_new(&co, err, errlen);
     collectors_opts_clear(&co);

@@ -15,9 +15,35 @@ from cwtest import check, eq, run_agent
 MiB = 1024 * 1024
 
 
+PROCSTAT_FIELDS = ["pid", "cpu_usage", "cpu_time_user", "memory_rss", "memory_vms",
+                   "num_threads", "num_fds", "pid_count"]
+_ALL = {}
+
+
+def all_fields(plugin):
+    """Every field the collector emits for `plugin` (from a run without a config)."""
+    if not _ALL:
+        r = run_agent("collect", "--once", "--json", "--interval", "0.2", timeout=60)
+        for d in json.loads(r.stdout):
+            pl, field = d["name"].split("_", 1)
+            _ALL.setdefault(pl, set()).add(field)
+    return sorted(_ALL.get(plugin, ()))
+
+
+def with_measurements(plugins):
+    """The reference schema requires `measurement`: list every field where a test omits it."""
+    out = {}
+    for name, sec in plugins.items():
+        if name == "procstat":
+            out[name] = [dict(it, measurement=it.get("measurement", PROCSTAT_FIELDS)) for it in sec]
+        else:
+            out[name] = dict(sec, measurement=sec.get("measurement", all_fields(name)))
+    return out
+
+
 def collect(plugins, interval="0.5", extra=None):
     """Runs collect --once --json with a config enabling `plugins` ({name: section})."""
-    cfg = {"metrics": {"metrics_collected": plugins}}
+    cfg = {"metrics": {"metrics_collected": with_measurements(plugins)}}
     with tempfile.NamedTemporaryFile("w", suffix=".json", prefix="cwt_collect_", delete=False) as f:
         json.dump(cfg, f)
         path = f.name
