@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "sigv4/creds.h"
 #include "sigv4/sigv4.h"
@@ -44,14 +45,6 @@ struct aws_client {
     struct aws_client_stats st;
 };
 
-static int64_t system_wall_ms(void *ud)
-{
-    (void)ud;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Splits "scheme://authority/path" into host (authority) and path; both malloc'd. */
 static int split_endpoint(const char *url, char **host, char **path)
 {
@@ -89,7 +82,7 @@ struct aws_client *aws_client_new(const struct aws_client_options *o)
     c->skew = o->skew;
     c->policy = o->policy;
     c->timeout_ms = o->timeout_ms ? o->timeout_ms : 30000;
-    c->wall_ms = o->wall_ms ? o->wall_ms : system_wall_ms;
+    c->wall_ms = o->wall_ms ? o->wall_ms : cw_wall_ms;
     c->wall_ud = o->wall_ud;
     c->service = strdup(o->service);
     c->region = strdup(o->region);

@@ -8,6 +8,7 @@
 #include "agent/ple.h"
 #include "common/buf.h"
 #include "common/gzip.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "logtail/logtail.h"
 
@@ -81,14 +82,6 @@ struct logs_pipe {
     struct logs_pipe_stats st;
     uint64_t warn_age;
 };
-
-static int64_t default_wall_ms(void *ud)
-{
-    (void)ud;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int64_t now_ms(const struct logs_pipe *lp)
 {
@@ -642,7 +635,7 @@ struct logs_pipe *logs_pipe_new(const struct logs_pipe_options *o, char *err, si
     }
     lp->loop = o->loop;
     lp->client = o->client;
-    lp->wall_ms = o->wall_ms ? o->wall_ms : default_wall_ms;
+    lp->wall_ms = o->wall_ms ? o->wall_ms : cw_wall_ms;
     lp->wall_ud = o->wall_ud;
     lp->flush_ms =
         (long)(lc->force_flush_interval > 0 ? lc->force_flush_interval : CW_DEFAULT_LOGS_FLUSH) *

@@ -10,6 +10,7 @@
 #include "agent/rollup.h"
 #include "collectors/collectors.h"
 #include "common/gzip.h"
+#include "common/clock.h"
 #include "common/log.h"
 
 #define PENDING_MAX_DATUMS 200000      /* per flush; a full list flushes early */
@@ -53,14 +54,6 @@ struct metrics_pipe {
     uint32_t in_flight_datums;
     struct metrics_pipe_stats st;
 };
-
-static int64_t default_wall_ms(void *ud)
-{
-    (void)ud;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---- delivery ------------------------------------------------------------------------------ */
 
@@ -367,7 +360,7 @@ struct metrics_pipe *metrics_pipe_new(const struct metrics_pipe_options *o, char
     mp->client = o->client;
     mp->spool = o->spool;
     mp->pack = o->pack_values;
-    mp->wall_ms = o->wall_ms ? o->wall_ms : default_wall_ms;
+    mp->wall_ms = o->wall_ms ? o->wall_ms : cw_wall_ms;
     mp->wall_ud = o->wall_ud;
     mp->ns = strdup(mc->namespace ? mc->namespace : CW_DEFAULT_NAMESPACE);
     cw_buf_init(&mp->gz, PMD_API_MAX_BODY);
