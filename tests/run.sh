@@ -22,41 +22,66 @@ cd "$repo" || exit 2
 
 pass=0 fail=0 skip=0
 fails=() skips=()
-per_test_timeout=${CW_TEST_TIMEOUT:-600}
+per_test_timeout=${CW_TEST_TIMEOUT:-900}
+# End-to-end tests mostly wait (outages, refresh windows): run several at once. Each one uses
+# its own emulator on a free port and its own temporary directories.
+jobs=${CW_TEST_JOBS:-4}
 
+# run_one NAME CMD...: runs one test program, writes its log and a one-line result file.
 run_one() {
     local name=$1; shift
     local log="$logdir/$name.log"
     local start=$SECONDS
     timeout -k 10 "$per_test_timeout" "$@" >"$log" 2>&1 </dev/null
     local rc=$?
-    local p f s
-    p=$(grep -c '^PASS ' "$log")
+    local f
     f=$(grep -c '^FAIL ' "$log")
-    s=$(grep -c '^SKIP ' "$log")
     if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
         local why="exited with status $rc"
         [ "$rc" -eq 124 ] && why="timed out after ${per_test_timeout}s"
         echo "FAIL $name: $why (log: $log)" >>"$log"
-        f=$((f + 1))
     fi
+    echo $((SECONDS - start)) >"$logdir/$name.secs"
+}
+
+# summarize NAME: adds a finished test's counts to the totals and prints its line.
+summarize() {
+    local name=$1 log="$logdir/$1.log"
+    local p f s
+    p=$(grep -c '^PASS ' "$log")
+    f=$(grep -c '^FAIL ' "$log")
+    s=$(grep -c '^SKIP ' "$log")
     pass=$((pass + p)); fail=$((fail + f)); skip=$((skip + s))
     while IFS= read -r line; do fails+=("$line"); done < <(grep '^FAIL ' "$log")
     while IFS= read -r line; do skips+=("$line"); done < <(grep '^SKIP ' "$log")
-    printf '%-40s %4d passed %3d failed %3d skipped  %4ds\n' "$name" "$p" "$f" "$s" $((SECONDS - start))
+    printf '%-40s %4d passed %3d failed %3d skipped  %4ds\n' "$name" "$p" "$f" "$s" \
+        "$(cat "$logdir/$name.secs" 2>/dev/null || echo 0)"
 }
 
+names=()
 for t in "$build"/tests/test_*; do
     [ -x "$t" ] || continue
     name=$(basename "$t")
     [ -n "$filter" ] && [[ "$name" != *"$filter"* ]] && continue
     run_one "$name" "$t"
+    summarize "$name"
 done
+running=0
 for t in tests/emulator/test_*.py tests/e2e/test_*.py; do
     [ -f "$t" ] || continue
     name=$(basename "$t" .py)
     [ -n "$filter" ] && [[ "$name" != *"$filter"* ]] && continue
-    run_one "$name" "$PYTHON" "$t"
+    names+=("$name")
+    run_one "$name" "$PYTHON" "$t" &
+    running=$((running + 1))
+    if [ "$running" -ge "$jobs" ]; then
+        wait -n
+        running=$((running - 1))
+    fi
+done
+wait
+for name in "${names[@]}"; do
+    summarize "$name"
 done
 
 echo
