@@ -80,21 +80,4 @@ int pmd_value_ok(double v);
 /* Writes Python's repr(v) for a finite v into out (at least 32 bytes); returns its length. */
 size_t pmd_format_double(char *out, double v);
 
-/* An error reply from PutMetricData. */
-struct pmd_error {
-    char code[96];     /* e.g. "Throttling", "InvalidParameterValue" */
-    char type[16];     /* "Sender" / "Receiver" / "" */
-    char message[512]; /* truncated, XML entities decoded */
-};
-
-/* Parses a query-protocol ErrorResponse XML body (only the first 64 KiB are looked at).
- * Returns 0 when an <Error><Code> was found, -1 otherwise. No XML library: tags are matched
- * literally, which is all the ErrorResponse shape needs. */
-int pmd_parse_error_xml(const char *body, size_t len, struct pmd_error *out);
-/* Parses a JSON-1.0 error body ({"__type": "...#Code", "message": "..."}); when
- * `query_error_header` (the x-amzn-query-error value "Code;Fault") is non-NULL it gives the
- * code and type. Returns 0 when a code was found, -1 otherwise. */
-int pmd_parse_error_json(const char *body, size_t len, const char *query_error_header,
-                         struct pmd_error *out);
-
 #endif

@@ -170,6 +170,32 @@ static void copy_span(char *out, size_t outlen, const char *p, size_t n)
     out[n] = '\0';
 }
 
+/* Copies p[0..n) into out, decoding XML's five predefined entities (AWS escapes messages). */
+static void copy_xml_text(char *out, size_t outlen, const char *p, size_t n)
+{
+    static const struct {
+        const char *ent;
+        char c;
+    } ents[] = {{"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&quot;", '"'}, {"&apos;", '\''}};
+    size_t o = 0;
+    if (outlen == 0)
+        return;
+    for (size_t i = 0; i < n && o + 1 < outlen;) {
+        size_t k = 0;
+        while (k < sizeof ents / sizeof ents[0] &&
+               !(p[i] == '&' && strlen(ents[k].ent) <= n - i &&
+                 memcmp(p + i, ents[k].ent, strlen(ents[k].ent)) == 0))
+            k++;
+        if (k < sizeof ents / sizeof ents[0]) {
+            out[o++] = ents[k].c;
+            i += strlen(ents[k].ent);
+        } else {
+            out[o++] = p[i++];
+        }
+    }
+    out[o] = '\0';
+}
+
 /* Copies the text of the first <tag>...</tag> in the body; 0 when found. */
 static int xml_element(const char *body, size_t len, const char *tag, char *out, size_t outlen)
 {
@@ -183,7 +209,7 @@ static int xml_element(const char *body, size_t len, const char *tag, char *out,
     const char *b = memmem(a, len - (size_t)(a - body), close, strlen(close));
     if (!b)
         return -1;
-    copy_span(out, outlen, a, (size_t)(b - a));
+    copy_xml_text(out, outlen, a, (size_t)(b - a));
     return 0;
 }
 

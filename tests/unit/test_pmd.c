@@ -425,43 +425,6 @@ TEST(rejects_bad_namespaces)
     cw_log_set_level(lvl);
 }
 
-TEST(parses_query_error_response)
-{
-    const char *xml =
-        "<ErrorResponse xmlns=\"http://monitoring.amazonaws.com/doc/2010-08-01/\">\n"
-        "  <Error><Type>Sender</Type><Code>InvalidParameterValue</Code>"
-        "<Message>The value &lt;NaN&gt; &amp; more</Message></Error>\n"
-        "  <RequestId>2f85f68d-980b-11e7-a296-21716fd2d2e3</RequestId>\n</ErrorResponse>";
-    struct pmd_error er;
-    T_EQ_INT(pmd_parse_error_xml(xml, strlen(xml), &er), 0);
-    T_EQ_STR(er.code, "InvalidParameterValue");
-    T_EQ_STR(er.type, "Sender");
-    T_EQ_STR(er.message, "The value <NaN> & more");
-    T_EQ_INT(pmd_parse_error_xml("<html>502</html>", 16, &er), -1);
-    const char *cut = "<ErrorResponse><Error><Code>Throttl";
-    T_EQ_INT(pmd_parse_error_xml(cut, strlen(cut), &er), -1);
-}
-
-TEST(parses_json_error_shapes)
-{
-    const char *j = "{\"__type\":\"com.amazonaws.cloudwatch#InvalidParameterValueException\","
-                    "\"message\":\"bad value\"}";
-    struct pmd_error er;
-    T_EQ_INT(pmd_parse_error_json(j, strlen(j), NULL, &er), 0);
-    T_EQ_STR(er.code, "InvalidParameterValueException");
-    T_EQ_STR(er.message, "bad value");
-    T_EQ_INT(pmd_parse_error_json(j, strlen(j), "InvalidParameterValue;Sender", &er), 0);
-    T_EQ_STR(er.code, "InvalidParameterValue");
-    T_EQ_STR(er.type, "Sender");
-    const char *k = "{\"__type\":\"InternalServiceFault:http://x\",\"Message\":\"oops\"}";
-    T_EQ_INT(pmd_parse_error_json(k, strlen(k), NULL, &er), 0);
-    T_EQ_STR(er.code, "InternalServiceFault");
-    T_EQ_STR(er.message, "oops");
-    T_EQ_INT(pmd_parse_error_json("not json", 8, NULL, &er), -1);
-    T_EQ_INT(pmd_parse_error_json("", 0, "Throttling;Sender", &er), 0);
-    T_EQ_STR(er.code, "Throttling");
-}
-
 /* ---- --dump: batches for the botocore cross-check ---- */
 
 static json_t *datum_json(const struct datum *d)
@@ -709,7 +672,6 @@ int main(int argc, char **argv)
         T_CASE(timestamps_across_calendar_edges),  T_CASE(batches_cut_at_1000_datums),
         T_CASE(batches_cut_at_body_limit_exactly), T_CASE(drops_bad_values_and_invalid_datums),
         T_CASE(emit_failure_is_reported),          T_CASE(rejects_bad_namespaces),
-        T_CASE(parses_query_error_response),       T_CASE(parses_json_error_shapes),
     };
     return t_run("test_pmd", cases, sizeof cases / sizeof cases[0], argc, argv);
 }

@@ -198,6 +198,13 @@ TEST(error_codes_are_parsed_from_xml_json_and_headers)
     r = error_resp(400, "<Code>Throttling</Code>", NULL);
     T_EQ_INT(cw_retry_parse_error(&r, code, 5, msg, sizeof msg), 0);
     T_EQ_STR(code, "Thro");
+    /* XML entities in messages are decoded. */
+    r = error_resp(400,
+                   "<ErrorResponse><Error><Type>Sender</Type><Code>InvalidParameterValue</Code>"
+                   "<Message>The value &lt;NaN&gt; &amp; more</Message></Error></ErrorResponse>",
+                   NULL);
+    T_EQ_INT(cw_retry_parse_error(&r, code, sizeof code, msg, sizeof msg), 0);
+    T_EQ_STR(msg, "The value <NaN> & more");
     /* Success responses are not parsed. */
     r = error_resp(200, "<Code>Throttling</Code>", NULL);
     T_EQ_INT(cw_retry_classify_response(&r), CW_RETRY_SUCCESS);
