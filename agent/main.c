@@ -15,6 +15,8 @@ static const struct command commands[] = {
     {"version", cmd_version, "print the version"},
     {"collect", cmd_collect, "print one round of host metrics (--once)"},
     {"config", cmd_config, "validate or show the configuration"},
+    {"fetch-config", cmd_fetch_config,
+     "fetch, validate and install a config (file:, ssm:, default)"},
     {"run", cmd_run, "run the agent (metrics) in the foreground"},
     {"sign", cmd_sign, "sign a raw HTTP request with SigV4 and show each step"},
 };
