@@ -41,7 +41,7 @@ shlib_depends() {
     cat "${HERE}/depends.static"
 }
 
-DEPENDS="$(shlib_depends), passwd"
+DEPENDS="$(shlib_depends), passwd, procps"
 SIZE="$(du -k -s --exclude=DEBIAN "${STAGE}" | cut -f1)"
 
 cat >"${STAGE}/DEBIAN/control" <<CONTROL
@@ -51,7 +51,6 @@ Architecture: ${ARCH}
 Maintainer: cwagent developers <cwagent@example.org>
 Installed-Size: ${SIZE}
 Depends: ${DEPENDS}
-Recommends: procps
 Section: admin
 Priority: optional
 Description: small, lossless CloudWatch metrics and logs agent
