@@ -127,7 +127,7 @@ static int parse_multi(const char *v, enum multi *out)
 /* Returns 0, 1 for --help, -1 on a usage error (reported). */
 static int parse_args(struct fetch *f, int argc, char **argv)
 {
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             fetch_usage(stdout);
@@ -158,7 +158,6 @@ static int parse_args(struct fetch *f, int argc, char **argv)
             fprintf(stderr, "cwagent fetch-config: unknown option '%s'\n", a);
             return -1;
         }
-        i++;
     }
     if (!f->source || !f->out_dir || !*f->out_dir) {
         fprintf(stderr, "cwagent fetch-config: -s SOURCE and -o DIR are required\n");
