@@ -260,7 +260,8 @@ static int list_configs(const char *dir, const char *skip, int tmp_too, char **n
     }
     for (int i = 0; i < n; i++) {
         const char *e = ents[i]->d_name;
-        int want = is_config_name(e) || (tmp_too && e[0] != '.' && ends_with(e, ".tmp"));
+        int want = ents[i]->d_type != DT_DIR &&
+                   (is_config_name(e) || (tmp_too && e[0] != '.' && ends_with(e, ".tmp")));
         if (want && strcmp(e, skip) != 0 && count < cap)
             names[count++] = strdup(e);
         free(ents[i]);
@@ -275,24 +276,31 @@ static void free_names(char **names, int n)
         free(names[i]);
 }
 
-/* Reads a configuration file whole (capped like the loader); the caller frees *out. Returns 0,
- * -1 when it does not exist, -2 on any other error (both reported). */
+/* Reads a regular configuration file whole (capped like the loader); the caller frees *out.
+ * Returns 0, -1 when the source is wrong (missing, not a regular file, too big), -2 on an I/O
+ * error (both reported). */
 static int read_text(const char *path, char **out)
 {
+    struct stat st;
     FILE *fp = fopen(path, "rb");
     if (!fp) {
         fprintf(stderr, "cwagent fetch-config: cannot read %s: %s\n", path, strerror(errno));
         return errno == ENOENT ? -1 : -2;
     }
-    char *buf = malloc(CW_CONFIG_MAX_FILE_BYTES + 1);
-    size_t len = buf ? fread(buf, 1, CW_CONFIG_MAX_FILE_BYTES + 1, fp) : 0;
-    int bad = !buf || ferror(fp) || len > CW_CONFIG_MAX_FILE_BYTES;
+    const char *why = NULL;
+    if (fstat(fileno(fp), &st) != 0 || !S_ISREG(st.st_mode))
+        why = "not a regular file";
+    else if (st.st_size > (off_t)CW_CONFIG_MAX_FILE_BYTES)
+        why = "larger than 16 MiB";
+    char *buf = why ? NULL : malloc((size_t)st.st_size + 1);
+    size_t len = buf ? fread(buf, 1, (size_t)st.st_size, fp) : 0;
+    if (!why && (!buf || ferror(fp)))
+        why = "read error";
     fclose(fp);
-    if (bad) {
-        fprintf(stderr, "cwagent fetch-config: cannot read %s: %s\n", path,
-                buf && len > CW_CONFIG_MAX_FILE_BYTES ? "larger than 16 MiB" : "read error");
+    if (why) {
+        fprintf(stderr, "cwagent fetch-config: cannot read %s: %s\n", path, why);
         free(buf);
-        return -2;
+        return strcmp(why, "read error") == 0 ? -2 : -1;
     }
     buf[len] = '\0';
     *out = buf;

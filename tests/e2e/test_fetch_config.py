@@ -123,6 +123,9 @@ def test_missing_file_is_exit_2_naming_it():
         eq(r.returncode, 2, "exit status")
         check(missing in r.stderr and "No such file" in r.stderr, r.stderr)
         eq(t.listing(), {}, "directory")
+        r = fetch(t, "-s", "file:" + t.dir)
+        eq(r.returncode, 2, "exit status for a directory")
+        check("not a regular file" in r.stderr, r.stderr)
 
 
 # ---- default ------------------------------------------------------------------------------------
