@@ -112,3 +112,36 @@ clean:
 	rm -rf build build-asan
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# ---- install and the Debian package (packaging/, docs/install.md) ----
+#   make install [PREFIX=/usr] [DESTDIR=DIR]   binaries, man pages, systemd unit, /etc layout
+#   make deb                                    build/cwagent_<version>_<arch>.deb (dpkg-deb)
+PREFIX      ?= /usr
+DESTDIR     ?=
+UNITDIR     ?= /lib/systemd/system
+INSTALL_BIN := $(DESTDIR)$(PREFIX)/bin
+INSTALL_MAN := $(DESTDIR)$(PREFIX)/share/man/man1
+
+.PHONY: install deb
+
+install: $(BUILD)/cwagent
+	install -d -m 0755 $(INSTALL_BIN) $(INSTALL_MAN) $(DESTDIR)$(UNITDIR) \
+	  $(DESTDIR)/etc/cwagent/cwagent.d $(DESTDIR)/etc/default
+	install -m 0755 $(BUILD)/cwagent $(INSTALL_BIN)/cwagent
+	sed 's|/usr/bin/cwagent|$(PREFIX)/bin/cwagent|' packaging/cwagent-ctl >$(INSTALL_BIN)/cwagent-ctl
+	chmod 0755 $(INSTALL_BIN)/cwagent-ctl
+	gzip -9n <packaging/man/cwagent.1 >$(INSTALL_MAN)/cwagent.1.gz
+	gzip -9n <packaging/man/cwagent-ctl.1 >$(INSTALL_MAN)/cwagent-ctl.1.gz
+	chmod 0644 $(INSTALL_MAN)/cwagent.1.gz $(INSTALL_MAN)/cwagent-ctl.1.gz
+	sed 's|/usr/bin/cwagent|$(PREFIX)/bin/cwagent|' packaging/cwagent.service \
+	  >$(DESTDIR)$(UNITDIR)/cwagent.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/cwagent.service
+	test -e $(DESTDIR)/etc/default/cwagent || install -m 0644 packaging/cwagent.default \
+	  $(DESTDIR)/etc/default/cwagent
+	install -d -m 0700 $(DESTDIR)/var/lib/cwagent
+
+deb: $(BUILD)/cwagent
+	rm -rf $(BUILD)/deb
+	$(MAKE) --no-print-directory install DESTDIR=$(abspath $(BUILD))/deb/root PREFIX=/usr \
+	  UNITDIR=/lib/systemd/system
+	packaging/deb/build-deb.sh $(abspath $(BUILD))/deb/root $(abspath $(BUILD))

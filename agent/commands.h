@@ -10,5 +10,6 @@ int cmd_status(int argc, char **argv);
 int cmd_collect(int argc, char **argv);
 int cmd_config(int argc, char **argv);
 int cmd_sign(int argc, char **argv);
+int cmd_fetch_config(int argc, char **argv);
 
 #endif

@@ -15,6 +15,8 @@ static const struct command commands[] = {
     {"version", cmd_version, "print the version"},
     {"collect", cmd_collect, "print one round of host metrics (--once)"},
     {"config", cmd_config, "validate or show the configuration"},
+    {"fetch-config", cmd_fetch_config,
+     "fetch, validate and install a config (file:, ssm:, default)"},
     {"run", cmd_run, "run the agent (metrics and logs) in the foreground"},
     {"status", cmd_status, "show the running agent's status (JSON)"},
     {"sign", cmd_sign, "sign a raw HTTP request with SigV4 and show each step"},
@@ -26,7 +28,7 @@ static void usage(FILE *out)
                  "A small, lossless CloudWatch metrics and logs agent, drop-in for "
                  "amazon-cloudwatch-agent.\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+        fprintf(out, "  %-13s %s\n", commands[i].name, commands[i].summary);
     fprintf(out, "\nRun 'cwagent <command> --help' for a command's options.\n");
 }
 
