@@ -23,10 +23,11 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lcurl -lssl -lcrypto -ljansson -lz -lpcre2-8)
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral
-CFLAGS   ?= -O2 -g
+CFLAGS   ?= -O2 -g -fstack-protector-strong -D_FORTIFY_SOURCE=2
 CPPFLAGS += -D_GNU_SOURCE -I. $(PKG_CFLAGS)
 ALL_CFLAGS = -std=c11 $(WARN) $(CFLAGS) -MMD -MP
 LDLIBS   += $(PKG_LIBS) -lm
+LDFLAGS  += -Wl,-z,relro,-z,now
 
 ifeq ($(SANITIZE),1)
 ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -42,7 +43,8 @@ BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 C_FILES   := $(shell git ls-files -co --exclude-standard '*.c' '*.h' 2>/dev/null || find . -name '*.[ch]' -not -path './build*')
 
 DEB_PKGS := gcc make pkg-config libcurl4-openssl-dev libssl-dev libjansson-dev zlib1g-dev libpcre2-dev \
-            python3 python3-botocore procps iproute2 sysstat
+            python3 python3-botocore procps iproute2 sysstat \
+            dpkg-dev lintian systemd shellcheck man-db
 
 .SECONDARY:
 

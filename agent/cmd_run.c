@@ -20,6 +20,7 @@
 #include "agent/logs_pipe.h"
 #include "agent/loop.h"
 #include "agent/metrics_pipe.h"
+#include "agent/sdnotify.h"
 #include "agent/spool.h"
 #include "agent/status.h"
 #include "agent/version.h"
@@ -594,6 +595,7 @@ static void on_stop(struct cw_loop *loop, int signo, void *ud)
     struct run *r = ud;
     cw_info("agent", "received %s: flushing", signo == SIGTERM ? "SIGTERM" : "SIGINT");
     r->stopping = 1;
+    cw_sd_notify("STOPPING=1");
     if (r->mp)
         metrics_pipe_stop(r->mp);
     if (r->lp)
@@ -607,7 +609,9 @@ static void on_reload(struct cw_loop *loop, int signo, void *ud)
     (void)signo;
     struct run *r = ud;
     struct cw_config *ncfg = NULL;
+    cw_sd_notify("RELOADING=1");
     if (load_config(r, &ncfg) != 0) {
+        cw_sd_notify("READY=1");
         cw_error("agent", "SIGHUP: the new configuration is invalid; keeping the running one");
         return;
     }
@@ -623,6 +627,7 @@ static void on_reload(struct cw_loop *loop, int signo, void *ud)
         cw_error("agent", "SIGHUP: could not start with the new configuration");
     else
         cw_info("agent", "configuration reloaded");
+    cw_sd_notify("READY=1");
 }
 
 static void drain(struct run *r)
@@ -723,6 +728,7 @@ int cmd_run(int argc, char **argv)
     rc = start(&r);
     if (rc == 0) {
         cw_info("agent", "running");
+        cw_sd_notify("READY=1"); /* systemd Type=notify; a no-op elsewhere */
         cw_loop_run(r.loop);
         drain(&r);
     }
