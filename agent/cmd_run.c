@@ -271,14 +271,13 @@ static struct creds_cache *creds_for(struct run *r, const char *role)
 
 static int setup_creds(struct run *r)
 {
-    static char sts[512];
     r->cctx.http = &r->http;
     r->cctx.envp = (const char *const *)environ;
     r->cctx.sign = sigv4_sign;
     r->cctx.sign_free = sigv4_result_free;
     r->cctx.region = r->region;
-    if (cw_endpoint_for("sts", "STS", r->region, NULL, sts, sizeof sts) == 0)
-        r->cctx.sts_endpoint = sts;
+    if (cw_endpoint_for("sts", "STS", r->region, NULL, r->sts, sizeof r->sts) == 0)
+        r->cctx.sts_endpoint = r->sts;
     struct creds_provider *p =
         with_role(r, creds_default_chain_new(&r->cctx, NULL), r->cfg->agent.role_arn);
     r->creds = p ? creds_cache_new(p, &r->cctx, NULL, NULL) : NULL;
@@ -621,8 +620,18 @@ static void on_reload(struct cw_loop *loop, int signo, void *ud)
         logs_pipe_flush(r->lp); /* checkpoints: uncommitted lines are read again */
     stop_metrics(r);
     stop_logs(r);
+    const char *old_role = r->cfg->agent.role_arn, *new_role = ncfg->agent.role_arn;
+    int role_changed = (old_role || new_role) &&
+                       (!old_role || !new_role || strcmp(old_role, new_role) != 0);
     cw_config_free(r->cfg);
     r->cfg = ncfg;
+    if (role_changed) { /* the senders are stopped: build the credentials chain again */
+        cw_loop_timer_cancel(r->loop, r->creds_timer);
+        r->creds_timer = 0;
+        free_creds(r);
+        if (setup_creds(r) != 0)
+            cw_error("agent", "SIGHUP: could not set up credentials for the new role");
+    }
     if (start_metrics(r) != 0 || start_logs(r) != 0)
         cw_error("agent", "SIGHUP: could not start with the new configuration");
     else
