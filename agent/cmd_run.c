@@ -57,6 +57,7 @@ struct run {
     char region[64];
     struct cw_config *cfg;
     struct creds_ctx cctx;
+    char sts[512];
     struct creds_cache *creds; /* the chain, with agent.credentials.role_arn if set */
     struct role_cache {
         char *role;
@@ -621,8 +622,8 @@ static void on_reload(struct cw_loop *loop, int signo, void *ud)
     stop_metrics(r);
     stop_logs(r);
     const char *old_role = r->cfg->agent.role_arn, *new_role = ncfg->agent.role_arn;
-    int role_changed = (old_role || new_role) &&
-                       (!old_role || !new_role || strcmp(old_role, new_role) != 0);
+    int role_changed =
+        (old_role || new_role) && (!old_role || !new_role || strcmp(old_role, new_role) != 0);
     cw_config_free(r->cfg);
     r->cfg = ncfg;
     if (role_changed) { /* the senders are stopped: build the credentials chain again */
