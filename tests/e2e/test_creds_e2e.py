@@ -567,15 +567,36 @@ def test_sign_cli_request_accepted_by_emulator():
         eq(keys, [ACCESS_KEY, c["AccessKeyId"]], "signing keys of the accepted requests")
 
 
-# ---- the long refresh run (last: it ran in the background meanwhile) ---------------------------
+# ---- the long refresh runs (last: they ran in the background meanwhile) -------------------------
+
+WEB_TOKEN = "eyJhbGciOiJSUzI1NiJ9.e2e-refresh-web-identity.c2ln"
+REFRESH_KINDS = {
+    # kind: (emulator flags, agent env, files, issuing source, secrets of the source's current set)
+    "imds": ([], {}, {}, "imds", imds_secrets),
+    "ecs": (["--ecs-token", ECS_TOKEN],
+            {"AWS_CONTAINER_CREDENTIALS_FULL_URI": "@ECS@", "AWS_CONTAINER_AUTHORIZATION_TOKEN": ECS_TOKEN},
+            {}, "ecs", ecs_secrets),
+    # AssumeRoleWithWebIdentity without DurationSeconds: the emulator's lifetime applies.
+    "web_identity": ([], {"AWS_ROLE_ARN": "arn:aws:iam::123456789012:role/e2e-webid-refresh",
+                          "AWS_WEB_IDENTITY_TOKEN_FILE": "@DIR@/token"},
+                     {"token": WEB_TOKEN}, "sts", lambda emu: [WEB_TOKEN, ECS_TOKEN]),
+}
+
 
 class RefreshRun:
-    """The long run: IMDS credentials living 30 s, one datum a second for REFRESH_SECONDS."""
+    """A long run: credentials living 30 s, one datum a second for REFRESH_SECONDS."""
 
-    def __init__(self):
-        self.emu = cwtest.Emulator("-q", "--creds-lifetime", "30")
+    def __init__(self, kind):
+        flags, env, files, self.source, self.secrets = REFRESH_KINDS[kind]
+        self.kind = kind
+        self.emu = cwtest.Emulator("-q", "--creds-lifetime", "30", *flags)
         self.emu.start()
-        self.agent = Agent(self.emu).start()
+        self.agent = Agent(self.emu)
+        for name, text in files.items():
+            write(os.path.join(self.agent.dir, name), text)
+        for k, v in env.items():
+            self.agent.env[k] = v.replace("@DIR@", self.agent.dir).replace("@ECS@", self.emu.info["ecs"])
+        self.agent.start()
 
     def finish(self):
         try:
@@ -585,46 +606,62 @@ class RefreshRun:
             if self.agent.proc.poll() is not None:
                 raise AssertionError("cwagent exited early with %s" % self.agent.proc.returncode)
             err = self.agent.stop()
-            no_secret(err, imds_secrets(self.emu))
+            no_secret(err, self.secrets(self.emu) + [SECRET_KEY])
             return err, requests(self.emu, "PutMetricData"), issued(self.emu), datum_check(self.emu, err)
         finally:
-            self.agent.cleanup()
-            self.emu.stop()
+            self.cleanup()
+
+    def cleanup(self):
+        self.agent.cleanup()
+        self.emu.stop()
 
 
-REFRESH = []
+REFRESH = {}
 
 
-def test_zz_refresh_every_request_accepted_across_rotations():
-    if not REFRESH:
-        REFRESH.append(RefreshRun())
-    err, pmd, known, ms = REFRESH[0].finish()
+def refresh_check(kind):
+    run = REFRESH.pop(kind, None) or RefreshRun(kind)
+    err, pmd, known, ms = run.finish()
     keys = list(collections.OrderedDict.fromkeys(r["access_key"] for r in pmd
                                                  if r["status"] == 200))
-    check(len(keys) >= 5, "expected >= 5 distinct keys in %d s, got %d" % (REFRESH_SECONDS, len(keys)))
+    # Refreshed at half-life (15 s) and rotated by the emulator at half-life: ~12 keys in 180 s.
+    # Refreshing only at expiry would give ~6, hence the bar (>= 10 for the 3-minute run).
+    want = max(2, REFRESH_SECONDS // 15 - 2)
+    check(len(keys) >= want, "expected >= %d distinct keys in %d s, got %d"
+          % (want, REFRESH_SECONDS, len(keys)))
     for k in keys:
-        check(k.startswith("ASIA") and known.get(k, {}).get("source") == "imds",
-              "key %s is not an IMDS-issued key" % k)
+        check(k.startswith("ASIA") and known.get(k, {}).get("source") == run.source,
+              "key %s was not issued by %s: %r" % (k, run.source, known.get(k)))
     # A rejected request must be followed by an accepted one (the retry), and nothing is lost.
     bad = [i for i, r in enumerate(pmd) if r["status"] != 200]
     for i in bad:
         check(i + 1 < len(pmd) and any(r["status"] == 200 for r in pmd[i + 1:i + 4]),
               "rejected request %d not followed by an accepted retry" % i)
-    expected = REFRESH_SECONDS - 5
-    check(len(ms) >= expected, "only %d datums in %d s" % (len(ms), REFRESH_SECONDS))
-    no_secret(err, [SECRET_KEY])
-    print("refresh: %d s, %d datums, %d PutMetricData, %d keys, %d rejected (%s)"
-          % (REFRESH_SECONDS, len(ms), len(pmd), len(keys), len(bad),
+    check(len(ms) >= REFRESH_SECONDS - 5, "only %d datums in %d s" % (len(ms), REFRESH_SECONDS))
+    print("refresh %s: %d s, %d datums, %d PutMetricData, %d keys, %d rejected %s"
+          % (kind, REFRESH_SECONDS, len(ms), len(pmd), len(keys), len(bad),
              sorted({pmd[i]["error"] for i in bad})), file=sys.stderr)
+
+
+def test_zz_refresh_imds_every_request_accepted_across_rotations():
+    refresh_check("imds")
+
+
+def test_zz_refresh_ecs_every_request_accepted_across_rotations():
+    refresh_check("ecs")
+
+
+def test_zz_refresh_web_identity_every_request_accepted_across_rotations():
+    refresh_check("web_identity")
 
 
 if __name__ == "__main__":
     only = sys.argv[1] if len(sys.argv) > 1 else None
-    if only is None or only in "test_zz_refresh_every_request_accepted_across_rotations":
-        REFRESH.append(RefreshRun())  # runs in the background while the other tests run
     try:
+        for kind in REFRESH_KINDS:  # they run in the background while the other tests run
+            if only is None or only in "test_zz_refresh_%s_every_request_accepted_across_rotations" % kind:
+                REFRESH[kind] = RefreshRun(kind)
         cwtest.main(globals())
     finally:
-        for r in REFRESH:
-            r.agent.cleanup()
-            r.emu.stop()
+        for r in REFRESH.values():
+            r.cleanup()
