@@ -247,6 +247,35 @@ def test_credential_process():
         eq(requests(emu, "IMDS.Credentials"), [], "IMDS credential requests")
 
 
+def test_credential_process_with_expiration_is_run_again():
+    """Version 1 output with an Expiration 20 s ahead: the command runs again at half-life."""
+    script = ("#!/bin/sh\necho run >> @DIR@/runs\n"
+              "exp=$(date -u -d @$(( $(date +%%s) + 20 )) +%%Y-%%m-%%dT%%H:%%M:%%SZ)\n"
+              "printf '{\"Version\": 1, \"AccessKeyId\": \"%s\", \"SecretAccessKey\": \"%s\", "
+              "\"Expiration\": \"%%s\"}' \"$exp\"\n" % (ACCESS_KEY, SECRET_KEY))
+    with cwtest.Emulator("-q") as emu:
+        a = Agent(emu, env={"AWS_PROFILE": "proc"})
+        try:
+            write(os.path.join(a.dir, "config"),
+                  "[profile proc]\ncredential_process = %s/creds.sh\n" % a.dir)
+            write(os.path.join(a.dir, "creds.sh"), script.replace("@DIR@", a.dir), 0o700)
+            a.env["AWS_CONFIG_FILE"] = os.path.join(a.dir, "config")
+            a.start()
+            runs = os.path.join(a.dir, "runs")
+            count = lambda: open(runs).read().count("run") if os.path.exists(runs) else 0
+            wait_for(lambda: count() >= 2, 25, "a second run of credential_process")
+            time.sleep(1.5)
+            err = a.stop()
+            n = count()
+        finally:
+            a.cleanup()
+        check(n in (2, 3), "credential_process ran %d times in ~12 s" % n)
+        pmd = requests(emu, "PutMetricData")
+        check(pmd, "no PutMetricData: %s" % err[-1500:])
+        eq({(r["status"], r["access_key"]) for r in pmd}, {(200, ACCESS_KEY)}, "PutMetricData")
+        check("credentials from process (key AKID" in err, err[-1500:])
+
+
 def test_role_arn_with_source_profile_assumes_role():
     creds = "[base]\naws_access_key_id = %s\naws_secret_access_key = %s\n" % (ACCESS_KEY, SECRET_KEY)
     cfg = "[profile r]\nrole_arn = arn:aws:iam::123456789012:role/e2e-profile-role\n" \
@@ -279,7 +308,9 @@ def test_ecs_container_credentials():
     with cwtest.Emulator("-q", "--ecs-token", ECS_TOKEN) as emu:
         err, _ = run_until_published(
             emu, env={"AWS_CONTAINER_CREDENTIALS_FULL_URI": emu.info["ecs"],
-                      "AWS_CONTAINER_AUTHORIZATION_TOKEN": ECS_TOKEN}, secrets=[ECS_TOKEN])
+                      "AWS_CONTAINER_AUTHORIZATION_TOKEN": ECS_TOKEN}, secrets=[ECS_TOKEN],
+            agent_extra={"debug": True})
+        check(" D! " in err, "no debug lines: %s" % err[-800:])
         expect_issued(emu, "ecs")
         no_secret(err, ecs_secrets(emu))
         ecs = requests(emu, "ECS.Credentials")
@@ -298,7 +329,7 @@ def test_ecs_token_from_file():
 
 def test_ec2_instance_role_over_imdsv2():
     with cwtest.Emulator("-q") as emu:
-        err, _ = run_until_published(emu)
+        err, _ = run_until_published(emu, agent_extra={"debug": True})  # debug logs leak nothing
         expect_issued(emu, "imds", "assumed-role/cwemu-role/")
         toks = requests(emu, "IMDS.Token")
         check(toks and all(r["status"] == 200 and r["method"] == "PUT" for r in toks),
@@ -319,6 +350,48 @@ def test_agent_config_role_arn_over_environment():
         ar = requests(emu, "AssumeRole")
         eq([(r["status"], r["access_key"]) for r in ar], [(200, ACCESS_KEY)],
            "AssumeRole calls (status, signing key)")
+
+
+def test_generic_endpoint_variable_reaches_sts():
+    """AWS_ENDPOINT_URL (no service-specific variable) also routes the AssumeRole call."""
+    with cwtest.Emulator("-q") as emu:
+        a_env = {"AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+                 "AWS_ENDPOINT_URL": emu.endpoint}
+        a = Agent(emu, env=a_env, agent_extra={"credentials": {"role_arn": ROLE_ARN}})
+        del a.env["AWS_ENDPOINT_URL_STS"]
+        try:
+            a.start()
+            wait_for(lambda: accepted_pmd(emu) or a.proc.poll() is not None, 25,
+                     "an accepted PutMetricData")
+            err = a.stop()
+        finally:
+            a.cleanup()
+        check(accepted_pmd(emu), "nothing accepted: %s" % err[-1500:])
+        expect_issued(emu, "sts", "assumed-role/e2e-assumed/")
+
+
+def test_unknown_static_key_each_batch_tried_twice_then_reported():
+    """A key the service does not know: one refresh (which yields the same key), one retry, then
+    the batch is reported as refused: no tight loop, no secret in the log."""
+    secret = "wrongSecretForAnUnknownKey/0123456789abcd"
+    with cwtest.Emulator("-q") as emu:
+        a = Agent(emu, env={"AWS_ACCESS_KEY_ID": "AKIDUNKNOWNTOEMU0001", "AWS_SECRET_ACCESS_KEY": secret})
+        try:
+            a.start()
+            wait_for(lambda: len(requests(emu, "PutMetricData")) >= 6, 25, "6 PutMetricData attempts")
+            err = a.stop()
+        finally:
+            a.cleanup()
+        pmd = requests(emu, "PutMetricData")
+        eq({(r["status"], r["error"]) for r in pmd}, {(403, "InvalidClientTokenId")}, "answers")
+        refused = err.count("CloudWatch refused a batch")
+        sent, rejected, left = stopped_counts(err)
+        eq(sent, 0, "datums sent")
+        check(rejected > 0 and refused > 0, "no batch reported as refused: %s" % err[-1500:])
+        # Every batch: the first attempt, one retry after the refresh (SIGTERM may cut the last).
+        check(2 * refused <= len(pmd) <= 2 * refused + 2,
+              "%d attempts for %d refused batches" % (len(pmd), refused))
+        no_secret(err, [secret])
 
 
 # ---- IMDS token failures ------------------------------------------------------------------------
