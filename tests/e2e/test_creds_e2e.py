@@ -394,6 +394,35 @@ def test_unknown_static_key_each_batch_tried_twice_then_reported():
         no_secret(err, [secret])
 
 
+def pending_sighup_with_a_new_role_arn_assumes_it():
+    """SIGHUP with a changed agent.credentials.role_arn: the new role is assumed and nothing is
+    lost. Not run yet (no test_ prefix): cmd_run.c keeps the credentials of the first config
+    until tests/e2e/cmd_run_sighup_role.diff is applied; then rename it to test_..."""
+    role2 = "arn:aws:iam::123456789012:role/e2e-after-reload"
+    with cwtest.Emulator("-q") as emu:
+        a = Agent(emu, env={"AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY},
+                  agent_extra={"credentials": {"role_arn": ROLE_ARN}})
+        try:
+            a.start()
+            wait_for(lambda: len(accepted_pmd(emu)) >= 2, 25, "2 accepted PutMetricData")
+            cfg = json.load(open(a.cfg))
+            cfg["agent"]["credentials"]["role_arn"] = role2
+            write(a.cfg, json.dumps(cfg))
+            a.proc.send_signal(signal.SIGHUP)
+            wait_for(lambda: len(requests(emu, "AssumeRole")) >= 2, 15, "a second AssumeRole")
+            n = len(accepted_pmd(emu))
+            wait_for(lambda: len(accepted_pmd(emu)) >= n + 3, 15, "3 more PutMetricData")
+            err = a.stop()
+        finally:
+            a.cleanup()
+        known = issued(emu)
+        roles = [known[r["access_key"]]["Arn"].split("/")[1] for r in accepted_pmd(emu)]
+        eq(roles[0], "e2e-assumed", "role before SIGHUP")
+        eq(roles[-1], "e2e-after-reload", "role after SIGHUP")
+        check("configuration reloaded" in err, err[-1500:])
+        datum_check(emu, err, counts=False)
+
+
 # ---- IMDS token failures ------------------------------------------------------------------------
 
 def token_timeout(emu):
@@ -484,7 +513,7 @@ def stopped_counts(err):
     return tuple(int(x) for x in m.groups())
 
 
-def series_check(ts, err):
+def series_check(ts, err, counts=True):
     """The datums' timestamps: each stored exactly once, one a second without a gap, and as many
     as the agent says it sent (none rejected, none left behind)."""
     ts = sorted(ts)
@@ -492,12 +521,13 @@ def series_check(ts, err):
     eq(dup, [], "timestamps stored more than once")
     gaps = [(a, b) for a, b in zip(ts, ts[1:]) if b - a > 1.5]
     eq(gaps, [], "gaps between consecutive datums (lost datums)")
-    eq(stopped_counts(err), (len(ts), 0, 0), "(datums sent, rejected, batches left) vs stored")
+    if counts:  # the agent's figures cover one metrics job: not across a SIGHUP
+        eq(stopped_counts(err), (len(ts), 0, 0), "(datums sent, rejected, batches left) vs stored")
 
 
-def datum_check(emu, err):
+def datum_check(emu, err, counts=True):
     ms = [m for m in emu.get("/_emulator/metrics")["metrics"] if m["name"] == "mem_used_percent"]
-    series_check([m["timestamp"] for m in ms], err)
+    series_check([m["timestamp"] for m in ms], err, counts)
     return ms
 
 
@@ -729,6 +759,8 @@ def test_zz_refresh_web_identity_every_request_accepted_across_rotations():
 
 
 if __name__ == "__main__":
+    if os.environ.get("CW_CREDS_PENDING"):  # run the pending tests too (see their docstrings)
+        globals()["test_sighup_with_a_new_role_arn_assumes_it"] = pending_sighup_with_a_new_role_arn_assumes_it
     only = sys.argv[1] if len(sys.argv) > 1 else None
     try:
         for kind in REFRESH_KINDS:  # they run in the background while the other tests run
