@@ -78,6 +78,11 @@ class Agent:
         self.started = time.time()
         return self
 
+    def log_text(self):
+        """The stderr written so far (while it runs)."""
+        with open(self._err.name) as f:
+            return f.read()
+
     def stop(self):
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
@@ -262,7 +267,13 @@ def test_credential_process_with_expiration_is_run_again():
             a.env["AWS_CONFIG_FILE"] = os.path.join(a.dir, "config")
             a.start()
             runs = os.path.join(a.dir, "runs")
-            count = lambda: open(runs).read().count("run") if os.path.exists(runs) else 0
+
+            def count():
+                if not os.path.exists(runs):
+                    return 0
+                with open(runs) as f:
+                    return f.read().count("run")
+
             wait_for(lambda: count() >= 2, 25, "a second run of credential_process")
             time.sleep(1.5)
             err = a.stop()
@@ -405,7 +416,8 @@ def pending_sighup_with_a_new_role_arn_assumes_it():
         try:
             a.start()
             wait_for(lambda: len(accepted_pmd(emu)) >= 2, 25, "2 accepted PutMetricData")
-            cfg = json.load(open(a.cfg))
+            with open(a.cfg) as f:
+                cfg = json.load(f)
             cfg["agent"]["credentials"]["role_arn"] = role2
             write(a.cfg, json.dumps(cfg))
             a.proc.send_signal(signal.SIGHUP)
@@ -447,7 +459,7 @@ def run_until_chain_fails(emu, env=None):
     a = Agent(emu, env=env)
     try:
         a.start()
-        wait_for(lambda: "no credentials from any provider" in open(a._err.name).read()
+        wait_for(lambda: "no credentials from any provider" in a.log_text()
                  or requests(emu, "PutMetricData"), 40, "the chain's failure report")
         time.sleep(1)
         return a.stop()
@@ -505,7 +517,7 @@ def test_no_provider_works_reports_each_and_leaks_nothing():
             write(os.path.join(a.dir, "p.sh"), script, 0o700)
             a.env = {k: v.replace("@DIR@", a.dir) for k, v in a.env.items()}
             a.start()
-            wait_for(lambda: "no credentials from any provider" in open(a._err.name).read(), 30,
+            wait_for(lambda: "no credentials from any provider" in a.log_text(), 30,
                      "the chain's failure report")
             time.sleep(1)
             err = a.stop()
