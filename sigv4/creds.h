@@ -195,8 +195,9 @@ void creds_cache_tick(struct creds_cache *cache);
 double creds_cache_next_deadline(const struct creds_cache *cache);
 
 /* The service rejected the current credentials (ExpiredToken, InvalidClientTokenId...): start
- * one refresh now, unless one is already in flight. Until it completes get() keeps returning the
- * current set. Callbacks may run before it returns. */
+ * one refresh now, unless one is already in flight. From now until a refresh succeeds get()
+ * returns -1 (wait for on_update, as for the first fetch): a request signed again with the
+ * refused set would only be refused again. Callbacks may run before it returns. */
 void creds_cache_invalidate(struct creds_cache *cache);
 
 /* Non-zero when an AWS error code means the credentials themselves were refused, so the

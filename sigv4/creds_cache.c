@@ -5,7 +5,9 @@
  * t + L - min(300, L/2): five minutes early for anything that lives at least ten minutes, at
  * half-life for shorter ones. A failed refresh keeps the current set while it is valid and is
  * retried after 1, 2, 4 ... CACHE_MAX_BACKOFF seconds. get() never returns a set that has
- * expired (CACHE_EXPIRY_SLACK seconds of margin).
+ * expired (CACHE_EXPIRY_SLACK seconds of margin), nor one the service refused (invalidate) until
+ * a refresh has succeeded: a retry signed with the refused set would only be refused again, and
+ * the senders' retry policy counts that second refusal as final.
  */
 #include <math.h>
 #include <stdio.h>
@@ -29,6 +31,7 @@ struct creds_cache {
     struct creds *cur;
     double obtained, refresh_at, retry_at;
     int refreshing, failures;
+    int rejected; /* the service refused c->cur: held back until a refresh succeeds */
     char last_error[512];
 };
 
@@ -65,15 +68,16 @@ void creds_cache_free(struct creds_cache *c)
     free(c);
 }
 
-static int usable(const struct creds *cr, double now)
+static int usable(const struct creds_cache *c, double now)
 {
-    return cr && (cr->expiration == 0 || now < cr->expiration - CACHE_EXPIRY_SLACK);
+    const struct creds *cr = c->cur;
+    return cr && !c->rejected && (cr->expiration == 0 || now < cr->expiration - CACHE_EXPIRY_SLACK);
 }
 
 int creds_cache_get(struct creds_cache *c, struct creds **out)
 {
     *out = NULL;
-    if (!usable(c->cur, creds_now(&c->ctx)))
+    if (!usable(c, creds_now(&c->ctx)))
         return -1;
     *out = creds_ref(c->cur);
     return 0;
@@ -97,6 +101,7 @@ static void install(struct creds_cache *c, struct creds *cr, double now)
     c->obtained = now;
     c->refresh_at = cr->expiration ? creds_refresh_at(now, cr->expiration) : CACHE_NEVER;
     c->failures = 0;
+    c->rejected = 0;
     c->last_error[0] = '\0';
     cw_log_redact_key(cr->access_key_id, key, sizeof key);
     if (cr->expiration)
@@ -116,7 +121,7 @@ static void failed(struct creds_cache *c, const char *err, double now)
     c->failures++;
     c->retry_at = now + backoff;
     snprintf(c->last_error, sizeof c->last_error, "%s", err ? err : "failed");
-    if (usable(c->cur, now)) {
+    if (usable(c, now)) {
         fmt_time(c->cur->expiration, when, sizeof when);
         cw_warn("creds",
                 "refreshing credentials failed (%d in a row), retrying in %.0f s; still "
@@ -186,6 +191,7 @@ void creds_cache_tick(struct creds_cache *c)
 
 void creds_cache_invalidate(struct creds_cache *c)
 {
+    c->rejected = c->cur != NULL;
     if (!c->refreshing)
         start_refresh(c);
 }

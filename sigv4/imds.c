@@ -236,8 +236,13 @@ static void get_done(void *owner, const struct cw_http_response *resp)
         return;
     }
     if (resp->status != 200) {
+        /* A 401 to a tokenless GET: v1 was tried because no token came, and v1 is refused. */
         op_fail(op, resp->status, "GET /latest/%s: HTTP %s",
-                creds_fmt(detail, sizeof detail, "%ld", resp->status));
+                creds_fmt(detail, sizeof detail, "%ld%s", resp->status,
+                          resp->status == 401 && !op->with_token
+                              ? " to an IMDSv1 request (no IMDSv2 token could be obtained, and "
+                                "the instance requires one)"
+                              : ""));
         return;
     }
     op_finish(op, 200, resp->body ? resp->body : "", resp->body_len, NULL);

@@ -237,14 +237,60 @@ TEST(invalidate_forces_exactly_one_refresh)
     creds_cache_invalidate(cache);
     creds_cache_tick(cache);
     T_EQ_INT(p.fetches, 2);
-    T_EQ_INT(creds_cache_get(cache, &c), 0); /* the current set is served meanwhile */
-    T_EQ_STR(c->access_key_id, "ASIATEST00000001");
-    creds_release(c);
+    /* The refused set is held back meanwhile: a retry signed with it would be refused again
+     * (and the retry policy takes a second auth refusal as final: the batch would be lost). */
+    T_EQ_INT(creds_cache_get(cache, &c), -1);
+    T_CHECK(c == NULL);
     tp_complete(&p);
     T_EQ_INT(u.n, 2);
     T_EQ_STR(u.last_key, "ASIATEST00000002");
+    T_EQ_INT(creds_cache_get(cache, &c), 0);
+    T_EQ_STR(c->access_key_id, "ASIATEST00000002");
+    creds_release(c);
     creds_cache_tick(cache);
     T_EQ_INT(p.fetches, 2); /* and nothing more */
+    creds_cache_free(cache);
+}
+
+TEST(refused_set_stays_held_back_until_a_refresh_succeeds)
+{
+    struct fake_clock clk = {T0};
+    struct tprov p;
+    struct updates u = {0};
+    struct creds *c = NULL;
+    tp_init(&p, &clk, 3600);
+    struct creds_cache *cache = cache_for(&p, &clk, &u);
+    creds_cache_tick(cache);
+    T_EQ_INT(creds_cache_get(cache, &c), 0);
+    creds_release(c);
+    p.fail = 1;
+    creds_cache_invalidate(cache); /* the refresh fails at once */
+    T_EQ_INT(p.fetches, 2);
+    T_EQ_INT(creds_cache_get(cache, &c), -1); /* not the refused set, though it is unexpired */
+    T_EQ_DBL(creds_cache_next_deadline(cache), T0 + 1, 1e-6); /* retried with the backoff */
+    clk.t += 1;
+    p.fail = 0;
+    creds_cache_tick(cache);
+    T_EQ_INT(p.fetches, 3);
+    T_EQ_INT(creds_cache_get(cache, &c), 0);
+    T_EQ_STR(c->access_key_id, "ASIATEST00000002");
+    creds_release(c);
+    creds_cache_free(cache);
+}
+
+TEST(invalidate_with_a_synchronous_provider_serves_the_new_set_at_once)
+{
+    struct fake_clock clk = {T0};
+    struct tprov p;
+    struct updates u = {0};
+    struct creds *c = NULL;
+    tp_init(&p, &clk, 0); /* static keys, e.g. a rotated key in the credentials file */
+    struct creds_cache *cache = cache_for(&p, &clk, &u);
+    creds_cache_tick(cache);
+    creds_cache_invalidate(cache);
+    T_EQ_INT(creds_cache_get(cache, &c), 0);
+    T_EQ_STR(c->access_key_id, "ASIATEST00000002");
+    creds_release(c);
     creds_cache_free(cache);
 }
 
@@ -346,6 +392,8 @@ T_MAIN("creds_cache", T_CASE(error_codes_that_want_a_refresh), T_CASE(refresh_at
        T_CASE(short_lived_credentials_refresh_early_and_never_expire_in_hand),
        T_CASE(failed_refresh_keeps_valid_creds_and_backs_off),
        T_CASE(invalidate_forces_exactly_one_refresh),
+       T_CASE(refused_set_stays_held_back_until_a_refresh_succeeds),
+       T_CASE(invalidate_with_a_synchronous_provider_serves_the_new_set_at_once),
        T_CASE(static_credentials_are_never_refreshed), T_CASE(expired_on_arrival_counts_as_failure),
        T_CASE(status_reports_source_and_expiry_without_secrets),
        T_CASE(free_during_refresh_with_real_provider))
