@@ -405,10 +405,9 @@ def test_unknown_static_key_each_batch_tried_twice_then_reported():
         no_secret(err, [secret])
 
 
-def pending_sighup_with_a_new_role_arn_assumes_it():
+def test_sighup_with_a_new_role_arn_assumes_it():
     """SIGHUP with a changed agent.credentials.role_arn: the new role is assumed and nothing is
-    lost. Not run yet (no test_ prefix): cmd_run.c keeps the credentials of the first config
-    until tests/e2e/cmd_run_sighup_role.diff is applied; then rename it to test_..."""
+    lost."""
     role2 = "arn:aws:iam::123456789012:role/e2e-after-reload"
     with cwtest.Emulator("-q") as emu:
         a = Agent(emu, env={"AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY},
@@ -793,8 +792,6 @@ def test_zz_refresh_web_identity_every_request_accepted_across_rotations():
 
 
 if __name__ == "__main__":
-    if os.environ.get("CW_CREDS_PENDING"):  # run the pending tests too (see their docstrings)
-        globals()["test_sighup_with_a_new_role_arn_assumes_it"] = pending_sighup_with_a_new_role_arn_assumes_it
     only = sys.argv[1] if len(sys.argv) > 1 else None
     try:
         for kind in REFRESH_KINDS:  # they run in the background while the other tests run
