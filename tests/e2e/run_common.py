@@ -128,13 +128,13 @@ class Agent:
         return [tuple(int(x) for x in m.groups()) for m in FLUSH_RE.finditer(self.err())]
 
     def queued_total(self):
-        """Datums this process wrote to the spool, summed over pipes (a reload restarts at 0)."""
-        total, last = 0, 0
-        for _, q, _, _ in self.flushes():
-            if q < last:
-                total += last
-            last = q
-        return total + last
+        """Datums this process wrote to the spool, summed over its pipes: each start or SIGHUP
+        reload logs "publishing metrics to" and starts a pipe whose counters begin at 0."""
+        total = 0
+        for seg in self.err().split("publishing metrics to")[1:]:
+            qs = [int(m.group(2)) for m in FLUSH_RE.finditer(seg)]
+            total += qs[-1] if qs else 0
+        return total
 
     def stopped(self):
         """(sent, rejected, left) from the shutdown line, or None."""
