@@ -24,13 +24,13 @@ WANT_DIMS = {  # dimension names after `host`, in order
 }
 
 
-def run_for(emu, cfg, seconds, env_extra=None, static_keys=True):
+def run_for(emu, cfg, seconds, env_extra=None, static_keys=True, args=()):
     """Runs the agent with cfg for `seconds`, SIGTERM, returns (agent, metrics)."""
     tmp = tempfile.mkdtemp(prefix="cwe2e-")
     ag = None
     try:
         path = rc.write_json(os.path.join(tmp, "cfg.json"), cfg)
-        ag = rc.Agent([path], os.path.join(tmp, "state"), rc.agent_env(emu, static_keys, env_extra)).start()
+        ag = rc.Agent([path], os.path.join(tmp, "state"), rc.agent_env(emu, static_keys, env_extra), args).start()
         time.sleep(seconds)
         code, _ = ag.stop()
         cwtest.eq(code, 0, "exit status (stderr: %s)" % ag.err()[-800:])
@@ -158,6 +158,24 @@ def test_omit_hostname_and_per_plugin_interval():
     cwtest.eq(res, {"mem_used_percent": 1, "swap_used_percent": 60}, "StorageResolution per plugin interval")
     cwtest.eq(len(rc.series(got, "swap_used_percent")), 1, "swap points (60 s interval, first gather at start)")
     rc.check_exactly_once(got, ag.queued_total())
+
+
+def test_pack_values_sends_one_accepted_datum_per_series():
+    collected = {"mem": {"measurement": ["mem_used_percent"]},
+                 "disk": {"measurement": ["used_percent"], "resources": ["/"]}}
+    with cwtest.Emulator() as emu:
+        # flush every 60 s: the SIGTERM flush packs the whole run's samples
+        cfg = rc.metrics_config(emu.endpoint, collected, flush=60)
+        ag, got = run_for(emu, cfg, 4.5, args=["--pack-values"])
+    sent, rejected, left = ag.stopped()
+    cwtest.eq((rejected, left), (0, 0), "rejected datums, batches left (stderr: %s)" % ag.err()[-600:])
+    cwtest.eq(sorted(m["name"] for m in got), ["disk_used_percent", "mem_used_percent"], "one datum per series")
+    for m in got:
+        cwtest.check("values" in m and "counts" in m and "value" not in m, "packed datum: %r" % m)
+        cwtest.check("statistic_values" not in m, "Values and StatisticValues together: %r" % m)
+        cwtest.check(sum(m["counts"]) >= 4, "%s: %s samples packed in 4.5 s" % (m["name"], sum(m["counts"])))
+        cwtest.eq(len(m["values"]), len(m["counts"]), "Values vs Counts length")
+    cwtest.eq(sent, len(got), "datums sent")
 
 
 cwtest.main(globals())
