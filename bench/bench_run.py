@@ -4,7 +4,8 @@
    a. the reference's default Linux config (mem_used_percent, disk used_percent on every
       filesystem, EC2 dimensions, 60 s interval, 60 s flush);  budget RSS <= 6 MB, CPU <= 0.05 %
    b. packaging/demo-config.json (rich set, 10 s interval and flush).
-   RSS = VmRSS / VmHWM (/proc/PID/status) at the end; CPU = utime+stime (/proc/PID/stat) over
+   RSS = VmRSS / VmHWM (/proc/PID/status) at the end, and RssAnon (the process's own memory;
+   VmRSS also counts the shared pages of libcrypto, libc, libcurl and its dependencies); CPU = utime+stime (/proc/PID/stat) over
    the whole run, and over the steady part (after the first 5 s: startup, config validation,
    IMDS and DescribeTags are excluded) as % of one core.
 2. API calls saved by --pack-values: interval 1 s, flush 60 s, the demo's measurement set, run
@@ -75,6 +76,7 @@ class Job:
         self.cpu_steady = 100.0 * (total - self.steady[1]) / TICK / (now - self.steady[0])
         self.cpu_ms = 1000.0 * total / TICK
         self.rss, self.hwm = status_kb(pid, "VmRSS"), status_kb(pid, "VmHWM")
+        self.anon = status_kb(pid, "RssAnon")
         self.elapsed = now - self.t0
 
     def finish(self):
@@ -119,10 +121,10 @@ def resources():
     run_pair(jobs)
     print("   cwagent run over %.0f s (budget: RSS <= 6 MB, CPU <= 0.05 %% of a core):" % SECONDS)
     for j in jobs:
-        print("   %-24s VmRSS %5.2f MB  VmHWM %5.2f MB  CPU %6.1f ms = %.3f %% of a core "
-              "(steady %.3f %%)  %d datums in %d calls"
-              % (j.label, j.rss / 1024.0, j.hwm / 1024.0, j.cpu_ms, j.cpu_all, j.cpu_steady,
-                 len(j.datums), len(j.reqs)))
+        print("   %-22s VmRSS %5.2f MB (RssAnon %4.2f MB, the rest shared library pages)  VmHWM %5.2f MB"
+              % (j.label, j.rss / 1024.0, j.anon / 1024.0, j.hwm / 1024.0))
+        print("   %-22s CPU %5.1f ms = %.3f %% of a core (steady, after %.0f s: %.3f %%)  %d datums in %d calls"
+              % ("", j.cpu_ms, j.cpu_all, STEADY_AFTER, j.cpu_steady, len(j.datums), len(j.reqs)))
 
 
 def packing():
