@@ -156,6 +156,14 @@ unsigned aws_client_pending(const struct aws_client *c)
     return c->pending;
 }
 
+unsigned aws_client_on_wire(const struct aws_client *c)
+{
+    unsigned n = 0;
+    for (const struct call *k = c->calls; k; k = k->next)
+        n += k->in_flight != 0;
+    return n;
+}
+
 void aws_client_stats(const struct aws_client *c, struct aws_client_stats *out)
 {
     *out = c->st;

@@ -116,4 +116,31 @@ def test_sighup_reload_adds_a_measurement_without_loss():
     rc.check_exactly_once(got, ag.queued_total())
 
 
+def test_sighup_while_a_call_is_on_the_wire_sends_nothing_twice():
+    with open(os.path.join(cwtest.REPO, "agent", "cmd_run.c")) as f:
+        if "metrics_pipe_hold" not in f.read():
+            raise cwtest.Skip("known bug: a SIGHUP while PutMetricData is on the wire sends that batch "
+                              "twice until agent/cmd_run.c waits for it (metrics_pipe_hold/on_wire)")
+    with Tmp() as tmp, cwtest.Emulator() as emu:
+        path = rc.write_json(os.path.join(tmp, "c.json"), rc.metrics_config(emu.endpoint, MEM))
+        ag = rc.Agent([path], os.path.join(tmp, "state"), rc.agent_env(emu)).start()
+        try:
+            rc.wait_for(lambda: rc.metrics(emu), 10, what="first datums")
+            # the next PutMetricData is answered after 1.5 s (stored first): SIGHUP meanwhile
+            emu.post("/_emulator/faults", {"operation": "PutMetricData", "mode": "delay",
+                                           "delay_ms": 1500, "count": 1})
+            rc.wait_for(lambda: emu.get("/_emulator/faults")["faults"][0]["fired"], 5, step=0.05,
+                        what="the delayed call")
+            time.sleep(0.3)
+            ag.send(signal.SIGHUP)
+            time.sleep(4)
+            code, _ = ag.stop()
+            got = rc.metrics(emu)
+        finally:
+            ag.close()
+    cwtest.eq(code, 0, "exit status")
+    cwtest.check("configuration reloaded" in ag.err(), "reload logged: %s" % ag.err()[-500:])
+    rc.check_exactly_once(got, ag.queued_total())
+
+
 cwtest.main(globals())
