@@ -10,7 +10,9 @@
 #include "sigv4/creds.h"
 #include "sigv4/sigv4.h"
 
-#define CREDS_WAIT_MS 250 /* poll for credentials not yet available */
+#define CREDS_WAIT_MS     250 /* poll for credentials not yet available */
+#define REFRESH_POLL_MS   50  /* poll for a forced refresh to land before resending */
+#define REFRESH_MAX_POLLS 100 /* then resend anyway (5 s) */
 
 struct call {
     struct call *next, *prev;
@@ -27,6 +29,7 @@ struct call {
     struct cw_retry_state rs;
     uint64_t timer; /* waiting for a retry or credentials */
     int in_flight;
+    unsigned refresh_polls; /* > 0: the credentials were refused, a refresh was asked for */
 };
 
 struct aws_client {
@@ -146,6 +149,14 @@ unsigned aws_client_pending(const struct aws_client *c)
     return c->pending;
 }
 
+unsigned aws_client_on_wire(const struct aws_client *c)
+{
+    unsigned n = 0;
+    for (const struct call *k = c->calls; k; k = k->next)
+        n += k->in_flight != 0;
+    return n;
+}
+
 void aws_client_stats(const struct aws_client *c, struct aws_client_stats *out)
 {
     *out = c->st;
@@ -247,9 +258,27 @@ out:
     return rc;
 }
 
+/* After the service refused the credentials: non-zero while the forced refresh is still in
+ * flight (resending now would sign with the refused set again and waste an attempt). */
+static int awaiting_refresh(struct aws_client *c, struct call *k)
+{
+    if (!k->refresh_polls)
+        return 0;
+    struct creds_cache_status cs;
+    creds_cache_status(c->creds, &cs);
+    if (cs.refreshing && k->refresh_polls++ <= REFRESH_MAX_POLLS)
+        return 1;
+    k->refresh_polls = 0;
+    return 0;
+}
+
 static void attempt(struct aws_client *c, struct call *k)
 {
     struct creds *cr = NULL;
+    if (awaiting_refresh(c, k)) {
+        wait_then_attempt(c, k, REFRESH_POLL_MS);
+        return;
+    }
     if (creds_cache_get(c->creds, &cr) != 0) {
         creds_cache_tick(c->creds);
         wait_then_attempt(c, k, CREDS_WAIT_MS);
@@ -301,7 +330,7 @@ static void note_failure(struct aws_client *c, const struct aws_result *r)
         snprintf(c->st.last_error, sizeof c->st.last_error, "%s", r->message);
 }
 
-static void apply_decision(struct aws_client *c, const struct cw_retry_decision *d,
+static void apply_decision(struct aws_client *c, struct call *k, const struct cw_retry_decision *d,
                            const struct cw_http_response *resp)
 {
     if (d->correct_clock) {
@@ -317,6 +346,7 @@ static void apply_decision(struct aws_client *c, const struct cw_retry_decision 
         c->st.cred_refreshes++;
         cw_warn("aws", "%s: credentials rejected; refreshing them", c->service);
         creds_cache_invalidate(c->creds);
+        k->refresh_polls = 1;
     }
 }
 
@@ -344,7 +374,7 @@ static void on_response(void *ud, const struct cw_http_response *resp)
         if (cls == CW_RETRY_THROTTLE)
             c->st.throttled++;
     }
-    apply_decision(c, &d, resp);
+    apply_decision(c, k, &d, resp);
     if (d.action == CW_RETRY_AGAIN) {
         c->st.retries++;
         cw_debug("aws", "%s: %s; retry %u in %ld ms", c->service, c->st.last_error, k->rs.attempts,

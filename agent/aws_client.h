@@ -83,6 +83,9 @@ int aws_client_call(struct aws_client *c, const struct aws_call *call, aws_done_
 
 /* Calls started and not finished. */
 unsigned aws_client_pending(const struct aws_client *c);
+/* Calls whose request is on the wire now (not waiting for a retry or for credentials): the
+ * service may still act on them, so freeing the client then can duplicate the work. */
+unsigned aws_client_on_wire(const struct aws_client *c);
 void aws_client_stats(const struct aws_client *c, struct aws_client_stats *out);
 
 #endif

@@ -50,6 +50,7 @@ struct metrics_pipe {
     uint64_t flush_timer, start_timer, replay_timer;
     long flush_ms;
     int in_flight;
+    int hold; /* metrics_pipe_hold: no new call */
     uint64_t in_flight_seq;
     uint32_t in_flight_datums;
     struct metrics_pipe_stats st;
@@ -101,7 +102,7 @@ static void on_sent(void *ud, const struct aws_result *r)
 
 static void send_next(struct metrics_pipe *mp)
 {
-    if (mp->in_flight || mp->replay_timer)
+    if (mp->in_flight || mp->replay_timer || mp->hold)
         return;
     struct spool_entry e;
     if (spool_peek_oldest(mp->spool, &e) != 0)
@@ -403,6 +404,18 @@ int metrics_pipe_busy(const struct metrics_pipe *mp)
     struct spool_stats ss;
     spool_get_stats(mp->spool, &ss);
     return mp->in_flight || ss.entries > 0;
+}
+
+void metrics_pipe_hold(struct metrics_pipe *mp, int hold)
+{
+    mp->hold = hold != 0;
+    if (!mp->hold)
+        send_next(mp);
+}
+
+int metrics_pipe_on_wire(const struct metrics_pipe *mp)
+{
+    return mp->in_flight && aws_client_on_wire(mp->client) > 0;
 }
 
 void metrics_pipe_stats(const struct metrics_pipe *mp, struct metrics_pipe_stats *out)

@@ -60,6 +60,13 @@ void metrics_pipe_flush(struct metrics_pipe *mp);
 void metrics_pipe_stop(struct metrics_pipe *mp);
 /* Non-zero while a PutMetricData call is in flight or the spool holds entries. */
 int metrics_pipe_busy(const struct metrics_pipe *mp);
+/* hold != 0: start no further PutMetricData call (the spool keeps what is not sent); 0 resumes.
+ * For a reload: stop, hold, wait until metrics_pipe_on_wire() is 0, free; the next pipe on the
+ * same spool replays the rest. Freeing while a request is on the wire would send its batch
+ * twice when CloudWatch had already accepted it. */
+void metrics_pipe_hold(struct metrics_pipe *mp, int hold);
+/* Non-zero while a PutMetricData request is on the wire (not waiting for a retry). */
+int metrics_pipe_on_wire(const struct metrics_pipe *mp);
 void metrics_pipe_stats(const struct metrics_pipe *mp, struct metrics_pipe_stats *out);
 void metrics_pipe_free(struct metrics_pipe *mp);
 

@@ -445,7 +445,9 @@ static size_t emit_chunk(struct datum_list *out, const struct datum *tmpl, int64
     d->values = v;
     d->counts = c;
     d->nvalues = (uint16_t)nd;
-    d->has_stats = 1;
+    /* The stats are kept for callers but not sent: CloudWatch refuses Values together with
+     * StatisticValues (InvalidParameterCombination), and Values/Counts are exact anyway. */
+    d->has_stats = 0;
     d->stats = (struct datum_stats){(double)used, sum, v[0], v[nd - 1]};
     return used;
 }

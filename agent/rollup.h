@@ -71,7 +71,8 @@ int rollup_apply(const struct rollup *r, const struct rollup_sample *s, struct d
 
 /* Packs `in` into `out`: datums of one series (same name, unit, dimensions and storage
  * resolution, each with a single Value) become datums with Values/Counts (identical values
- * counted, at most 150 distinct per datum, split beyond) plus StatisticValues, stamped with the
+ * counted, at most 150 distinct per datum, split beyond; `stats` filled but has_stats 0: CloudWatch
+ * refuses Values together with StatisticValues), stamped with the
  * series' earliest timestamp. Datums that already carry Values pass through. Order follows the
  * first appearance of each series. Strings are borrowed from `in`, which must outlive `out`.
  * Returns 0, or -1 when `out` is full or memory is exhausted. */

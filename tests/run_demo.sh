@@ -1,14 +1,64 @@
 #!/usr/bin/env bash
-# make run: the embedded default. Starts the local CloudWatch emulator in the foreground and
-# says how to point a client at it. Ctrl-C stops it.
+# make run: the demo. Starts the local CloudWatch emulator and `cwagent run` with
+# packaging/demo-config.json (every 10 s: cpu, mem, swap, disk, diskio, net, netstat, processes
+# and the agent's own procstat; EC2 dimensions from the emulator's instance metadata). The agent
+# prints one "flush:" line per flush. Ctrl-C stops both (the agent flushes first).
+#   tests/run_demo.sh [BUILD_DIR]      env: CWEMU_PORT (default 4566; 0 = any free port)
 set -u
 build=${1:-build}
 repo=$(cd "$(dirname "$0")/.." && pwd)
+agent="$repo/$build/cwagent"
+config="$repo/packaging/demo-config.json"
+state="$repo/$build/demo-state"
 port=${CWEMU_PORT:-4566}
-echo "Starting the local CloudWatch emulator on 127.0.0.1:$port (Ctrl-C to stop)."
-echo "Point a client at it with:"
-echo "  export AWS_ACCESS_KEY_ID=AKIDCWEMULATOR00001"
-echo "  export AWS_SECRET_ACCESS_KEY=cwemu/secret/key/for/local/tests/only00"
-echo "  export AWS_REGION=us-east-1 AWS_EC2_METADATA_SERVICE_ENDPOINT=http://127.0.0.1:$port"
-echo "  aws --endpoint-url http://127.0.0.1:$port cloudwatch list-metrics"
-exec /usr/bin/python3 "$repo/tests/emulator/cwemu" --port "$port"
+python=/usr/bin/python3
+
+[ -x "$agent" ] || { echo "run_demo: $agent is missing; run 'make' first" >&2; exit 1; }
+mkdir -p "$state"
+emu_out="$state/emulator.json"
+rm -f "$emu_out"
+
+# The emulator gets its own session so that Ctrl-C reaches only the agent; it is stopped after
+# the agent has flushed.
+setsid "$python" "$repo/tests/emulator/cwemu" --port "$port" -q >"$emu_out" 2>"$state/emulator.log" </dev/null &
+emu_pid=$!
+agent_pid=
+cleanup() {
+    trap - INT TERM EXIT
+    if [ -n "$agent_pid" ] && kill -0 "$agent_pid" 2>/dev/null; then
+        kill -TERM "$agent_pid" 2>/dev/null
+        wait "$agent_pid" 2>/dev/null
+    fi
+    kill -TERM "$emu_pid" 2>/dev/null
+    wait "$emu_pid" 2>/dev/null
+    echo "demo stopped (agent state and spool kept in $state)"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+for _ in $(seq 50); do
+    [ -s "$emu_out" ] && break
+    kill -0 "$emu_pid" 2>/dev/null || { echo "run_demo: the emulator did not start:" >&2; cat "$state/emulator.log" >&2; exit 1; }
+    sleep 0.1
+done
+endpoint=$("$python" -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["endpoint"])' "$emu_out") ||
+    { echo "run_demo: no startup line from the emulator" >&2; exit 1; }
+
+# Only the emulator's documented keys and loopback endpoints: nothing from the user's AWS setup.
+for v in $(env | sed -n 's/^\(AWS_[A-Z0-9_]*\)=.*/\1/p'); do unset "$v"; done
+export AWS_ACCESS_KEY_ID=AKIDCWEMULATOR00001
+export AWS_SECRET_ACCESS_KEY=cwemu/secret/key/for/local/tests/only00
+export AWS_EC2_METADATA_SERVICE_ENDPOINT="$endpoint"
+export AWS_ENDPOINT_URL="$endpoint"   # CloudWatch (PutMetricData) and EC2 (DescribeTags)
+export AWS_CONFIG_FILE=/nonexistent/cwagent-demo AWS_SHARED_CREDENTIALS_FILE=/nonexistent/cwagent-demo
+
+echo "cwagent demo: emulator at $endpoint, config $config, state $state"
+echo "  stored metrics:  curl -s $endpoint/_emulator/metrics | $python -m json.tool | less"
+echo "  request log:     curl -s $endpoint/_emulator/requests"
+echo "  first flush in ~10 s; Ctrl-C stops the agent (it flushes) and the emulator"
+"$agent" run -c "$config" --state-dir "$state" &
+agent_pid=$!
+wait "$agent_pid"
+rc=$?
+agent_pid=
+exit "$rc"
