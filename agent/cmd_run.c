@@ -36,6 +36,7 @@ extern char **environ;
 #define IMDS_WAIT_MS      6000
 #define ASG_WAIT_MS       10000
 #define SHUTDOWN_DRAIN_MS 5000
+#define RELOAD_WAIT_MS    35000 /* a request on the wire ends within the client's 30 s timeout */
 #define DEFAULT_STATE_DIR "/var/lib/cwagent"
 #define DEFAULT_SPOOL_MB  64
 
@@ -72,6 +73,9 @@ struct run {
     struct logs_pipe *lp;
     uint64_t creds_timer;
     struct status_server *status;
+    struct cw_config *next_cfg; /* SIGHUP: applied once no request is on the wire */
+    uint64_t reload_timer;
+    int64_t reload_deadline;
     char starttime[32];
     int stopping;
     int done_flag;
@@ -590,12 +594,15 @@ static void start_status(struct run *r)
 
 /* ---- signals and shutdown -------------------------------------------------------------------- */
 
+static void cancel_reload(struct run *r);
+
 static void on_stop(struct cw_loop *loop, int signo, void *ud)
 {
     struct run *r = ud;
     cw_info("agent", "received %s: flushing", signo == SIGTERM ? "SIGTERM" : "SIGINT");
     r->stopping = 1;
     cw_sd_notify("STOPPING=1");
+    cancel_reload(r);
     if (r->mp)
         metrics_pipe_stop(r->mp);
     if (r->lp)
@@ -603,22 +610,13 @@ static void on_stop(struct cw_loop *loop, int signo, void *ud)
     cw_loop_stop(loop);
 }
 
-static void on_reload(struct cw_loop *loop, int signo, void *ud)
+/* Applies r->next_cfg: stops both jobs, rebuilds credentials if the agent role changed, starts
+ * the jobs again. Pending datums are in the spool and uncommitted log lines are re-read from
+ * the checkpoints, so nothing queued is lost. */
+static void apply_config(struct run *r)
 {
-    (void)loop;
-    (void)signo;
-    struct run *r = ud;
-    struct cw_config *ncfg = NULL;
-    cw_sd_notify("RELOADING=1");
-    if (load_config(r, &ncfg) != 0) {
-        cw_sd_notify("READY=1");
-        cw_error("agent", "SIGHUP: the new configuration is invalid; keeping the running one");
-        return;
-    }
-    if (r->mp)
-        metrics_pipe_stop(r->mp); /* pending datums go to the spool first */
-    if (r->lp)
-        logs_pipe_flush(r->lp); /* checkpoints: uncommitted lines are read again */
+    struct cw_config *ncfg = r->next_cfg;
+    r->next_cfg = NULL;
     stop_metrics(r);
     stop_logs(r);
     const char *old_role = r->cfg->agent.role_arn, *new_role = ncfg->agent.role_arn;
@@ -638,6 +636,60 @@ static void on_reload(struct cw_loop *loop, int signo, void *ud)
     else
         cw_info("agent", "configuration reloaded");
     cw_sd_notify("READY=1");
+}
+
+static unsigned on_wire(const struct run *r)
+{
+    return (r->cw ? aws_client_on_wire(r->cw) : 0) + (r->logs ? aws_client_on_wire(r->logs) : 0);
+}
+
+/* Waits until no request is on the wire (an answered batch must leave the spool / commit its
+ * offsets, or the new jobs would send it again), then applies the new configuration. */
+static void on_reload_tick(struct cw_loop *loop, void *ud)
+{
+    struct run *r = ud;
+    if (on_wire(r) && cw_loop_now_ms(loop) < r->reload_deadline)
+        return;
+    cw_loop_timer_cancel(loop, r->reload_timer);
+    r->reload_timer = 0;
+    apply_config(r);
+}
+
+static void cancel_reload(struct run *r)
+{
+    if (!r->reload_timer)
+        return;
+    cw_loop_timer_cancel(r->loop, r->reload_timer);
+    r->reload_timer = 0;
+    cw_config_free(r->next_cfg);
+    r->next_cfg = NULL;
+    if (r->mp)
+        metrics_pipe_hold(r->mp, 0);
+}
+
+static void on_reload(struct cw_loop *loop, int signo, void *ud)
+{
+    (void)signo;
+    struct run *r = ud;
+    struct cw_config *ncfg = NULL;
+    cw_sd_notify("RELOADING=1");
+    if (load_config(r, &ncfg) != 0) {
+        cw_sd_notify("READY=1");
+        cw_error("agent", "SIGHUP: the new configuration is invalid; keeping the running one");
+        return;
+    }
+    cw_config_free(r->next_cfg); /* SIGHUP again while waiting: the newest file wins */
+    r->next_cfg = ncfg;
+    if (r->reload_timer)
+        return;
+    if (r->mp) {
+        metrics_pipe_stop(r->mp);    /* pending datums go to the spool first */
+        metrics_pipe_hold(r->mp, 1); /* no new call: the next job replays the spool */
+    }
+    if (r->lp)
+        logs_pipe_flush(r->lp); /* checkpoints of what was delivered */
+    r->reload_deadline = cw_loop_now_ms(loop) + RELOAD_WAIT_MS;
+    r->reload_timer = cw_loop_timer_every(loop, 20, on_reload_tick, r);
 }
 
 static void drain(struct run *r)
@@ -680,6 +732,7 @@ static int open_state(struct run *r)
 
 static void cleanup(struct run *r)
 {
+    cancel_reload(r);
     status_server_free(r->status);
     stop_metrics(r);
     stop_logs(r);

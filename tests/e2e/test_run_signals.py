@@ -118,10 +118,6 @@ def test_sighup_reload_adds_a_measurement_without_loss():
 
 
 def test_sighup_while_a_call_is_on_the_wire_sends_nothing_twice():
-    with open(os.path.join(cwtest.REPO, "agent", "cmd_run.c")) as f:
-        if "metrics_pipe_hold" not in f.read():
-            raise cwtest.Skip("known bug: a SIGHUP while PutMetricData is on the wire sends that batch "
-                              "twice until agent/cmd_run.c waits for it (metrics_pipe_hold/on_wire)")
     with Tmp() as tmp, cwtest.Emulator() as emu:
         path = rc.write_json(os.path.join(tmp, "c.json"), rc.metrics_config(emu.endpoint, MEM))
         ag = rc.Agent([path], os.path.join(tmp, "state"), rc.agent_env(emu)).start()
