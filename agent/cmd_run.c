@@ -25,6 +25,7 @@
 #include "agent/status.h"
 #include "agent/version.h"
 #include "common/log.h"
+#include "common/logfile.h"
 #include "config/config.h"
 #include "sigv4/creds.h"
 #include "sigv4/imds.h"
@@ -73,6 +74,7 @@ struct run {
     struct logs_pipe *lp;
     uint64_t creds_timer;
     struct status_server *status;
+    struct cw_logfile *logfile; /* agent.logfile; NULL = stderr */
     struct cw_config *next_cfg; /* SIGHUP: applied once no request is on the wire */
     uint64_t reload_timer;
     int64_t reload_deadline;
@@ -206,6 +208,23 @@ static int load_config(struct run *r, struct cw_config **out)
         fprintf(stderr, "%s\n", diag.errors[i]);
     cw_config_diag_free(&diag);
     return rc;
+}
+
+/* agent.logfile: the agent's own log goes there (rotated at 100 MB, 5 backups) from now on;
+ * set at start-up only. When it cannot be opened the log stays on stderr. */
+static void open_logfile(struct run *r)
+{
+    const char *path = r->cfg->agent.logfile;
+    if (!path || !*path)
+        return;
+    r->logfile = cw_logfile_open(path, 0, 0);
+    if (!r->logfile) {
+        cw_warn("agent", "cannot open agent.logfile %s (%s); logging to stderr", path,
+                strerror(errno));
+        return;
+    }
+    cw_info("agent", "logging to %s", path);
+    cw_log_set_sink(cw_logfile_sink, r->logfile);
 }
 
 static int pick_region(struct run *r)
@@ -743,6 +762,10 @@ static void cleanup(struct run *r)
     cw_config_free(r->cfg);
     cw_http_curl_free(r->curl);
     cw_loop_free(r->loop);
+    if (r->logfile) {
+        cw_log_set_sink(NULL, NULL);
+        cw_logfile_close(r->logfile);
+    }
 }
 
 static int start(struct run *r)
@@ -760,6 +783,7 @@ static int start(struct run *r)
         return 2;
     if (r->cfg->agent.debug)
         cw_log_set_level(CW_LOG_DEBUG);
+    open_logfile(r);
     if (setup_creds(r) != 0 || open_state(r) != 0)
         return 1;
     if (need_asg(r) && fetch_asg(r) == 0) {

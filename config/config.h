@@ -202,7 +202,8 @@ struct cw_agent_config {
     char *region; /* agent.region, else meta->region; NULL = unknown */
     char *role_arn;
     int debug;
-    char *logfile; /* "" = stdout */
+    char *logfile; /* NULL or "" = stderr (journald); the reference defaults to
+                      CW_DEFAULT_LOGFILE, cwagent logs to the journal unless told otherwise */
     int omit_hostname;
     char *hostname; /* NULL = OS hostname */
     char *run_as_user;

@@ -254,7 +254,6 @@ static void build_agent(struct mb *m, const json_t *a, struct cw_agent_config *o
     out->debug = mb_bool(a, "debug", 0);
     out->omit_hostname = mb_bool(a, "omit_hostname", 0);
     if (!a) {
-        out->logfile = mb_dup(m, CW_DEFAULT_LOGFILE);
         out->region = mb_dup(m, m->meta->region);
         return;
     }
@@ -264,8 +263,7 @@ static void build_agent(struct mb *m, const json_t *a, struct cw_agent_config *o
         free(out->region);
         out->region = mb_dup(m, m->meta->region);
     }
-    out->logfile = json_object_get(a, "logfile") ? mb_str(m, a, "logfile", "agent")
-                                                 : mb_dup(m, CW_DEFAULT_LOGFILE);
+    out->logfile = mb_str(m, a, "logfile", "agent"); /* absent: stderr (journald) */
     out->hostname = mb_str(m, a, "hostname", "agent");
     out->run_as_user = mb_str(m, a, "run_as_user", "agent");
     out->user_agent = mb_str(m, a, "user_agent", "agent");

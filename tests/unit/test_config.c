@@ -505,7 +505,7 @@ TEST(defaults)
                    &c, &d) == 0);
     T_EQ_INT(c->agent.metrics_collection_interval, 60);
     T_EQ_STR(c->agent.region, "us-west-2"); /* from meta */
-    T_EQ_STR(c->agent.logfile, CW_DEFAULT_LOGFILE);
+    T_CHECK(c->agent.logfile == NULL);      /* stderr unless agent.logfile is given */
     T_EQ_STR(c->metrics.namespace, "CWAgent");
     T_EQ_INT(c->metrics.force_flush_interval, 60);
     T_EQ_INT(c->metrics.cpu_totalcpu, 1);
