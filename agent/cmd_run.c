@@ -185,7 +185,9 @@ static void fetch_identity(struct run *r)
 
 /* ---- configuration --------------------------------------------------------------------------- */
 
-static int load_config(struct run *r, struct cw_config **out)
+/* Loads the configuration; warnings are logged unless `quiet` (a second load of the same
+ * files, e.g. once the AutoScalingGroupName is known). */
+static int load_config(struct run *r, struct cw_config **out, int quiet)
 {
     struct cw_config_meta meta = {0};
     meta.local_hostname = r->os_host;
@@ -202,7 +204,7 @@ static int load_config(struct run *r, struct cw_config **out)
     meta.asg_name = r->asg[0] ? r->asg : NULL;
     struct cw_config_diag diag = {0};
     int rc = cw_config_load(r->paths, r->npaths, &meta, out, &diag);
-    for (size_t i = 0; i < diag.n_warnings; i++)
+    for (size_t i = 0; !quiet && i < diag.n_warnings; i++)
         cw_warn("config", "%s", diag.warnings[i]);
     for (size_t i = 0; i < diag.n_errors; i++)
         fprintf(stderr, "%s\n", diag.errors[i]);
@@ -692,7 +694,7 @@ static void on_reload(struct cw_loop *loop, int signo, void *ud)
     struct run *r = ud;
     struct cw_config *ncfg = NULL;
     cw_sd_notify("RELOADING=1");
-    if (load_config(r, &ncfg) != 0) {
+    if (load_config(r, &ncfg, 0) != 0) {
         cw_sd_notify("READY=1");
         cw_error("agent", "SIGHUP: the new configuration is invalid; keeping the running one");
         return;
@@ -779,7 +781,7 @@ static int start(struct run *r)
     r->http = cw_http_curl_transport(r->curl);
     cw_clock_skew_init(&r->skew);
     fetch_identity(r);
-    if (load_config(r, &r->cfg) != 0 || pick_region(r) != 0)
+    if (load_config(r, &r->cfg, 0) != 0 || pick_region(r) != 0)
         return 2;
     if (r->cfg->agent.debug)
         cw_log_set_level(CW_LOG_DEBUG);
@@ -788,7 +790,7 @@ static int start(struct run *r)
         return 1;
     if (need_asg(r) && fetch_asg(r) == 0) {
         struct cw_config *ncfg = NULL;
-        if (load_config(r, &ncfg) == 0) {
+        if (load_config(r, &ncfg, 1) == 0) {
             cw_config_free(r->cfg);
             r->cfg = ncfg;
         }
