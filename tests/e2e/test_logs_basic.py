@@ -168,6 +168,23 @@ def wait_count(emu, n, timeout, agent=None, interval=1.0):
         raise
 
 
+def wait_lines(emu, wants, timeout, agent=None, interval=1.0):
+    """Waits until every stream holds every wanted line: wants = {(group, stream): [lines]}
+    (duplicates allowed, so this also works after crashes)."""
+    def ready():
+        if agent is not None and agent.proc is not None and agent.proc.poll() is not None:
+            raise AssertionError("agent exited with %s: %s" % (agent.proc.returncode,
+                                                              agent.last_output()[-1500:]))
+        ev = events(emu)
+        return all(set(w) <= set(e["message"] for e in ev.get(k, [])) for k, w in wants.items())
+    try:
+        return wait_for(ready, timeout, interval, "all lines")
+    except AssertionError as e:
+        if "timed out" in str(e):
+            raise AssertionError("%s (have %d events)%s" % (e, count(emu), _tail(agent)))
+        raise
+
+
 def _tail(agent):
     return "; agent log tail: " + agent.output()[-1500:] if agent else ""
 
