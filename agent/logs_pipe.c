@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "agent/ple.h"
@@ -15,6 +16,8 @@
 #define RETRY_PAUSE_MS 5000
 #define BODY_MAX       (8u << 20) /* JSON of one batch: 1 MiB of messages, escaped */
 #define TARGET_PREFIX  "Logs_20140328."
+#define FD_RESERVE     128 /* descriptors left for sockets, the state file, the agent's own log */
+#define FD_MIN_CAP     512 /* logtail's default */
 
 struct commit {
     uint64_t file_id, end;
@@ -631,6 +634,23 @@ static int add_route(struct logs_pipe *lp, const struct cw_log_file *f, const ch
     return 0;
 }
 
+/* The open-file cap for logtail: a followed file keeps its descriptor, so with the 512 default
+ * a glob of 1,000 files left 488 of them waiting forever. Raises the soft RLIMIT_NOFILE to the
+ * hard limit (as the Go runtime does for the reference agent) and leaves FD_RESERVE spare. */
+static unsigned open_file_cap(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return 0;
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < rl.rlim_max) {
+        struct rlimit want = {rl.rlim_max, rl.rlim_max};
+        if (setrlimit(RLIMIT_NOFILE, &want) == 0)
+            rl.rlim_cur = rl.rlim_max;
+    }
+    rlim_t cap = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 1000000 ? 1000000 : rl.rlim_cur;
+    return cap > FD_MIN_CAP + FD_RESERVE ? (unsigned)(cap - FD_RESERVE) : 0;
+}
+
 struct logs_pipe *logs_pipe_new(const struct logs_pipe_options *o, char *err, size_t errlen)
 {
     const struct cw_logs_config *lc = &o->cfg->logs;
@@ -653,6 +673,7 @@ struct logs_pipe *logs_pipe_new(const struct logs_pipe_options *o, char *err, si
     struct lt_options lo = {0};
     lo.state_dir = dir;
     lo.max_uncommitted = o->max_uncommitted;
+    lo.max_open_files = open_file_cap();
     lo.clock = o->wall_ms;
     lo.clock_ud = o->wall_ud;
     lp->lt = logtail_new(&lo);
