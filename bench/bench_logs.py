@@ -124,6 +124,17 @@ def sched(pid):
     return run / 1e9, wait / 1e9, vol
 
 
+def pss_kb(pid):
+    try:
+        with open("/proc/%d/smaps_rollup" % pid) as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 def rss_kb(pid, key="VmRSS"):
     with open("/proc/%d/status" % pid) as f:
         for line in f:
@@ -146,9 +157,9 @@ def committed(state_dir):
     return out
 
 
-def start_agent(tmp, port, entries):
+def start_agent(tmp, port, entries, flush=1):
     cfg = {"agent": {"region": "us-east-1", "logfile": os.path.join(tmp, "agent-own.log")},
-           "logs": {"endpoint_override": "http://127.0.0.1:%d" % port, "force_flush_interval": 1,
+           "logs": {"endpoint_override": "http://127.0.0.1:%d" % port, "force_flush_interval": flush,
                     "logs_collected": {"files": {"collect_list": entries}}}}
     path = os.path.join(tmp, "agent.json")
     with open(path, "w") as f:
@@ -261,7 +272,7 @@ def bench_tailing(ng):
         for p in paths:
             open(p, "w").close()
         ag = start_agent(tmp, ng.port, [{"file_path": os.path.join(d, "*.log"), "log_group_name": "bench-tail",
-                                         "log_stream_name": "s", "publish_multi_logs": True}])
+                                         "log_stream_name": "s", "publish_multi_logs": True}], flush=5)
         time.sleep(2)
         line = ("y" * (LINE - 1)) + "\n"
         files = [open(p, "a") for p in paths]
@@ -283,12 +294,16 @@ def bench_tailing(ng):
         cpu = cpu_seconds(ag.pid) - cpu0
         hwm = rss_kb(ag.pid, "VmHWM")
         now_rss = rss_kb(ag.pid)
+        anon, rfile, pss = rss_kb(ag.pid, "RssAnon"), rss_kb(ag.pid, "RssFile"), pss_kb(ag.pid)
         reqs = ng.requests()[0]
         tail = stop_agent(ag, tmp)
         print("   tailing %d files x %d lines/min for %.0f s (%d lines): agent CPU %.2f %% of a core, "
               "RSS %.1f MB (peak %.1f MB, VmHWM %.1f MB), %d requests"
               % (nfiles, per_min, took, written, 100 * cpu / took, now_rss / 1024,
                  peak / 1024, hwm / 1024, reqs))
+        print("   RSS split: %.1f MB anonymous (heap, stacks), %.1f MB file-backed (binary and shared "
+              "libraries: libcurl, OpenSSL, ...); PSS %.1f MB; force_flush_interval 5 (default)"
+              % (anon / 1024, rfile / 1024, pss / 1024))
         for l in tail:
             print("   agent: " + l)
     finally:
