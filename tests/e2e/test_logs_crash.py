@@ -51,8 +51,10 @@ def dup_runs(got):
 
 def test_sigkill_five_times_while_writing():
     """SIGKILL at 5 random moments while ~4,000 lines/s are written (two files, two streams);
-    restarted each time with the same --state-dir. No line is lost; what is re-sent after each
-    kill is at most one batch (<= 10,000 events: accepted but not yet checkpointed)."""
+    restarted each time with the same --state-dir. No line is lost. What a restart re-sends is
+    what CloudWatch accepted but the checkpoint did not yet hold: the batch in flight plus what
+    was accepted in the last 100 ms (checkpoint delay) — asserted as at most 5 x 10,000 events in
+    all and at most two full batches per kill (the measured runs are printed)."""
     rnd = random.Random(int(os.environ.get("CW_SEED", time.time())))
     with TmpDir() as tmp, cwtest.Emulator("-q") as emu:
         paths = [os.path.join(tmp, "a.log"), os.path.join(tmp, "b.log")]
@@ -82,14 +84,16 @@ def test_sigkill_five_times_while_writing():
                 w.stop_now.set()
             ag.kill()
         total_dups = 0
+        all_runs = []
         for want, s in zip(wants, ("a", "b")):
             got = messages(emu, "g-kill", s)
             runs = dup_runs(got)
             total_dups += same_lines(got, want, "stream " + s, max_dups=5 * PLE_MAX_EVENTS)
             cwtest.check(len(runs) <= 5, "stream %s: at most one re-sent run per kill, got %s" % (s, runs))
-            cwtest.check(all(r <= PLE_MAX_EVENTS for r in runs),
-                         "stream %s: each re-sent run is at most one batch: %s" % (s, runs))
-        print("  sigkill x5: %d duplicates in all (runs per stream within one batch each)" % total_dups)
+            cwtest.check(all(r <= 2 * PLE_MAX_EVENTS for r in runs),
+                         "stream %s: each re-sent run is at most two batches: %s" % (s, runs))
+            all_runs.append(runs)
+        print("  sigkill x5: %d duplicates in all; re-sent runs per stream: %s" % (total_dups, all_runs))
 
 
 def test_emulator_down_60s():
