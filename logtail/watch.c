@@ -168,7 +168,7 @@ static void rotated_unseen(struct logtail *lt, struct lt_source *s, const char *
     if (pred)
         pred->superseded = true;
     (void)lt_file_open(lt, f);
-    lt_start_drain(lt, f, "was rotated before it was opened, and");
+    lt_start_drain(lt, f, "(rotated before it was opened)");
 }
 
 /* Pairs IN_MOVED_FROM / IN_MOVED_TO of a watched directory (same cookie). */
