@@ -189,6 +189,27 @@ int ple_json_string(struct cw_buf *out, const char *s, size_t len)
     return cw_buf_append_char(out, '"');
 }
 
+/* `[,]{"timestamp":<ts>,"message":` without printf: formatting the number with cw_buf_printf
+ * was ~15% of the agent's CPU when shipping 200-byte lines (bench/bench_logs.py profile). */
+static int append_event_head(struct cw_buf *out, int comma, int64_t ts)
+{
+    static const char head[] = ",{\"timestamp\":";
+    static const char tail[] = ",\"message\":";
+    char num[24];
+    size_t n = sizeof num;
+    uint64_t v = ts < 0 ? (uint64_t)0 - (uint64_t)ts : (uint64_t)ts;
+    do {
+        num[--n] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    if (ts < 0)
+        num[--n] = '-';
+    if (cw_buf_append(out, head + !comma, sizeof head - 1 - !comma) != 0 ||
+        cw_buf_append(out, num + n, sizeof num - n) != 0)
+        return -1;
+    return cw_buf_append(out, tail, sizeof tail - 1);
+}
+
 int ple_batch_encode(struct ple_batch *b, const char *group, const char *stream, struct cw_buf *out)
 {
     if (sort_events(b) != 0)
@@ -201,8 +222,7 @@ int ple_batch_encode(struct ple_batch *b, const char *group, const char *stream,
         return -1;
     for (size_t i = 0; i < b->n; i++) {
         const struct ple_entry *e = &b->ev[i];
-        if (cw_buf_printf(out, "%s{\"timestamp\":%lld,\"message\":", i ? "," : "",
-                          (long long)e->ts) != 0 ||
+        if (append_event_head(out, i > 0, e->ts) != 0 ||
             ple_json_string(out, b->msgs.data + e->off, e->len) != 0 ||
             cw_buf_append_char(out, '}') != 0)
             return -1;

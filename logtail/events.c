@@ -264,6 +264,7 @@ static void tick_files(struct logtail *lt)
 void logtail_tick(struct logtail *lt, int64_t now_ms)
 {
     lt->now = now_ms;
+    lt_watch_drain(lt); /* renames queued before a re-glob: rotated files keep their order */
     if (now_ms - lt->last_poll >= lt->o.poll_interval_ms) {
         lt->last_poll = now_ms;
         lt_poll(lt);

@@ -129,7 +129,7 @@ void logtail_free(struct logtail *lt)
     lt_ckpts_free(&lt->ckpts);
     if (lt->ifd >= 0)
         close(lt->ifd);
-    free(lt->wds);
+    lt_watch_free(lt);
     free(lt->rbuf);
     free((char *)lt->o.state_dir);
     free(lt);

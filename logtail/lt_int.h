@@ -207,6 +207,7 @@ struct lt_qev {
 struct lt_wd {
     int wd;
     struct lt_source *src; /* directory watch: the source to re-glob; NULL for a file */
+    char *dir;             /* directory watch: its path (owned) */
 };
 
 struct logtail {
@@ -225,6 +226,8 @@ struct logtail {
     char *rbuf; /* read chunk */
     struct lt_wd *wds;
     size_t nwds, wcap;
+    uint32_t move_cookie; /* the last IN_MOVED_FROM of a watched directory: its cookie... */
+    char *move_from;      /* ...and the path it left (owned), until its IN_MOVED_TO */
 };
 
 int64_t lt_now(struct logtail *lt);
@@ -250,6 +253,10 @@ void lt_watch_file(struct logtail *lt, struct lt_file *f);
 void lt_unwatch_file(struct logtail *lt, struct lt_file *f);
 void lt_watch_dirs(struct logtail *lt, struct lt_source *s, struct lt_matches *m);
 void lt_poll(struct logtail *lt);
+/* Handles every queued inotify event (no re-glob). */
+void lt_watch_drain(struct logtail *lt);
+/* Frees the watch table and the pending move. */
+void lt_watch_free(struct logtail *lt);
 /* scan.c */
 void lt_rescan(struct logtail *lt, struct lt_source *s);
 void lt_start_drain(struct logtail *lt, struct lt_file *f, const char *why);

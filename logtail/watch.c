@@ -19,21 +19,27 @@
 #define FILE_MASK            (IN_MODIFY | IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF)
 #define LT_MAX_INOTIFY_READS 64 /* bound the work of one on_readable call */
 
-/* Records a watch; file watches (src NULL) may repeat (two followers of one inode). */
-static int wd_add(struct logtail *lt, int wd, struct lt_source *src)
+/* Records a watch; file watches (src NULL) may repeat (two followers of one inode). `dir` is
+ * copied for a directory watch. */
+static int wd_add(struct logtail *lt, int wd, struct lt_source *src, const char *dir)
 {
     for (size_t i = 0; i < lt->nwds; i++)
         if (src && lt->wds[i].wd == wd && lt->wds[i].src == src)
             return 0;
+    char *d = dir ? strdup(dir) : NULL;
+    if (dir && !d)
+        return -1;
     if (lt->nwds == lt->wcap) {
         size_t ncap = lt->wcap ? lt->wcap * 2 : 32;
         struct lt_wd *v = realloc(lt->wds, ncap * sizeof *v);
-        if (!v)
+        if (!v) {
+            free(d);
             return -1;
+        }
         lt->wds = v;
         lt->wcap = ncap;
     }
-    lt->wds[lt->nwds++] = (struct lt_wd){wd, src};
+    lt->wds[lt->nwds++] = (struct lt_wd){wd, src, d};
     return 0;
 }
 
@@ -56,7 +62,7 @@ void lt_watch_file(struct logtail *lt, struct lt_file *f)
         return;
     }
     f->wd = wd;
-    if (wd_add(lt, wd, NULL) != 0)
+    if (wd_add(lt, wd, NULL, NULL) != 0)
         f->wd = -1;
 }
 
@@ -80,7 +86,7 @@ void lt_watch_dirs(struct logtail *lt, struct lt_source *s, struct lt_matches *m
     for (size_t i = 0; i < m->ndirs; i++) {
         int wd = inotify_add_watch(lt->ifd, m->dirs[i], DIR_MASK);
         if (wd >= 0)
-            (void)wd_add(lt, wd, s);
+            (void)wd_add(lt, wd, s, m->dirs[i]);
     }
 }
 
@@ -101,10 +107,12 @@ static void file_event(struct logtail *lt, int wd, uint32_t mask)
 static void forget_wd(struct logtail *lt, int wd)
 {
     for (size_t i = 0; i < lt->nwds;) {
-        if (lt->wds[i].wd == wd)
+        if (lt->wds[i].wd == wd) {
+            free(lt->wds[i].dir);
             lt->wds[i] = lt->wds[--lt->nwds];
-        else
+        } else {
             i++;
+        }
     }
     for (struct lt_file *f = lt->files; f; f = f->next)
         if (f->wd == wd)
@@ -117,6 +125,69 @@ static void everything_changed(struct logtail *lt)
         s->need_rescan = true;
     for (struct lt_file *f = lt->files; f; f = f->next)
         f->dirty = f->need_check = true;
+}
+
+/* The follower of source s whose stream was first found at path, if any. */
+static struct lt_file *stream_file(struct logtail *lt, struct lt_source *s, const char *path)
+{
+    for (struct lt_file *f = lt->files; f; f = f->next)
+        if (f->src == s && strcmp(f->stream_path, path) == 0)
+            return f;
+    return NULL;
+}
+
+static bool followed(struct logtail *lt, struct lt_source *s, const struct stat *st)
+{
+    for (struct lt_file *f = lt->files; f; f = f->next)
+        if (f->src == s && f->dev == (uint64_t)st->st_dev && f->ino == (uint64_t)st->st_ino)
+            return true;
+    return false;
+}
+
+/* A file of a followed stream renamed away (app.log -> app.log.3) before it was ever opened: a
+ * writer rotating faster than the re-glob. Follows it as a rotated file of that stream, after
+ * the stream's newest file, so nothing written to the path is skipped. */
+static void rotated_unseen(struct logtail *lt, struct lt_source *s, const char *from,
+                           const char *to)
+{
+    struct stat st;
+    if (!stream_file(lt, s, from) || stat(to, &st) != 0 || !S_ISREG(st.st_mode) ||
+        followed(lt, s, &st))
+        return;
+    struct lt_match m = {(char *)to, (uint64_t)st.st_dev, (uint64_t)st.st_ino, 0};
+    struct lt_file *pred = lt_predecessor(lt, s, from);
+    struct lt_file *f = lt_file_new(lt, s, &m);
+    char *stream = strdup(from);
+    if (!f || !stream) {
+        free(stream);
+        return;
+    }
+    free(f->stream_path);
+    f->stream_path = stream;
+    f->pred_id = pred ? pred->id : 0;
+    if (pred)
+        pred->superseded = true;
+    (void)lt_file_open(lt, f);
+    lt_start_drain(lt, f, "(rotated before it was opened)");
+}
+
+/* Pairs IN_MOVED_FROM / IN_MOVED_TO of a watched directory (same cookie). */
+static void dir_move(struct logtail *lt, const struct lt_wd *w, const struct inotify_event *ev)
+{
+    if (!w->dir || !ev->len || !(ev->mask & (IN_MOVED_FROM | IN_MOVED_TO)))
+        return;
+    char path[4096 + 256];
+    int n = snprintf(path, sizeof path, "%s/%s", strcmp(w->dir, "/") ? w->dir : "", ev->name);
+    if (n < 0 || (size_t)n >= sizeof path)
+        return;
+    if (ev->mask & IN_MOVED_FROM) {
+        free(lt->move_from);
+        lt->move_from = strdup(path);
+        lt->move_cookie = ev->cookie;
+        return;
+    }
+    if (lt->move_from && lt->move_cookie == ev->cookie)
+        rotated_unseen(lt, w->src, lt->move_from, path);
 }
 
 static void handle(struct logtail *lt, const struct inotify_event *ev)
@@ -134,19 +205,20 @@ static void handle(struct logtail *lt, const struct inotify_event *ev)
     for (size_t i = 0; i < lt->nwds; i++) {
         if (lt->wds[i].wd != ev->wd)
             continue;
-        if (lt->wds[i].src)
+        if (lt->wds[i].src) {
             lt->wds[i].src->need_rescan = true;
-        else
+            dir_move(lt, &lt->wds[i], ev);
+        } else {
             is_file = true;
+        }
     }
     if (is_file)
         file_event(lt, ev->wd, ev->mask);
 }
 
-void logtail_on_readable(struct logtail *lt)
+void lt_watch_drain(struct logtail *lt)
 {
     char buf[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
-    lt->now = lt_now(lt);
     for (int r = 0; r < LT_MAX_INOTIFY_READS; r++) {
         ssize_t n = read(lt->ifd, buf, sizeof buf);
         if (n <= 0)
@@ -157,6 +229,23 @@ void logtail_on_readable(struct logtail *lt)
             p += sizeof *ev + ev->len;
         }
     }
+}
+
+void lt_watch_free(struct logtail *lt)
+{
+    for (size_t i = 0; i < lt->nwds; i++)
+        free(lt->wds[i].dir);
+    free(lt->wds);
+    lt->wds = NULL;
+    lt->nwds = lt->wcap = 0;
+    free(lt->move_from);
+    lt->move_from = NULL;
+}
+
+void logtail_on_readable(struct logtail *lt)
+{
+    lt->now = lt_now(lt);
+    lt_watch_drain(lt);
     for (struct lt_source *s = lt->sources; s; s = s->next)
         if (s->need_rescan && lt->now - s->last_rescan_ms >= 250)
             lt_rescan(lt, s);
