@@ -2,7 +2,9 @@
 # make run: the demo. Starts the local CloudWatch emulator and `cwagent run` with
 # packaging/demo-config.json (every 10 s: cpu, mem, swap, disk, diskio, net, netstat, processes
 # and the agent's own procstat; EC2 dimensions from the emulator's instance metadata). The agent
-# prints one "flush:" line per flush. Ctrl-C stops both (the agent flushes first).
+# prints one "flush:" line per flush. It also tails /tmp/cwagent-demo/app.log, to which this
+# script appends a timestamped line every second (log group cwagent-demo). Ctrl-C stops both
+# (the agent flushes first).
 #   tests/run_demo.sh [BUILD_DIR]      env: CWEMU_PORT (default 4566; 0 = any free port)
 set -u
 build=${1:-build}
@@ -23,8 +25,15 @@ rm -f "$emu_out"
 setsid "$python" "$repo/tests/emulator/cwemu" --port "$port" -q >"$emu_out" 2>"$state/emulator.log" </dev/null &
 emu_pid=$!
 agent_pid=
+demo_log_dir=/tmp/cwagent-demo
+mkdir -p "$demo_log_dir"
+( n=0; while sleep 1; do n=$((n + 1))
+      printf '%s demo line %d\n' "$(date -u +%Y-%m-%dT%H:%M:%S%z)" "$n" >>"$demo_log_dir/app.log"
+  done ) </dev/null &
+writer_pid=$!
 cleanup() {
     trap - INT TERM EXIT
+    kill "$writer_pid" 2>/dev/null
     if [ -n "$agent_pid" ] && kill -0 "$agent_pid" 2>/dev/null; then
         kill -TERM "$agent_pid" 2>/dev/null
         wait "$agent_pid" 2>/dev/null
@@ -54,7 +63,9 @@ export AWS_CONFIG_FILE=/nonexistent/cwagent-demo AWS_SHARED_CREDENTIALS_FILE=/no
 
 echo "cwagent demo: emulator at $endpoint, config $config, state $state"
 echo "  stored metrics:  curl -s $endpoint/_emulator/metrics | $python -m json.tool | less"
+echo "  stored log events: curl -s $endpoint/_emulator/logs   (tailing $demo_log_dir/app.log)"
 echo "  request log:     curl -s $endpoint/_emulator/requests"
+echo "  agent status:    $agent status --state-dir $state"
 echo "  first flush in ~10 s; Ctrl-C stops the agent (it flushes) and the emulator"
 "$agent" run -c "$config" --state-dir "$state" &
 agent_pid=$!
