@@ -72,7 +72,7 @@ static int grow_entries(struct ple_batch *b)
 {
     if (b->n < b->cap)
         return 0;
-    size_t ncap = b->cap ? b->cap * 2 : 256;
+    size_t ncap = b->cap ? b->cap * 2 : 16; /* many quiet streams stay small */
     if (ncap > PLE_MAX_EVENTS)
         ncap = PLE_MAX_EVENTS;
     struct ple_entry *p = realloc(b->ev, ncap * sizeof *p);
