@@ -718,8 +718,7 @@ static void drain(struct run *r)
     int64_t deadline = cw_loop_now_ms(r->loop) + SHUTDOWN_DRAIN_MS;
     while (busy(r) && cw_loop_now_ms(r->loop) < deadline)
         cw_loop_run_once(r->loop, 100);
-    if (r->lp) {
-        logs_pipe_flush(r->lp);
+    if (r->lp) { /* what is still unsent is read again at the next start */
         struct logs_pipe_stats ls;
         logs_pipe_stats(r->lp, &ls);
         cw_info("agent", "stopped: %llu log events sent, %llu refused, %llu too old/new not sent",

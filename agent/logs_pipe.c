@@ -709,6 +709,8 @@ struct logs_pipe *logs_pipe_new(const struct logs_pipe_options *o, char *err, si
 
 void logs_pipe_flush(struct logs_pipe *lp)
 {
+    logtail_flush_events(lp->lt); /* the last multi-line event of each file goes too */
+    pump(lp);
     for (struct dest *d = lp->dests; d; d = d->next)
         if (d->op == OP_NONE && (ple_batch_count(d->fill.pb) > 0 || d->fill.nc))
             start_send(d);

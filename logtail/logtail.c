@@ -284,3 +284,9 @@ void logtail_files(const struct logtail *lt, void (*fn)(void *ud, const struct l
         fn(ud, &st);
     }
 }
+
+void logtail_flush_events(struct logtail *lt)
+{
+    for (struct lt_file *f = lt->files; f; f = f->next)
+        lt_file_flush_multiline(lt, f);
+}

@@ -176,6 +176,10 @@ bool logtail_has_work(struct logtail *lt);
 /* Marks bytes of file_id up to end_offset as delivered (monotonic; stale or unknown ids are
  * ignored). Releases back-pressure; the checkpoint write is coalesced. */
 void logtail_commit(struct logtail *lt, uint64_t file_id, uint64_t end_offset);
+/* Emits every pending multi-line event now, without waiting for multiline_idle_ms (shutdown:
+ * the last event of a quiet file is delivered before the agent exits). Partial lines (no
+ * newline yet) keep waiting. Pull the events with logtail_next_event afterwards. */
+void logtail_flush_events(struct logtail *lt);
 /* Writes every pending checkpoint now (shutdown, SIGHUP). 0, or -1 if one failed (logged). */
 int logtail_flush(struct logtail *lt);
 

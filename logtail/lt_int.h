@@ -241,6 +241,8 @@ long lt_file_read(struct logtail *lt, struct lt_file *f);
 void lt_file_check(struct logtail *lt, struct lt_file *f);
 void lt_file_flush_pending(struct logtail *lt, struct lt_file *f);
 void lt_file_flush_partial(struct logtail *lt, struct lt_file *f);
+/* Emits the pending multi-line event (complete lines only). */
+void lt_file_flush_multiline(struct logtail *lt, struct lt_file *f);
 size_t lt_read_chunk_size(void);
 /* Records f's checkpoint in memory if it changed (saved by logtail_flush); 1, 0 or -1. */
 int lt_file_write_ckpt(struct logtail *lt, struct lt_file *f);

@@ -207,6 +207,12 @@ void lt_file_flush_pending(struct logtail *lt, struct lt_file *f)
     lt_ml_flush(&f->ml, ev_cb, f);
 }
 
+void lt_file_flush_multiline(struct logtail *lt, struct lt_file *f)
+{
+    (void)lt;
+    lt_ml_flush(&f->ml, ev_cb, f);
+}
+
 void lt_file_flush_partial(struct logtail *lt, struct lt_file *f)
 {
     (void)lt;
