@@ -35,6 +35,8 @@
  *     only then does the next file of the same stream start producing events. A rotated file
  *     whose new name still matches the glob stays the same follower (identity is the inode,
  *     checkpoints are keyed by source pattern + device + inode), so it is never read twice.
+ *     A file renamed away from a followed path before it was opened is found from the
+ *     directory's rename event and read as a rotated file of that stream.
  *   - Truncation (size below the read offset, or the first bytes changed): pending lines of
  *     the old content are flushed, then the file is read again from 0 under a new file_id
  *     (commits for the old id are ignored).
