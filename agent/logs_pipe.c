@@ -82,6 +82,8 @@ struct logs_pipe {
     struct dest *buckets[NBUCKETS];
     struct group_state *groups;
     int blocked; /* destinations holding an event: stop pulling */
+    int64_t now; /* wall clock read once per 256 events (the age rules are in hours) */
+    unsigned now_uses;
     struct cw_buf body, gz;
     struct logs_pipe_stats st;
     uint64_t warn_age;
@@ -366,6 +368,7 @@ static void release_held(struct dest *d)
         return;
     d->held = 0;
     d->lp->blocked--;
+    d->lp->now_uses = 0;
     place(d, d->held_ts, d->held_msg, d->held_len, d->held_c);
     free(d->held_msg);
     d->held_msg = NULL;
@@ -518,10 +521,17 @@ static void hold(struct dest *d, int64_t ts, const char *msg, size_t len, struct
     d->lp->blocked++;
 }
 
+static int64_t event_now(struct logs_pipe *lp)
+{
+    if (lp->now_uses++ % 256 == 0)
+        lp->now = now_ms(lp);
+    return lp->now;
+}
+
 static void place(struct dest *d, int64_t ts, const char *msg, size_t len, struct commit c)
 {
     struct logs_pipe *lp = d->lp;
-    int64_t now = now_ms(lp);
+    int64_t now = event_now(lp);
     enum ple_add_result r = ple_batch_add(d->fill.pb, ts, msg, len, c.end, now);
     if (r == PLE_FULL && d->op == OP_NONE) {
         start_send(d);
@@ -559,6 +569,7 @@ static void on_work(struct cw_loop *loop, void *ud)
 static void pump(struct logs_pipe *lp)
 {
     struct lt_event ev;
+    lp->now_uses = 0; /* the first event of a pump reads the clock */
     while (!lp->blocked && logtail_next_event(lp->lt, &ev) == 1) {
         struct route *r = ev.source_ud;
         struct dest *d = route_dest(r, ev.stream_path);

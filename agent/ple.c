@@ -144,18 +144,49 @@ static int sort_events(struct ple_batch *b)
     return 0;
 }
 
+/* SWAR test of 8 bytes at once: non-zero when any byte is < 0x20, '"' or '\\' (Mycroft's
+ * has-zero/has-less tricks; bytes >= 0x80 of UTF-8 never match). */
+static uint64_t needs_escape8(uint64_t w)
+{
+    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    uint64_t lt20 = (w - ones * 0x20) & ~w;
+    uint64_t q = w ^ (ones * '"'), b = w ^ (ones * '\\');
+    uint64_t zq = (q - ones) & ~q, zb = (b - ones) & ~b;
+    return (lt20 | zq | zb) & highs;
+}
+
+/* Length of the prefix of s[0..len) that needs no escaping. */
+static size_t plain_run(const char *s, size_t len)
+{
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t w;
+        memcpy(&w, s + i, 8);
+        if (needs_escape8(w))
+            break;
+    }
+    for (; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c == '"' || c == '\\')
+            break;
+    }
+    return i;
+}
+
 int ple_json_string(struct cw_buf *out, const char *s, size_t len)
 {
     static const char hex[] = "0123456789abcdef";
     if (cw_buf_append_char(out, '"') != 0)
         return -1;
-    size_t run = 0; /* start of the pending run of bytes that need no escaping */
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c != '"' && c != '\\')
-            continue;
-        if (cw_buf_append(out, s + run, i - run) != 0)
+    size_t i = 0;
+    while (i < len) {
+        size_t run = plain_run(s + i, len - i);
+        if (cw_buf_append(out, s + i, run) != 0)
             return -1;
+        i += run;
+        if (i == len)
+            break;
+        unsigned char c = (unsigned char)s[i++];
         char esc[6] = {'\\', 0, 0, 0, 0, 0};
         size_t elen = 2;
         switch (c) {
@@ -182,10 +213,7 @@ int ple_json_string(struct cw_buf *out, const char *s, size_t len)
         }
         if (cw_buf_append(out, esc, elen) != 0)
             return -1;
-        run = i + 1;
     }
-    if (cw_buf_append(out, s + run, len - run) != 0)
-        return -1;
     return cw_buf_append_char(out, '"');
 }
 

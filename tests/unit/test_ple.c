@@ -135,7 +135,64 @@ TEST(parse_rejected_info)
     T_EQ_INT(ple_rejected_count(&r, 10), 10); /* overlapping ranges never double count */
 }
 
-T_MAIN("ple", T_CASE(adds_until_event_count_limit), T_CASE(byte_limit_counts_26_per_event),
+/* The byte-at-a-time definition the fast escaper must match. */
+static void ref_escape(struct cw_buf *o, const unsigned char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    T_ASSERT(cw_buf_append_char(o, '"') == 0);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = s[i];
+        char e[7] = {0};
+        if (c == '"' || c == '\\')
+            snprintf(e, sizeof e, "\\%c", c);
+        else if (c == '\n')
+            snprintf(e, sizeof e, "\\n");
+        else if (c == '\r')
+            snprintf(e, sizeof e, "\\r");
+        else if (c == '\t')
+            snprintf(e, sizeof e, "\\t");
+        else if (c < 0x20)
+            snprintf(e, sizeof e, "\\u00%c%c", hex[c >> 4], hex[c & 15]);
+        else
+            e[0] = (char)c;
+        T_ASSERT(cw_buf_append(o, e, e[0] ? strlen(e) : 1) == 0);
+    }
+    T_ASSERT(cw_buf_append_char(o, '"') == 0);
+}
+
+TEST(escaping_matches_the_byte_at_a_time_definition)
+{
+    /* Every special byte at every position of strings of many lengths, amid UTF-8 and
+     * bytes just above and below the special ones (0x1f/0x20, 0x21/0x23, 0x5b/0x5d, 0x7f). */
+    static const unsigned char pool[] = {'a',  0x20, 0x1f, 0x00, '\n', '\t', '"',  '\\', 0x21,
+                                         0x23, 0x5b, 0x5d, 0x7f, 0xc3, 0xa9, 0xe2, 0x82, 0xac};
+    unsigned seed = 12345;
+    unsigned char buf[64];
+    for (int iter = 0; iter < 20000; iter++) {
+        size_t n = (size_t)(iter % 40);
+        for (size_t i = 0; i < n; i++) {
+            seed = seed * 1103515245u + 12345u;
+            buf[i] = (seed >> 16) % 5 ? 'x' : pool[(seed >> 8) % sizeof pool];
+        }
+        struct cw_buf got, want;
+        cw_buf_init(&got, 1024);
+        cw_buf_init(&want, 1024);
+        T_ASSERT(ple_json_string(&got, (const char *)buf, n) == 0);
+        ref_escape(&want, buf, n);
+        if (got.len != want.len || memcmp(got.data, want.data, got.len) != 0) {
+            t_fail_at(__FILE__, __LINE__, "iteration %d (len %zu): got %s want %s", iter, n,
+                      got.data, want.data);
+            cw_buf_free(&got);
+            cw_buf_free(&want);
+            return;
+        }
+        cw_buf_free(&got);
+        cw_buf_free(&want);
+    }
+}
+
+T_MAIN("ple", T_CASE(escaping_matches_the_byte_at_a_time_definition),
+       T_CASE(adds_until_event_count_limit), T_CASE(byte_limit_counts_26_per_event),
        T_CASE(single_event_size_limit), T_CASE(age_rules_refuse_what_cloudwatch_rejects),
        T_CASE(span_over_24h_starts_a_new_batch), T_CASE(encode_sorts_stably_and_escapes),
        T_CASE(encode_fails_cleanly_when_output_cap_too_small), T_CASE(parse_rejected_info))
