@@ -222,37 +222,41 @@ static int sign_attempt(struct aws_client *c, struct call *k, const struct creds
 
 static void on_response(void *ud, const struct cw_http_response *resp);
 
+/* Appends "name: value" to lines[*n] when value is non-NULL. 0, or -1 when out of memory. */
+static int add_header(char **lines, size_t *n, const char *name, const char *value)
+{
+    if (!value)
+        return 0;
+    char *l = NULL;
+    if (asprintf(&l, "%s: %s", name, value) < 0)
+        return -1;
+    lines[(*n)++] = l;
+    return 0;
+}
+
 static int submit_signed(struct aws_client *c, struct call *k, const struct sigv4_result *sig)
 {
     char *lines[7] = {0};
-    const char *hdrs[8] = {0};
     size_t n = 0;
     int rc = -1;
-    if (asprintf(&lines[n++], "Content-Type: %s", k->content_type) < 0 ||
-        (k->target && asprintf(&lines[n++], "X-Amz-Target: %s", k->target) < 0) ||
-        (k->gzip && asprintf(&lines[n++], "Content-Encoding: gzip") < 0) ||
-        asprintf(&lines[n++], "X-Amz-Date: %s", sig->amz_date) < 0 ||
-        (sig->security_token &&
-         asprintf(&lines[n++], "X-Amz-Security-Token: %s", sig->security_token) < 0) ||
-        asprintf(&lines[n++], "Authorization: %s", sig->authorization) < 0) {
-        lines[n - 1] = NULL; /* asprintf leaves it undefined on failure */
-        goto out;
+    if (add_header(lines, &n, "Content-Type", k->content_type) == 0 &&
+        add_header(lines, &n, "X-Amz-Target", k->target) == 0 &&
+        add_header(lines, &n, "Content-Encoding", k->gzip ? "gzip" : NULL) == 0 &&
+        add_header(lines, &n, "X-Amz-Date", sig->amz_date) == 0 &&
+        add_header(lines, &n, "X-Amz-Security-Token", sig->security_token) == 0 &&
+        add_header(lines, &n, "Authorization", sig->authorization) == 0) {
+        struct cw_http_request req = {0};
+        req.method = "POST";
+        req.url = c->endpoint;
+        req.headers = (const char *const *)lines; /* NULL-terminated: lines[n] is NULL */
+        req.body = k->body;
+        req.body_len = k->body_len;
+        req.timeout_ms = c->timeout_ms;
+        req.max_response = k->max_response;
+        rc = c->http.submit(c->http.impl, &req, on_response, k);
     }
-    for (size_t i = 0; i < n; i++)
-        hdrs[i] = lines[i];
-    struct cw_http_request req = {0};
-    req.method = "POST";
-    req.url = c->endpoint;
-    req.headers = hdrs;
-    req.body = k->body;
-    req.body_len = k->body_len;
-    req.timeout_ms = c->timeout_ms;
-    req.max_response = k->max_response;
-    rc = c->http.submit(c->http.impl, &req, on_response, k);
-out:
     for (size_t i = 0; i < n; i++) {
-        if (lines[i])
-            explicit_bzero(lines[i], strlen(lines[i])); /* the token and signature */
+        explicit_bzero(lines[i], strlen(lines[i])); /* the token and signature */
         free(lines[i]);
     }
     return rc;
