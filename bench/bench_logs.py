@@ -12,6 +12,7 @@ prints "skipped" without it. Prints figures, never asserts. Runs as root or as a
 port 127.0.0.1 only)."""
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -165,7 +166,8 @@ def start_agent(tmp, port, entries, flush=1):
     with open(path, "w") as f:
         json.dump(cfg, f)
     out = open(os.path.join(tmp, "agent.out"), "w")
-    proc = subprocess.Popen([CWAGENT, "run", "-c", path, "--state-dir", os.path.join(tmp, "state")],
+    wrap = os.environ.get("CW_BENCH_WRAP", "").split()  # e.g. "valgrind --tool=callgrind"
+    proc = subprocess.Popen(wrap + [CWAGENT, "run", "-c", path, "--state-dir", os.path.join(tmp, "state")],
                             stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                             env=dict(os.environ, **ENV))
     out.close()
@@ -184,9 +186,30 @@ def stop_agent(proc, tmp):
         return [l.strip() for l in f if "stopped:" in l or "E!" in l][-3:]
 
 
-def write_big(path, mb):
-    line = (("x" * (LINE - 1)) + "\n").encode()
-    block = line * 5000  # 1 MB
+def make_lines(n, size, seed=1):
+    """n log lines of `size` bytes that look like an application's (timestamp, level, ids,
+    paths, words): gzip -1 shrinks them about 3.3x (200 bytes) to 4x (1,000 bytes), as real
+    logs, not the 100x of a repeated character."""
+    r = random.Random(seed)
+    lv = ["INFO", "INFO", "INFO", "WARN", "DEBUG", "ERROR"]
+    paths = ["/api/v1/items/%d", "/api/v1/users/%d/orders", "/static/js/app.%d.js", "/healthz?x=%d",
+             "/api/v2/search?q=%d"]
+    words = ("the quick brown fox jumps over lazy dog request handled cache miss upstream timeout "
+             "retry queue flushed session user token").split()
+    out = []
+    for i in range(n):
+        s = "2026-12-02T13:%02d:%02d.%03dZ %s [worker-%d] req=%016x %s %s status=%d ms=%d user=u%d " % (
+            i // 60000 % 60, i // 1000 % 60, i % 1000, r.choice(lv), r.randrange(16), r.getrandbits(64),
+            r.choice(["GET", "POST", "PUT"]), r.choice(paths) % r.randrange(100000),
+            r.choice([200, 200, 200, 201, 304, 404, 500]), r.randrange(2000), r.randrange(5000))
+        while len(s) < size - 1:
+            s += r.choice(words) + " "
+        out.append(s[:size - 1] + "\n")
+    return "".join(out).encode()
+
+
+def write_big(path, mb, line=LINE):
+    block = make_lines(4 * 1000 * 1000 // line, line)  # 4 MB of distinct lines, repeated
     n = 0
     with open(path, "wb") as f:
         while n < mb * 1000 * 1000:

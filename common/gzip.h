@@ -1,8 +1,9 @@
-/* gzip — one-shot gzip compression (zlib) into a caller-sized buffer, and capped decompression.
+/* gzip — one-shot gzip compression (libdeflate) into a caller-sized buffer, and capped
+ * decompression (zlib).
  *
  * "Compress only if it helps" is expressed by the output cap: pass out_cap = in_len - 1 and a
- * -1 result means "send the body as it is". Each call sets up and tears down its own zlib state,
- * so nothing stays resident between calls (a deflate state is ~270 KB).
+ * -1 result means "send the body as it is". Each call sets up and tears down its own compressor
+ * state, so nothing stays resident between calls.
  */
 #ifndef CW_GZIP_H
 #define CW_GZIP_H
