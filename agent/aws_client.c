@@ -253,6 +253,7 @@ static int submit_signed(struct aws_client *c, struct call *k, const struct sigv
         req.body_len = k->body_len;
         req.timeout_ms = c->timeout_ms;
         req.max_response = k->max_response;
+        req.body_stable = 1; /* k->body lives until on_response, even when orphaned */
         rc = c->http.submit(c->http.impl, &req, on_response, k);
     }
     for (size_t i = 0; i < n; i++) {
@@ -400,12 +401,15 @@ int aws_client_call(struct aws_client *c, const struct aws_call *call, aws_done_
                           : "application/x-www-form-urlencoded; charset=utf-8";
     k->content_type = strdup(ct);
     k->target = call->target ? strdup(call->target) : NULL;
-    k->body = malloc(call->body_len ? call->body_len : 1);
-    if (!k->content_type || (call->target && !k->target) || !k->body) {
+    k->body = call->take_body ? NULL : malloc(call->body_len ? call->body_len : 1);
+    if (!k->content_type || (call->target && !k->target) || (!call->take_body && !k->body)) {
         free_call(k);
         return -1;
     }
-    memcpy(k->body, call->body, call->body_len);
+    if (call->take_body)
+        k->body = (char *)(uintptr_t)call->body;
+    else
+        memcpy(k->body, call->body, call->body_len);
     k->body_len = call->body_len;
     k->gzip = call->gzip;
     k->max_attempts = call->max_attempts;

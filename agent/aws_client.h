@@ -10,7 +10,8 @@
  * (X-Amz-Target + application/x-amz-json-1.x).
  *
  * Ownership: the client borrows the loop, transport, credentials cache and clock-skew holder,
- * which must outlive it. A call copies its body. After aws_client_free no callback runs.
+ * which must outlive it. A call copies its body, or takes it (aws_call.take_body). After
+ * aws_client_free no callback runs.
  */
 #ifndef CW_AWS_CLIENT_H
 #define CW_AWS_CLIENT_H
@@ -41,8 +42,10 @@ struct aws_client_options {
 struct aws_call {
     const char *target;       /* X-Amz-Target, or NULL for the query protocol */
     const char *content_type; /* NULL: form-encoded for query, x-amz-json-1.1 for targets */
-    const void *body;         /* copied */
+    const void *body;         /* copied, unless take_body */
     size_t body_len;
+    int take_body; /* body is malloc'd and the client takes it when the call starts (returns 0);
+                      on -1 it stays the caller's. Saves a copy of a 1 MiB PutLogEvents body. */
     int gzip;              /* the body is gzip-compressed: send Content-Encoding: gzip */
     unsigned max_attempts; /* 0 = the policy's */
     size_t max_response;   /* 0 = 1 MiB */

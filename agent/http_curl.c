@@ -328,7 +328,11 @@ static int set_method(CURL *e, const struct cw_http_request *req)
         return curl_easy_setopt(e, CURLOPT_NOBODY, 1L) == CURLE_OK ? 0 : -1;
     rc |= curl_easy_setopt(e, CURLOPT_POST, 1L);
     rc |= curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
-    rc |= curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, req->body_len ? (const char *)req->body : "");
+    if (req->body_stable && req->body_len) /* a 1 MiB body is not copied once more */
+        rc |= curl_easy_setopt(e, CURLOPT_POSTFIELDS, (const char *)req->body);
+    else
+        rc |= curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS,
+                               req->body_len ? (const char *)req->body : "");
     if (strcmp(req->method, "POST") != 0)
         rc |= curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, req->method);
     return rc == CURLE_OK ? 0 : -1;

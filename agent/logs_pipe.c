@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "agent/ple.h"
+#include "agent/zpolicy.h"
 #include "common/buf.h"
 #include "common/gzip.h"
 #include "common/clock.h"
@@ -50,6 +51,9 @@ struct dest {
     struct batch fill, send;
     enum dest_op op;
     uint64_t retry_timer;
+    int64_t sent_ns; /* when the call started (monotonic), busy_ns() then, its size on the wire */
+    int64_t sent_busy_ns;
+    size_t sent_bytes;
     int held;
     int64_t held_ts;
     char *held_msg;
@@ -85,6 +89,7 @@ struct logs_pipe {
     int64_t now; /* wall clock read once per 256 events (the age rules are in hours) */
     unsigned now_uses;
     struct cw_buf body, gz;
+    struct zpolicy zp; /* gzip only while it pays */
     struct logs_pipe_stats st;
     uint64_t warn_age;
 };
@@ -92,6 +97,40 @@ struct logs_pipe {
 static int64_t now_ms(const struct logs_pipe *lp)
 {
     return lp->wall_ms(lp->wall_ud);
+}
+
+static int64_t clock_ns(clockid_t id)
+{
+    struct timespec ts;
+    clock_gettime(id, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Nanoseconds this thread spent running or waiting for a CPU (not sleeping in epoll), from
+ * /proc/thread-self/schedstat; its CPU time alone where that file is missing. */
+static int64_t busy_ns(void)
+{
+    char buf[96], *end = NULL;
+    unsigned long long run = 0, wait = 0;
+    FILE *f = fopen("/proc/thread-self/schedstat", "re");
+    int ok = f && fgets(buf, sizeof buf, f);
+    if (f)
+        fclose(f);
+    if (ok) {
+        run = strtoull(buf, &end, 10);
+        ok = end != buf && *end == ' ';
+        wait = ok ? strtoull(end, NULL, 10) : 0;
+    }
+    return ok ? (int64_t)(run + wait) : clock_ns(CLOCK_THREAD_CPUTIME_ID);
+}
+
+/* The wire's time for a call: from its start to its answer, less what this thread spent
+ * working meanwhile (an answer that came while we were busy cost the wire nothing). */
+static int64_t wire_wait_ns(const struct dest *d)
+{
+    int64_t wall = clock_ns(CLOCK_MONOTONIC) - d->sent_ns;
+    int64_t busy = busy_ns() - d->sent_busy_ns;
+    return wall > busy ? wall - busy : 0;
 }
 
 /* ---- batches ------------------------------------------------------------------------------- */
@@ -265,22 +304,33 @@ static void on_call_done(void *ud, const struct aws_result *res);
 static void place(struct dest *d, int64_t ts, const char *msg, size_t len, struct commit c);
 static void pump(struct logs_pipe *lp);
 
-static int call(struct dest *d, enum dest_op op, const char *target, const struct cw_buf *body,
+static int call(struct dest *d, enum dest_op op, const char *target, struct cw_buf *body,
                 int allow_gzip)
 {
     struct logs_pipe *lp = d->lp;
     struct aws_call c = {0};
+    struct cw_buf *give = (struct cw_buf *)body;
     c.target = target;
-    c.body = body->data;
-    c.body_len = body->len;
-    if (allow_gzip && gzip_if_smaller(body->data, body->len, &lp->gz, GZIP_LEVEL_FAST) == 0) {
-        c.body = lp->gz.data;
-        c.body_len = lp->gz.len;
-        c.gzip = 1;
+    if (allow_gzip && zpolicy_compress(&lp->zp)) {
+        int64_t t0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+        int rc = gzip_if_smaller(body->data, body->len, &lp->gz, GZIP_LEVEL_FAST);
+        zpolicy_note_compress(&lp->zp, body->len, rc == 0 ? lp->gz.len : body->len,
+                              clock_ns(CLOCK_THREAD_CPUTIME_ID) - t0);
+        if (rc == 0) {
+            give = &lp->gz;
+            c.gzip = 1;
+        }
     }
+    c.body_len = give->len;
+    c.body = cw_buf_detach(give, NULL); /* the client takes it: no copy of 1 MiB */
+    c.take_body = 1;
     d->op = op;
+    d->sent_ns = clock_ns(CLOCK_MONOTONIC);
+    d->sent_busy_ns = op == OP_PUT ? busy_ns() : 0;
+    d->sent_bytes = c.body_len;
     if (aws_client_call(lp->client, &c, on_call_done, d) == 0)
         return 0;
+    free((void *)(uintptr_t)c.body);
     d->op = OP_NONE;
     return -1;
 }
@@ -467,6 +517,8 @@ static void on_call_done(void *ud, const struct aws_result *res)
     struct dest *d = ud;
     switch (d->op) {
     case OP_PUT:
+        if (res->ok && res->attempts == 1)
+            zpolicy_note_wire(&d->lp->zp, d->sent_bytes, wire_wait_ns(d));
         if (res->ok)
             put_accepted(d, res);
         else if (is(res, "ResourceNotFoundException"))
@@ -687,6 +739,10 @@ struct logs_pipe *logs_pipe_new(const struct logs_pipe_options *o, char *err, si
         1000;
     cw_buf_init(&lp->body, BODY_MAX);
     cw_buf_init(&lp->gz, BODY_MAX);
+    zpolicy_init(&lp->zp, o->cfg->agent.logs_compression == CW_LOGS_COMPRESSION_GZIP ? ZPOLICY_GZIP
+                          : o->cfg->agent.logs_compression == CW_LOGS_COMPRESSION_NONE
+                              ? ZPOLICY_NONE
+                              : ZPOLICY_AUTO);
     snprintf(dir, sizeof dir, "%s/logs", o->state_dir);
     struct lt_options lo = {0};
     lo.state_dir = dir;

@@ -4,10 +4,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Each event is encoded once, when it is added: `json` holds ",{"timestamp":..,"message":..}"
+ * fragments back to back, so the request body is the header, these bytes (without the first
+ * comma) and "]}" — no second pass over the messages and no copy of them in between. */
+#define PLE_JSON_MAX (8u << 20) /* 1 MiB of messages, escaped (worst case \u00XX) */
+
 struct ple_entry {
     int64_t ts;
     uint64_t cookie;
-    size_t off; /* into msgs */
+    size_t off; /* of its fragment in json */
     size_t len;
 };
 
@@ -15,11 +20,12 @@ struct ple_batch {
     struct ple_entry *ev;
     size_t n;
     size_t cap;
-    struct cw_buf msgs; /* concatenated messages, capped at PLE_MAX_BYTES */
+    struct cw_buf json; /* the encoded events, each with a leading comma */
     size_t api_bytes;
     int64_t min_ts;
     int64_t max_ts;
-    int unsorted;
+    int unsorted; /* added out of time order: encode sorts */
+    int moved;    /* sorted: entries no longer follow json's order */
 };
 
 struct ple_batch *ple_batch_new(void)
@@ -27,7 +33,7 @@ struct ple_batch *ple_batch_new(void)
     struct ple_batch *b = calloc(1, sizeof *b);
     if (!b)
         return NULL;
-    cw_buf_init(&b->msgs, PLE_MAX_BYTES);
+    cw_buf_init(&b->json, PLE_JSON_MAX);
     return b;
 }
 
@@ -35,7 +41,7 @@ void ple_batch_free(struct ple_batch *b)
 {
     if (!b)
         return;
-    cw_buf_free(&b->msgs);
+    cw_buf_free(&b->json);
     free(b->ev);
     free(b);
 }
@@ -45,7 +51,8 @@ void ple_batch_reset(struct ple_batch *b)
     b->n = 0;
     b->api_bytes = 0;
     b->unsorted = 0;
-    cw_buf_reset(&b->msgs);
+    b->moved = 0;
+    cw_buf_reset(&b->json);
 }
 
 size_t ple_batch_count(const struct ple_batch *b)
@@ -83,36 +90,6 @@ static int grow_entries(struct ple_batch *b)
     return 0;
 }
 
-enum ple_add_result ple_batch_add(struct ple_batch *b, int64_t ts_ms, const char *msg, size_t len,
-                                  uint64_t cookie, int64_t now_ms)
-{
-    if (len == 0)
-        return PLE_EMPTY;
-    if (len > PLE_MAX_EVENT_MSG)
-        return PLE_TOO_BIG;
-    if (ts_ms < now_ms - PLE_MAX_AGE_MS)
-        return PLE_TOO_OLD;
-    if (ts_ms > now_ms + PLE_MAX_FUTURE_MS)
-        return PLE_TOO_NEW;
-    if (b->n >= PLE_MAX_EVENTS || b->api_bytes + len + PLE_EVENT_OVERHEAD > PLE_MAX_BYTES ||
-        breaks_span(b, ts_ms))
-        return PLE_FULL;
-    if (grow_entries(b) != 0)
-        return PLE_ENOMEM;
-    size_t off = b->msgs.len;
-    if (cw_buf_append(&b->msgs, msg, len) != 0)
-        return PLE_ENOMEM;
-    if (b->n > 0 && ts_ms < b->ev[b->n - 1].ts)
-        b->unsorted = 1;
-    b->ev[b->n++] = (struct ple_entry){ts_ms, cookie, off, len};
-    b->api_bytes += len + PLE_EVENT_OVERHEAD;
-    if (b->n == 1 || ts_ms < b->min_ts)
-        b->min_ts = ts_ms;
-    if (b->n == 1 || ts_ms > b->max_ts)
-        b->max_ts = ts_ms;
-    return PLE_ADDED;
-}
-
 /* Stable merge sort by timestamp (qsort is not stable; lines of equal time keep file order). */
 static void merge_sort(struct ple_entry *a, struct ple_entry *tmp, size_t n)
 {
@@ -141,6 +118,7 @@ static int sort_events(struct ple_batch *b)
     merge_sort(b->ev, tmp, b->n);
     free(tmp);
     b->unsorted = 0;
+    b->moved = 1;
     return 0;
 }
 
@@ -238,9 +216,53 @@ static int append_event_head(struct cw_buf *out, int comma, int64_t ts)
     return cw_buf_append(out, tail, sizeof tail - 1);
 }
 
+/* `,{"timestamp":<ts>,"message":"<escaped msg>"}` appended to out. */
+static int append_event(struct cw_buf *out, int64_t ts, const char *msg, size_t len)
+{
+    if (append_event_head(out, 1, ts) != 0 || ple_json_string(out, msg, len) != 0)
+        return -1;
+    return cw_buf_append_char(out, '}');
+}
+
+enum ple_add_result ple_batch_add(struct ple_batch *b, int64_t ts_ms, const char *msg, size_t len,
+                                  uint64_t cookie, int64_t now_ms)
+{
+    if (len == 0)
+        return PLE_EMPTY;
+    if (len > PLE_MAX_EVENT_MSG)
+        return PLE_TOO_BIG;
+    if (ts_ms < now_ms - PLE_MAX_AGE_MS)
+        return PLE_TOO_OLD;
+    if (ts_ms > now_ms + PLE_MAX_FUTURE_MS)
+        return PLE_TOO_NEW;
+    if (b->n >= PLE_MAX_EVENTS || b->api_bytes + len + PLE_EVENT_OVERHEAD > PLE_MAX_BYTES ||
+        breaks_span(b, ts_ms))
+        return PLE_FULL;
+    if (grow_entries(b) != 0)
+        return PLE_ENOMEM;
+    size_t off = b->json.len;
+    if (append_event(&b->json, ts_ms, msg, len) != 0) {
+        b->json.len = off; /* drop the partial fragment */
+        return PLE_ENOMEM;
+    }
+    if (b->n > 0 && ts_ms < b->ev[b->n - 1].ts)
+        b->unsorted = 1;
+    b->ev[b->n++] = (struct ple_entry){ts_ms, cookie, off, b->json.len - off};
+    b->api_bytes += len + PLE_EVENT_OVERHEAD;
+    if (b->n == 1 || ts_ms < b->min_ts)
+        b->min_ts = ts_ms;
+    if (b->n == 1 || ts_ms > b->max_ts)
+        b->max_ts = ts_ms;
+    return PLE_ADDED;
+}
+
 int ple_batch_encode(struct ple_batch *b, const char *group, const char *stream, struct cw_buf *out)
 {
     if (sort_events(b) != 0)
+        return -1;
+    /* one allocation for the whole body (names escaped at worst 6x) */
+    if (cw_buf_reserve(out, 64 + 6 * (strlen(group) + strlen(stream)) + b->json.len) != 0 &&
+        cw_buf_reserve(out, b->json.len) != 0)
         return -1;
     if (cw_buf_append_str(out, "{\"logGroupName\":") != 0 ||
         ple_json_string(out, group, strlen(group)) != 0 ||
@@ -248,12 +270,16 @@ int ple_batch_encode(struct ple_batch *b, const char *group, const char *stream,
         ple_json_string(out, stream, strlen(stream)) != 0 ||
         cw_buf_append_str(out, ",\"logEvents\":[") != 0)
         return -1;
-    for (size_t i = 0; i < b->n; i++) {
-        const struct ple_entry *e = &b->ev[i];
-        if (append_event_head(out, i > 0, e->ts) != 0 ||
-            ple_json_string(out, b->msgs.data + e->off, e->len) != 0 ||
-            cw_buf_append_char(out, '}') != 0)
+    if (b->n && !b->moved) { /* in the order added: one copy */
+        if (cw_buf_append(out, b->json.data + 1, b->json.len - 1) != 0)
             return -1;
+    } else {
+        for (size_t i = 0; i < b->n; i++) {
+            const struct ple_entry *e = &b->ev[i];
+            size_t skip = i == 0; /* the first event has no comma before it */
+            if (cw_buf_append(out, b->json.data + e->off + skip, e->len - skip) != 0)
+                return -1;
+        }
     }
     return cw_buf_append_str(out, "]}");
 }

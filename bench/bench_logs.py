@@ -232,12 +232,13 @@ def perf_stop(p):
     proc, data = p
     proc.send_signal(signal.SIGINT)
     proc.wait(30)
-    rep = subprocess.run(["perf", "report", "-i", data, "--stdio", "--no-children", "--percent-limit", "2",
-                          "--sort", "dso,symbol", "-g", "none"], capture_output=True, text=True, timeout=120)
-    print("   perf (self time >= 2%):")
-    for line in rep.stdout.splitlines():
-        if line.strip() and not line.startswith("#"):
-            print("     " + line.strip())
+    for sort, limit in (("dso", "1"), ("dso,symbol", "1.5")):
+        rep = subprocess.run(["perf", "report", "-i", data, "--stdio", "--no-children", "--percent-limit", limit,
+                              "--sort", sort, "-g", "none"], capture_output=True, text=True, timeout=120)
+        print("   perf by %s (self time >= %s%%):" % (sort, limit))
+        for line in rep.stdout.splitlines():
+            if line.strip() and not line.startswith("#"):
+                print("     " + line.strip())
 
 
 def bench_throughput(ng):

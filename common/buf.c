@@ -54,6 +54,11 @@ static int reserve(struct cw_buf *b, size_t extra)
     return 0;
 }
 
+int cw_buf_reserve(struct cw_buf *b, size_t extra)
+{
+    return reserve(b, extra);
+}
+
 int cw_buf_append(struct cw_buf *b, const void *p, size_t n)
 {
     if (reserve(b, n) != 0)

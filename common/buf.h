@@ -31,6 +31,8 @@ void cw_buf_free_secret(struct cw_buf *b);
 void cw_buf_reset(struct cw_buf *b);
 
 /* Each returns 0, or -1 when the cap would be exceeded or memory is exhausted. */
+/* Makes room for `extra` more bytes at once (one allocation before a large append). */
+int cw_buf_reserve(struct cw_buf *b, size_t extra) CW_WARN_UNUSED;
 int cw_buf_append(struct cw_buf *b, const void *p, size_t n) CW_WARN_UNUSED;
 int cw_buf_append_str(struct cw_buf *b, const char *s) CW_WARN_UNUSED;
 int cw_buf_append_char(struct cw_buf *b, char c) CW_WARN_UNUSED;

@@ -5,7 +5,9 @@
  * runs on the event loop (agent/http_curl.h) and tests wire in fakes.
  *
  * Contract:
- *  - submit() copies everything it needs from the request; the caller may free it on return.
+ *  - submit() copies everything it needs from the request; the caller may free it on return,
+ *    except the body of a request marked body_stable, which the caller keeps valid and
+ *    unchanged until `done` has run (the transport then sends it without copying it).
  *  - On success submit() returns 0 and `done` is called exactly once, later, from the event
  *    loop (never from inside submit). On failure it returns -1 and `done` is never called.
  *  - The response passed to `done` is borrowed: it is valid only during the callback.
@@ -33,6 +35,7 @@ struct cw_http_request {
     long timeout_ms;         /* whole exchange; 0 means 30000 */
     long connect_timeout_ms; /* 0 means 5000 */
     size_t max_response;     /* cap on the response body; 0 means 1 MiB */
+    int body_stable;         /* body valid until done runs: not copied (see the contract) */
 };
 
 struct cw_http_response {

@@ -208,7 +208,10 @@ struct cw_agent_config {
     char *hostname; /* NULL = OS hostname */
     char *run_as_user;
     char *user_agent;
+    int logs_compression; /* CW_LOGS_COMPRESSION_*: agent.cwagent.logs_compression */
 };
+
+enum { CW_LOGS_COMPRESSION_AUTO = 0, CW_LOGS_COMPRESSION_GZIP, CW_LOGS_COMPRESSION_NONE };
 
 struct cw_config {
     struct cw_agent_config agent;

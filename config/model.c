@@ -228,6 +228,7 @@ static const struct mb_keyspec agent_keys[] = {
     {"hostname", MB_OK},
     {"run_as_user", MB_OK},
     {"user_agent", MB_OK},
+    {"cwagent", MB_OK}, /* cwagent-only settings, model_cwagent*.c */
     {"aws_sdk_log_level", MB_UNSUPPORTED},
     {"usage_data", MB_UNSUPPORTED},
     {"use_dualstack_endpoint", MB_UNSUPPORTED},
@@ -253,6 +254,7 @@ static void build_agent(struct mb *m, const json_t *a, struct cw_agent_config *o
         mb_int(a, "metrics_collection_interval", CW_DEFAULT_INTERVAL);
     out->debug = mb_bool(a, "debug", 0);
     out->omit_hostname = mb_bool(a, "omit_hostname", 0);
+    cw_model_cwagent_logs(m, a, out);
     if (!a) {
         out->region = mb_dup(m, m->meta->region);
         return;

@@ -44,5 +44,7 @@ void cw_strlist_free(struct cw_strlist *l);
 
 void cw_model_metrics(struct mb *m, const json_t *metrics, struct cw_config *c);
 void cw_model_logs(struct mb *m, const json_t *logs, struct cw_config *c);
+/* agent.cwagent's logs settings (model_cwagent_logs.c). */
+void cw_model_cwagent_logs(struct mb *m, const json_t *agent, struct cw_agent_config *out);
 
 #endif

@@ -101,7 +101,7 @@ struct creds_http_call *creds_sts_submit(const struct creds_ctx *ctx, const char
         goto out;
     }
     struct cw_http_request req = {"POST",         url, (const char *const *)hdr, body, len,
-                                  STS_TIMEOUT_MS, 0,   CREDS_MAX_STS_BODY};
+                                  STS_TIMEOUT_MS, 0,   CREDS_MAX_STS_BODY,       0};
     call = creds_http_start(ctx->http, &req, cb, owner);
     if (!call)
         creds_fmt(err, el, "cannot submit the STS request to %s", url);

@@ -185,7 +185,8 @@ static void op_send(struct imds_op *op)
                                   0,
                                   c->opt.timeout_ms ? c->opt.timeout_ms : 2000,
                                   c->opt.connect_timeout_ms ? c->opt.connect_timeout_ms : 1000,
-                                  IMDS_MAX_BODY};
+                                  IMDS_MAX_BODY,
+                                  0};
     op->attempts++;
     op->call = creds_http_start(c->opt.http, &req, get_done, op);
     explicit_bzero(tokhdr, sizeof tokhdr);
@@ -355,7 +356,8 @@ static void token_start(struct imds_client *c)
                                   0,
                                   c->opt.timeout_ms ? c->opt.timeout_ms : 2000,
                                   c->opt.connect_timeout_ms ? c->opt.connect_timeout_ms : 1000,
-                                  IMDS_TOKEN_MAX};
+                                  IMDS_TOKEN_MAX,
+                                  0};
     c->token_attempts++;
     c->token_call = creds_http_start(c->opt.http, &req, token_done, c);
     if (!c->token_call)
