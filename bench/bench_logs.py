@@ -113,6 +113,11 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / tck
 
 
+def minflt(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        return int(f.read().rsplit(")", 1)[1].split()[7])
+
+
 def sched(pid):
     """(on-CPU s, run-queue wait s, voluntary context switches) of the process."""
     with open("/proc/%d/schedstat" % pid) as f:
@@ -158,10 +163,12 @@ def committed(state_dir):
     return out
 
 
-def start_agent(tmp, port, entries, flush=1):
+def start_agent(tmp, port, entries, flush=1, compression=None, scheme="http"):
     cfg = {"agent": {"region": "us-east-1", "logfile": os.path.join(tmp, "agent-own.log")},
-           "logs": {"endpoint_override": "http://127.0.0.1:%d" % port, "force_flush_interval": flush,
+           "logs": {"endpoint_override": "%s://127.0.0.1:%d" % (scheme, port), "force_flush_interval": flush,
                     "logs_collected": {"files": {"collect_list": entries}}}}
+    if compression:
+        cfg["agent"]["cwagent"] = {"logs_compression": compression}
     path = os.path.join(tmp, "agent.json")
     with open(path, "w") as f:
         json.dump(cfg, f)
@@ -248,7 +255,8 @@ def bench_throughput(ng):
         path = os.path.join(tmp, "big.log")
         size = write_big(path, mb)
         t0, wall0 = time.monotonic(), time.time()
-        ag = start_agent(tmp, ng.port, [{"file_path": path, "log_group_name": "bench", "log_stream_name": "s"}])
+        ag = start_agent(tmp, ng.port, [{"file_path": path, "log_group_name": "bench", "log_stream_name": "s"}],
+                         compression=os.environ.get("CW_BENCH_COMPRESSION"))
         prof = perf_start(ag.pid, tmp)
         peak = 0
         deadline = t0 + 600
@@ -264,6 +272,7 @@ def bench_throughput(ng):
         took = time.monotonic() - t0
         cpu = cpu_seconds(ag.pid) if ag.poll() is None else float("nan")
         on_cpu, rq_wait, vol = sched(ag.pid) if ag.poll() is None else (0, 0, 0)
+        faults = minflt(ag.pid) if ag.poll() is None else 0
         hwm = rss_kb(ag.pid, "VmHWM") if ag.poll() is None else peak
         perf_stop(prof)
         reqs, body, first, last = ng.requests()
@@ -278,7 +287,7 @@ def bench_throughput(ng):
               % (reqs, body / 1e6, "read" if ng.reads_body else "discarded", first - wall0,
                  last - first, mbs / (last - first) if last > first else 0))
         print("   agent scheduling: %.2f s on CPU, %.2f s waiting for a CPU (run queue), %d voluntary "
-              "sleeps (epoll waits, blocking I/O)" % (on_cpu, rq_wait, vol))
+              "sleeps (epoll waits, blocking I/O), %d page faults" % (on_cpu, rq_wait, vol, faults))
         for l in tail:
             print("   agent: " + l)
     finally:
