@@ -21,6 +21,7 @@
 #define TARGET_PREFIX  "Logs_20140328."
 #define FD_RESERVE     128 /* descriptors left for sockets, the state file, the agent's own log */
 #define FD_MIN_CAP     512 /* logtail's default */
+#define MAX_IN_FLIGHT  8   /* logs.concurrency cap: batches per stream on the wire at once */
 
 struct commit {
     uint64_t file_id, end;
@@ -33,7 +34,30 @@ struct batch {
     int64_t first_ms; /* wall time of the first event */
 };
 
-enum dest_op { OP_NONE, OP_PUT, OP_CREATE_STREAM, OP_CREATE_GROUP, OP_RETENTION_NEW, OP_RETENTION };
+/* The destination's own call (one at a time); PutLogEvents calls are the flights'. */
+enum dest_op {
+    OP_NONE,
+    OP_PAUSED, /* a creation call failed: waiting RETRY_PAUSE_MS */
+    OP_CREATE_STREAM,
+    OP_CREATE_GROUP,
+    OP_RETENTION_NEW,
+    OP_RETENTION
+};
+
+enum flight_state { FL_FREE, FL_SENDING, FL_WAITING, FL_DONE /* answered, commit in turn */ };
+
+struct dest;
+
+/* One PutLogEvents batch on its way. */
+struct flight {
+    struct dest *d;
+    struct batch b;
+    enum flight_state state;
+    int need_stream; /* answered ResourceNotFound (or retried meanwhile): resend when it exists */
+    uint64_t retry_timer;
+    int64_t sent_ns, sent_busy_ns; /* start of the call: monotonic, busy_ns() */
+    size_t sent_bytes;             /* its body on the wire */
+};
 
 struct group_state {
     struct group_state *next;
@@ -48,12 +72,11 @@ struct dest {
     char *group, *stream, *klass;
     int retention;
     struct group_state *gs;
-    struct batch fill, send;
+    struct batch fill;
+    struct flight *fl; /* ring of lp->max_flight slots, the oldest at fl_head */
+    unsigned fl_head, fl_n;
     enum dest_op op;
-    uint64_t retry_timer;
-    int64_t sent_ns; /* when the call started (monotonic), busy_ns() then, its size on the wire */
-    int64_t sent_busy_ns;
-    size_t sent_bytes;
+    uint64_t retry_timer; /* OP_PAUSED */
     int held;
     int64_t held_ts;
     char *held_msg;
@@ -85,8 +108,10 @@ struct logs_pipe {
     struct dest *dests;
     struct dest *buckets[NBUCKETS];
     struct group_state *groups;
-    int blocked; /* destinations holding an event: stop pulling */
-    int64_t now; /* wall clock read once per 256 events (the age rules are in hours) */
+    int blocked;         /* destinations holding an event: stop pulling */
+    unsigned max_flight; /* PutLogEvents in flight per destination (logs.concurrency) */
+    int flushing;        /* logs_pipe_flush was called: every batch is due */
+    int64_t now;         /* wall clock read once per 256 events (the age rules are in hours) */
     unsigned now_uses;
     struct cw_buf body, gz;
     struct zpolicy zp; /* gzip only while it pays */
@@ -126,10 +151,10 @@ static int64_t busy_ns(void)
 
 /* The wire's time for a call: from its start to its answer, less what this thread spent
  * working meanwhile (an answer that came while we were busy cost the wire nothing). */
-static int64_t wire_wait_ns(const struct dest *d)
+static int64_t wire_wait_ns(const struct flight *f)
 {
-    int64_t wall = clock_ns(CLOCK_MONOTONIC) - d->sent_ns;
-    int64_t busy = busy_ns() - d->sent_busy_ns;
+    int64_t wall = clock_ns(CLOCK_MONOTONIC) - f->sent_ns;
+    int64_t busy = busy_ns() - f->sent_busy_ns;
     return wall > busy ? wall - busy : 0;
 }
 
@@ -223,7 +248,11 @@ static struct group_state *group_for(struct logs_pipe *lp, const char *name)
 static void dest_free(struct dest *d)
 {
     batch_free(&d->fill);
-    batch_free(&d->send);
+    for (unsigned i = 0; d->fl && i < d->lp->max_flight; i++) {
+        cw_loop_timer_cancel(d->lp->loop, d->fl[i].retry_timer);
+        batch_free(&d->fl[i].b);
+    }
+    free(d->fl);
     free(d->group);
     free(d->stream);
     free(d->klass);
@@ -247,8 +276,14 @@ static struct dest *dest_get(struct logs_pipe *lp, const char *group, const char
     d->klass = r->klass ? strdup(r->klass) : NULL;
     d->retention = r->retention;
     d->gs = d->group ? group_for(lp, group) : NULL;
-    if (!d->group || !d->stream || (r->klass && !d->klass) || !d->gs || batch_init(&d->fill) != 0 ||
-        batch_init(&d->send) != 0) {
+    d->fl = calloc(lp->max_flight, sizeof *d->fl);
+    int ok = d->group && d->stream && (!r->klass || d->klass) && d->gs && d->fl &&
+             batch_init(&d->fill) == 0;
+    for (unsigned i = 0; ok && i < lp->max_flight; i++) {
+        d->fl[i].d = d;
+        ok = batch_init(&d->fl[i].b) == 0;
+    }
+    if (!ok) {
         dest_free(d);
         return NULL;
     }
@@ -300,16 +335,35 @@ static struct dest *route_dest(struct route *r, const char *stream_path)
 
 /* ---- calls ----------------------------------------------------------------------------------- */
 
-static void on_call_done(void *ud, const struct aws_result *res);
+/* Up to lp->max_flight batches of a destination are on the wire at once (logs.concurrency), in
+ * a ring, oldest first. Each is committed only when it and every older one were answered, so a
+ * checkpoint never passes a batch CloudWatch has not accepted: a crash re-sends at most the
+ * batches in flight. The creation chain (stream, group, retention) is one call at a time per
+ * destination (d->op); no new batch starts meanwhile. */
+
+static void on_put_done(void *ud, const struct aws_result *res);
+static void on_op_done(void *ud, const struct aws_result *res);
 static void place(struct dest *d, int64_t ts, const char *msg, size_t len, struct commit c);
 static void pump(struct logs_pipe *lp);
+static void after_answer(struct dest *d);
 
-static int call(struct dest *d, enum dest_op op, const char *target, struct cw_buf *body,
-                int allow_gzip)
+static struct flight *flight_at(const struct dest *d, unsigned i)
 {
-    struct logs_pipe *lp = d->lp;
+    return &d->fl[(d->fl_head + i) % d->lp->max_flight];
+}
+
+/* A new batch may start: no creation call running and a free slot. */
+static int can_send(const struct dest *d)
+{
+    return d->op == OP_NONE && d->fl_n < d->lp->max_flight;
+}
+
+/* Hands body (and its gzip, when that pays) to the client, which takes the buffer. */
+static int call(struct logs_pipe *lp, const char *target, struct cw_buf *body, int allow_gzip,
+                aws_done_fn done, void *ud, size_t *wire_bytes)
+{
     struct aws_call c = {0};
-    struct cw_buf *give = (struct cw_buf *)body;
+    struct cw_buf *give = body;
     c.target = target;
     if (allow_gzip && zpolicy_compress(&lp->zp)) {
         int64_t t0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
@@ -324,14 +378,11 @@ static int call(struct dest *d, enum dest_op op, const char *target, struct cw_b
     c.body_len = give->len;
     c.body = cw_buf_detach(give, NULL); /* the client takes it: no copy of 1 MiB */
     c.take_body = 1;
-    d->op = op;
-    d->sent_ns = clock_ns(CLOCK_MONOTONIC);
-    d->sent_busy_ns = op == OP_PUT ? busy_ns() : 0;
-    d->sent_bytes = c.body_len;
-    if (aws_client_call(lp->client, &c, on_call_done, d) == 0)
+    if (wire_bytes)
+        *wire_bytes = c.body_len;
+    if (aws_client_call(lp->client, &c, done, ud) == 0)
         return 0;
     free((void *)(uintptr_t)c.body);
-    d->op = OP_NONE;
     return -1;
 }
 
@@ -351,17 +402,67 @@ static int names_body(struct dest *d, int with_stream, const char *extra)
     return cw_buf_append_char(b, '}');
 }
 
-static void retry_later(struct dest *d);
+static void flight_retry_later(struct flight *f);
 
-static void send_put(struct dest *d)
+static void send_put(struct flight *f)
 {
+    struct dest *d = f->d;
     struct cw_buf *b = &d->lp->body;
     cw_buf_reset(b);
-    if (ple_batch_encode(d->send.pb, d->group, d->stream, b) != 0 ||
-        call(d, OP_PUT, TARGET_PREFIX "PutLogEvents", b, 1) != 0) {
+    f->state = FL_SENDING;
+    f->sent_ns = clock_ns(CLOCK_MONOTONIC);
+    f->sent_busy_ns = busy_ns();
+    if (ple_batch_encode(f->b.pb, d->group, d->stream, b) != 0 ||
+        call(d->lp, TARGET_PREFIX "PutLogEvents", b, 1, on_put_done, f, &f->sent_bytes) != 0) {
         cw_error("logs", "%s/%s: cannot start PutLogEvents; retrying", d->group, d->stream);
-        retry_later(d);
+        flight_retry_later(f);
     }
+}
+
+static void on_flight_timer(struct cw_loop *loop, void *ud)
+{
+    (void)loop;
+    struct flight *f = ud;
+    f->retry_timer = 0;
+    if (f->d->op != OP_NONE) /* the stream is being created: resent when it exists */
+        f->need_stream = 1;
+    else
+        send_put(f);
+}
+
+static void flight_retry_later(struct flight *f)
+{
+    f->state = FL_WAITING;
+    f->retry_timer = cw_loop_timer_add(f->d->lp->loop, RETRY_PAUSE_MS, on_flight_timer, f);
+}
+
+/* Resends, oldest first, the batches that waited for the stream to exist. */
+static void resend_waiting(struct dest *d)
+{
+    for (unsigned i = 0; i < d->fl_n && d->op == OP_NONE; i++) {
+        struct flight *f = flight_at(d, i);
+        if (f->need_stream) {
+            f->need_stream = 0;
+            send_put(f);
+        }
+    }
+}
+
+static void on_dest_timer(struct cw_loop *loop, void *ud)
+{
+    (void)loop;
+    struct dest *d = ud;
+    d->retry_timer = 0;
+    d->op = OP_NONE;
+    resend_waiting(d); /* a batch answered "not found" again restarts the chain */
+    after_answer(d);
+}
+
+/* A creation call failed: pause the destination, then try its waiting batches again. */
+static void dest_retry_later(struct dest *d)
+{
+    d->op = OP_PAUSED;
+    d->retry_timer = cw_loop_timer_add(d->lp->loop, RETRY_PAUSE_MS, on_dest_timer, d);
 }
 
 static void send_create(struct dest *d, enum dest_op op)
@@ -379,37 +480,40 @@ static void send_create(struct dest *d, enum dest_op op)
         with_stream = 0;
         snprintf(extra, sizeof extra, ",\"retentionInDays\":%d", d->retention);
     }
-    if (names_body(d, with_stream, extra) != 0 || call(d, op, target, &d->lp->body, 0) != 0)
-        retry_later(d);
+    d->op = op;
+    if (names_body(d, with_stream, extra) != 0 ||
+        call(d->lp, target, &d->lp->body, 0, on_op_done, d, NULL) != 0)
+        dest_retry_later(d);
 }
 
-static void on_retry_timer(struct cw_loop *loop, void *ud)
+/* Commits answered batches from the oldest, stopping at the first still unanswered. */
+static void commit_in_order(struct dest *d)
 {
-    (void)loop;
-    struct dest *d = ud;
-    d->retry_timer = 0;
-    send_put(d);
+    while (d->fl_n > 0 && flight_at(d, 0)->state == FL_DONE) {
+        struct flight *f = flight_at(d, 0);
+        batch_commit(d->lp, &f->b);
+        batch_reset(&f->b);
+        f->state = FL_FREE;
+        d->fl_head = (d->fl_head + 1) % d->lp->max_flight;
+        d->fl_n--;
+    }
 }
 
-static void retry_later(struct dest *d)
-{
-    d->op = OP_PUT; /* busy: the send batch waits for the timer */
-    d->retry_timer = cw_loop_timer_add(d->lp->loop, RETRY_PAUSE_MS, on_retry_timer, d);
-}
-
-/* Moves the filling batch to the send slot and sends it. The destination must be idle. */
+/* Moves the filling batch to the next free slot and sends it. Requires can_send(d). */
 static void start_send(struct dest *d)
 {
-    struct batch t = d->send;
-    d->send = d->fill;
+    struct flight *f = flight_at(d, d->fl_n++);
+    struct batch t = f->b;
+    f->b = d->fill;
     d->fill = t;
     batch_reset(&d->fill);
-    if (ple_batch_count(d->send.pb) == 0) { /* only commits of events dropped on purpose */
-        batch_commit(d->lp, &d->send);
-        batch_reset(&d->send);
+    f->need_stream = 0;
+    if (ple_batch_count(f->b.pb) == 0) { /* only commits of events dropped on purpose */
+        f->state = FL_DONE;
+        commit_in_order(d);
         return;
     }
-    send_put(d);
+    send_put(f);
 }
 
 static void release_held(struct dest *d)
@@ -424,10 +528,11 @@ static void release_held(struct dest *d)
     d->held_msg = NULL;
 }
 
-static void put_accepted(struct dest *d, const struct aws_result *res)
+static void put_accepted(struct flight *f, const struct aws_result *res)
 {
+    struct dest *d = f->d;
     struct logs_pipe *lp = d->lp;
-    size_t n = ple_batch_count(d->send.pb);
+    size_t n = ple_batch_count(f->b.pb);
     struct ple_rejected rj;
     size_t rejected = 0;
     if (ple_parse_response(res->body, res->body_len, &rj) == 0)
@@ -440,27 +545,23 @@ static void put_accepted(struct dest *d, const struct aws_result *res)
                 d->group, d->stream, rejected, n, rj.too_old_end, rj.expired_end, rj.too_new_start);
     }
     lp->st.events_sent += n - rejected;
-    lp->st.bytes_sent += ple_batch_bytes(d->send.pb) - n * PLE_EVENT_OVERHEAD;
+    lp->st.bytes_sent += ple_batch_bytes(f->b.pb) - n * PLE_EVENT_OVERHEAD;
     lp->st.calls_ok++;
-    batch_commit(lp, &d->send);
-    batch_reset(&d->send);
-    if (d->retention > 0 && !d->gs->retention_done) {
+    f->state = FL_DONE;
+    if (d->retention > 0 && !d->gs->retention_done && d->op == OP_NONE) {
         d->gs->retention_done = 1;
         send_create(d, OP_RETENTION);
-        return;
     }
-    d->op = OP_NONE;
 }
 
-static void put_refused(struct dest *d, const struct aws_result *res)
+static void put_refused(struct flight *f, const struct aws_result *res)
 {
-    size_t n = ple_batch_count(d->send.pb);
+    struct dest *d = f->d;
+    size_t n = ple_batch_count(f->b.pb);
     cw_error("logs", "%s/%s: CloudWatch refused a batch of %zu events: %s: %s", d->group, d->stream,
              n, res->code[0] ? res->code : "error", res->message);
     d->lp->st.dropped_invalid += n;
-    batch_commit(d->lp, &d->send); /* as the reference: a refused batch is not re-read */
-    batch_reset(&d->send);
-    d->op = OP_NONE;
+    f->state = FL_DONE; /* as the reference: a refused batch is not re-read */
 }
 
 static int is(const struct aws_result *res, const char *code)
@@ -468,7 +569,8 @@ static int is(const struct aws_result *res, const char *code)
     return strcmp(res->code, code) == 0;
 }
 
-/* Group and stream creation chain: stream → (group missing) group → retention → stream. */
+/* Group and stream creation chain: stream → (group missing) group → retention → stream; then
+ * the batches that waited are resent. */
 static void create_done(struct dest *d, const struct aws_result *res)
 {
     int ok = res->ok || is(res, "ResourceAlreadyExistsException");
@@ -481,7 +583,7 @@ static void create_done(struct dest *d, const struct aws_result *res)
         cw_error("logs", "%s/%s: %s failed: %s: %s; retrying in %d s", d->group, d->stream,
                  op == OP_CREATE_GROUP ? "CreateLogGroup" : "CreateLogStream",
                  res->code[0] ? res->code : "error", res->message, RETRY_PAUSE_MS / 1000);
-        retry_later(d);
+        dest_retry_later(d);
         return;
     }
     if (op == OP_CREATE_GROUP) {
@@ -497,49 +599,60 @@ static void create_done(struct dest *d, const struct aws_result *res)
                  res->message);
     if (op == OP_CREATE_STREAM) {
         d->lp->st.streams_created += res->ok;
-        send_put(d);
+        d->op = OP_NONE;
+        resend_waiting(d);
         return;
     }
     send_create(d, OP_CREATE_STREAM);
 }
 
-static void after_idle(struct dest *d)
+/* After any answer: commit what can be, let a held event in, start a due batch, read on. */
+static void after_answer(struct dest *d)
 {
+    commit_in_order(d);
+    if (!can_send(d))
+        return;
     release_held(d);
-    if (d->op == OP_NONE && ple_batch_count(d->fill.pb) > 0 &&
-        now_ms(d->lp) - d->fill.first_ms >= d->lp->flush_ms)
+    if (can_send(d) && ple_batch_count(d->fill.pb) > 0 &&
+        (d->lp->flushing || now_ms(d->lp) - d->fill.first_ms >= d->lp->flush_ms))
         start_send(d);
     pump(d->lp);
 }
 
-static void on_call_done(void *ud, const struct aws_result *res)
+static void on_put_done(void *ud, const struct aws_result *res)
+{
+    struct flight *f = ud;
+    struct dest *d = f->d;
+    if (res->ok && res->attempts == 1)
+        zpolicy_note_wire(&d->lp->zp, f->sent_bytes, wire_wait_ns(f));
+    if (res->ok) {
+        put_accepted(f, res);
+    } else if (is(res, "ResourceNotFoundException")) {
+        f->state = FL_WAITING;
+        f->need_stream = 1;
+        if (d->op == OP_NONE)
+            send_create(d, OP_CREATE_STREAM);
+    } else if (res->cls == CW_RETRY_PERMANENT) {
+        put_refused(f, res);
+    } else {
+        flight_retry_later(f);
+    }
+    after_answer(d);
+}
+
+static void on_op_done(void *ud, const struct aws_result *res)
 {
     struct dest *d = ud;
-    switch (d->op) {
-    case OP_PUT:
-        if (res->ok && res->attempts == 1)
-            zpolicy_note_wire(&d->lp->zp, d->sent_bytes, wire_wait_ns(d));
-        if (res->ok)
-            put_accepted(d, res);
-        else if (is(res, "ResourceNotFoundException"))
-            send_create(d, OP_CREATE_STREAM);
-        else if (res->cls == CW_RETRY_PERMANENT)
-            put_refused(d, res);
-        else
-            retry_later(d);
-        break;
-    case OP_RETENTION:
+    if (d->op == OP_RETENTION) {
         if (!res->ok)
             cw_error("logs", "%s: PutRetentionPolicy failed: %s: %s", d->group, res->code,
                      res->message);
         d->op = OP_NONE;
-        break;
-    default:
+        resend_waiting(d);
+    } else {
         create_done(d, res);
-        break;
     }
-    if (d->op == OP_NONE)
-        after_idle(d);
+    after_answer(d);
 }
 
 /* ---- events ---------------------------------------------------------------------------------- */
@@ -585,7 +698,7 @@ static void place(struct dest *d, int64_t ts, const char *msg, size_t len, struc
     struct logs_pipe *lp = d->lp;
     int64_t now = event_now(lp);
     enum ple_add_result r = ple_batch_add(d->fill.pb, ts, msg, len, c.end, now);
-    if (r == PLE_FULL && d->op == OP_NONE) {
+    if (r == PLE_FULL && can_send(d)) {
         start_send(d);
         r = ple_batch_add(d->fill.pb, ts, msg, len, c.end, now);
     }
@@ -599,7 +712,7 @@ static void place(struct dest *d, int64_t ts, const char *msg, size_t len, struc
     case PLE_TOO_OLD:
     case PLE_TOO_NEW:
         note_age(lp, r, d);
-        if (ple_batch_count(d->fill.pb) == 0 && d->op == OP_NONE && d->fill.nc == 0)
+        if (ple_batch_count(d->fill.pb) == 0 && d->fl_n == 0 && d->fill.nc == 0)
             logtail_commit(lp->lt, c.file_id, c.end);
         else
             batch_note(&d->fill, c.file_id, c.end);
@@ -655,7 +768,7 @@ static void on_tick(struct cw_loop *loop, void *ud)
     pump(lp);
     for (struct dest *d = lp->dests; d; d = d->next) {
         int due = ple_batch_count(d->fill.pb) > 0 && now - d->fill.first_ms >= lp->flush_ms;
-        if (d->op == OP_NONE && (due || (ple_batch_count(d->fill.pb) == 0 && d->fill.nc)))
+        if (can_send(d) && (due || (ple_batch_count(d->fill.pb) == 0 && d->fill.nc)))
             start_send(d);
     }
 }
@@ -734,6 +847,12 @@ struct logs_pipe *logs_pipe_new(const struct logs_pipe_options *o, char *err, si
     lp->client = o->client;
     lp->wall_ms = o->wall_ms ? o->wall_ms : cw_wall_ms;
     lp->wall_ud = o->wall_ud;
+    lp->max_flight = lc->concurrency < 1               ? 1
+                     : lc->concurrency > MAX_IN_FLIGHT ? MAX_IN_FLIGHT
+                                                       : (unsigned)lc->concurrency;
+    if (lc->concurrency > MAX_IN_FLIGHT)
+        cw_warn("logs", "logs.concurrency %d: using %d (PutLogEvents in flight per stream)",
+                lc->concurrency, MAX_IN_FLIGHT);
     lp->flush_ms =
         (long)(lc->force_flush_interval > 0 ? lc->force_flush_interval : CW_DEFAULT_LOGS_FLUSH) *
         1000;
@@ -776,10 +895,11 @@ struct logs_pipe *logs_pipe_new(const struct logs_pipe_options *o, char *err, si
 
 void logs_pipe_flush(struct logs_pipe *lp)
 {
+    lp->flushing = 1;
     logtail_flush_events(lp->lt); /* the last multi-line event of each file goes too */
     pump(lp);
     for (struct dest *d = lp->dests; d; d = d->next)
-        if (d->op == OP_NONE && (ple_batch_count(d->fill.pb) > 0 || d->fill.nc))
+        if (can_send(d) && (ple_batch_count(d->fill.pb) > 0 || d->fill.nc))
             start_send(d);
     logtail_flush(lp->lt);
 }
@@ -787,7 +907,7 @@ void logs_pipe_flush(struct logs_pipe *lp)
 int logs_pipe_busy(const struct logs_pipe *lp)
 {
     for (const struct dest *d = lp->dests; d; d = d->next)
-        if (d->op != OP_NONE || ple_batch_count(d->fill.pb) > 0)
+        if (d->op != OP_NONE || d->fl_n || ple_batch_count(d->fill.pb) > 0)
             return 1;
     return 0;
 }

@@ -1,8 +1,12 @@
 /* logs_pipe — the logs job: tail the configured files (logtail) and ship their events with
  * PutLogEvents (ple), never losing, duplicating or re-ordering a line.
  *
- * Each (log group, log stream) is a destination with one batch filling and at most one batch
- * in flight, so events of a stream — and of each file — are delivered in order. A batch is sent
+ * Each (log group, log stream) is a destination with one batch filling and up to
+ * logs.concurrency batches in flight (default 1, at most 8); batches are committed in the order
+ * they were filled, so events of a stream — and of each file — are delivered in order with one
+ * batch in flight, and a checkpoint never passes a batch CloudWatch has not accepted with
+ * several (then CloudWatch may store two batches of a stream in the order they arrive, as with
+ * the reference agent's concurrency; events are ordered by their timestamps). A batch is sent
  * when it is full (a PutLogEvents rule would break) or force_flush_interval after its first
  * event. File offsets are committed to logtail only after CloudWatch accepted the batch that
  * carried them (checkpoints are therefore at-least-once: a crash re-sends at most the batches
@@ -11,8 +15,8 @@
  * once per group. Events CloudWatch would reject for age are not sent, and events a response
  * reports in rejectedLogEventsInfo are counted; both are logged, never silently dropped.
  *
- * Back-pressure: when a destination has a full batch and one in flight, reading stops (the
- * held event waits) until that call completes; logtail's own cap bounds what is buffered.
+ * Back-pressure: when a destination has a full batch and every slot in flight, reading stops
+ * (the held event waits) until a call completes; logtail's own cap bounds what is buffered.
  *
  * Ownership: borrows the loop and the client; copies what it keeps from the configuration.
  */

@@ -43,7 +43,12 @@ class Nginx:
     def __init__(self, prefix):
         self.prefix = prefix
         self.port = free_port()
+        self.tls_port = free_port()
         os.makedirs(os.path.join(prefix, "logs"), exist_ok=True)
+        self.cert, self.tls_error = self.make_cert()
+        tls = ("server { listen 127.0.0.1:%d ssl; ssl_certificate %s; ssl_certificate_key %s;\n"
+               " location / { default_type application/x-amz-json-1.1; %%s }\n}\n"
+               % (self.tls_port, self.cert, self.cert + ".key")) if self.cert else ""
         echo = os.path.exists(ECHO_MODULE)
         # The echo module reads the whole body before answering; without it `return` answers at
         # once and discards the body (nginx still reads it off the connection).
@@ -54,8 +59,10 @@ class Nginx:
                 "events { worker_connections 256; }\nhttp {\n"
                 "log_format sink '$msec $request_length $status';\naccess_log logs/access.log sink;\n"
                 "client_body_buffer_size 2m;\nclient_max_body_size 8m;\nkeepalive_requests 100000;\n%s"
-                "server { listen 127.0.0.1:%d;\n location / { default_type application/x-amz-json-1.1; %s }\n}\n}\n"
-                % ("load_module %s;\n" % ECHO_MODULE if echo else "", temp, self.port, body))
+                "server { listen 127.0.0.1:%d;\n location / { default_type application/x-amz-json-1.1; %s }\n}\n"
+                "%s}\n"
+                % ("load_module %s;\n" % ECHO_MODULE if echo else "", temp, self.port, body,
+                   tls.replace("%s", body) if tls else ""))
         self.conf = os.path.join(prefix, "nginx.conf")
         with open(self.conf, "w") as f:
             f.write(conf)
@@ -70,6 +77,21 @@ class Nginx:
             except OSError:
                 time.sleep(0.05)
         raise RuntimeError("nginx did not start: %s" % self.error_log())
+
+    def make_cert(self):
+        """A self-signed P-256 certificate for 127.0.0.1 (what the agent is made to trust)."""
+        cert = os.path.join(self.prefix, "sink.pem")
+        try:
+            subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                            "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1", "-addext",
+                            "subjectAltName=IP:127.0.0.1", "-keyout", cert + ".key", "-out", cert],
+                           check=True, capture_output=True, timeout=30)
+            probe = subprocess.run(["unshare", "-rm", "true"], capture_output=True, timeout=10)
+            if probe.returncode != 0:
+                return None, "unshare -rm (to make the agent trust the sink's certificate) failed"
+            return cert, ""
+        except (OSError, subprocess.SubprocessError) as e:
+            return None, "cannot make a certificate: %s" % e
 
     def error_log(self):
         try:
@@ -163,17 +185,22 @@ def committed(state_dir):
     return out
 
 
-def start_agent(tmp, port, entries, flush=1, compression=None, scheme="http"):
+def start_agent(tmp, port, entries, flush=1, compression=None, scheme="http", concurrency=1, ca=None):
     cfg = {"agent": {"region": "us-east-1", "logfile": os.path.join(tmp, "agent-own.log")},
            "logs": {"endpoint_override": "%s://127.0.0.1:%d" % (scheme, port), "force_flush_interval": flush,
                     "logs_collected": {"files": {"collect_list": entries}}}}
     if compression:
         cfg["agent"]["cwagent"] = {"logs_compression": compression}
+    if concurrency > 1:
+        cfg["logs"]["concurrency"] = concurrency
     path = os.path.join(tmp, "agent.json")
     with open(path, "w") as f:
         json.dump(cfg, f)
     out = open(os.path.join(tmp, "agent.out"), "w")
     wrap = os.environ.get("CW_BENCH_WRAP", "").split()  # e.g. "valgrind --tool=callgrind"
+    if ca:  # the agent trusts the sink's certificate: bound over the system bundle, privately
+        wrap = ["unshare", "-rm", "sh", "-c", 'mount --bind "$0" /etc/ssl/certs/ca-certificates.crt && exec "$@"',
+                ca] + wrap
     proc = subprocess.Popen(wrap + [CWAGENT, "run", "-c", path, "--state-dir", os.path.join(tmp, "state")],
                             stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                             env=dict(os.environ, **ENV))
@@ -248,48 +275,93 @@ def perf_stop(p):
                 print("     " + line.strip())
 
 
+# (name, line bytes, scheme, agent.cwagent.logs_compression, logs.concurrency, MB/s budget)
+SCENARIOS = [
+    ("200 B lines, https, gzip when it pays", 200, "https", None, 1, 220),
+    ("200 B lines, https, gzip always", 200, "https", "gzip", 1, None),
+    ("200 B lines, http, gzip when it pays", 200, "http", None, 1, 220),
+    ("200 B lines, https, concurrency 4", 200, "https", None, 4, 220),
+    ("1,000 B lines, https, concurrency 4", 1000, "https", None, 4, 300),
+]
+BUDGET_MB_PER_CPU_S = 250  # DESIGN.md: 2x Fluent Bit measured here
+BUDGET_RSS_MB = 24
+
+
+def budget(value, limit, more_is_better=True, unit=""):
+    if limit is None:
+        return ""
+    ok = value >= limit if more_is_better else value <= limit
+    return " [budget %s %g%s: %s]" % (">=" if more_is_better else "<=", limit, unit, "met" if ok else "NOT met")
+
+
+def ship_file(ng, tmp, path, size, line, scheme, compression, concurrency):
+    """Ships one pre-written file; returns a dict of figures."""
+    state = os.path.join(tmp, "state")
+    shutil.rmtree(state, ignore_errors=True)
+    t0, wall0 = time.monotonic(), time.time()
+    port = ng.tls_port if scheme == "https" else ng.port
+    ag = start_agent(tmp, port, [{"file_path": path, "log_group_name": "bench", "log_stream_name": "s"}],
+                     compression=compression, scheme=scheme, concurrency=concurrency,
+                     ca=ng.cert if scheme == "https" else None)
+    prof = perf_start(ag.pid, tmp)
+    peak = 0
+    deadline = t0 + 600
+    # Done when the whole file (its last line too) is committed.
+    while committed(state).get(path, 0) < size:
+        if ag.poll() is not None or time.monotonic() > deadline:
+            print("   agent stopped early or timed out at offset %d of %d" % (committed(state).get(path, 0), size))
+            break
+        peak = max(peak, rss_kb(ag.pid))
+        time.sleep(0.05)
+    r = {"took": time.monotonic() - t0, "wall0": wall0}
+    alive = ag.poll() is None
+    r["cpu"] = cpu_seconds(ag.pid) if alive else float("nan")
+    r["on_cpu"], r["rq_wait"], r["vol"] = sched(ag.pid) if alive else (0, 0, 0)
+    r["faults"] = minflt(ag.pid) if alive else 0
+    r["hwm"] = rss_kb(ag.pid, "VmHWM") if alive else peak
+    perf_stop(prof)
+    r["reqs"], r["body"], r["first"], r["last"] = ng.requests()
+    r["tail"] = stop_agent(ag, tmp)
+    return r
+
+
 def bench_throughput(ng):
-    mb = int(os.environ.get("CW_BENCH_LOGS_MB", "500"))
+    mb = int(os.environ.get("CW_BENCH_LOGS_MB", "300"))
+    only = os.environ.get("CW_BENCH_SCENARIO", "")
     tmp = tempfile.mkdtemp(prefix="bench-logs-")
+    files = {}
+    print("   (wall-clock figures depend on the machine's load: the agent's and nginx's waits for a "
+          "CPU are printed; CPU-s per MB is the steadier figure)")
     try:
-        path = os.path.join(tmp, "big.log")
-        size = write_big(path, mb)
-        t0, wall0 = time.monotonic(), time.time()
-        ag = start_agent(tmp, ng.port, [{"file_path": path, "log_group_name": "bench", "log_stream_name": "s"}],
-                         compression=os.environ.get("CW_BENCH_COMPRESSION"))
-        prof = perf_start(ag.pid, tmp)
-        peak = 0
-        deadline = t0 + 600
-        # The last line stays pending until 5 s without data (multi-line idle): done when all
-        # but the last line are committed.
-        while committed(os.path.join(tmp, "state")).get(path, 0) < size - LINE:
-            if ag.poll() is not None or time.monotonic() > deadline:
-                print("   agent stopped early or timed out at offset %d of %d"
-                      % (committed(os.path.join(tmp, "state")).get(path, 0), size))
-                break
-            peak = max(peak, rss_kb(ag.pid))
-            time.sleep(0.1)
-        took = time.monotonic() - t0
-        cpu = cpu_seconds(ag.pid) if ag.poll() is None else float("nan")
-        on_cpu, rq_wait, vol = sched(ag.pid) if ag.poll() is None else (0, 0, 0)
-        faults = minflt(ag.pid) if ag.poll() is None else 0
-        hwm = rss_kb(ag.pid, "VmHWM") if ag.poll() is None else peak
-        perf_stop(prof)
-        reqs, body, first, last = ng.requests()
-        tail = stop_agent(ag, tmp)
-        mbs = size / 1e6
-        print("   throughput: %.0f MB of %d-byte lines in %.2f s = %.1f MB/s (%.0f k lines/s)"
-              % (mbs, LINE, took, mbs / took, size / LINE / took / 1000))
-        print("   agent CPU: %.2f s = %.4f CPU-s/MB (%.0f MB per CPU-second); peak RSS %.1f MB"
-              % (cpu, cpu / mbs, mbs / cpu if cpu else 0, hwm / 1024))
-        print("   sink: %d requests, %.0f MB on the wire (gzip), nginx %s the bodies; first request "
-              "%.2f s after start, last-first %.2f s = %.1f MB/s while sending"
-              % (reqs, body / 1e6, "read" if ng.reads_body else "discarded", first - wall0,
-                 last - first, mbs / (last - first) if last > first else 0))
-        print("   agent scheduling: %.2f s on CPU, %.2f s waiting for a CPU (run queue), %d voluntary "
-              "sleeps (epoll waits, blocking I/O), %d page faults" % (on_cpu, rq_wait, vol, faults))
-        for l in tail:
-            print("   agent: " + l)
+        for name, line, scheme, compression, conc, mbs_budget in SCENARIOS:
+            if only and only not in name:
+                continue
+            if scheme == "https" and not ng.cert:
+                print("   %s: skipped (no TLS: %s)" % (name, ng.tls_error))
+                continue
+            if line not in files:
+                for old in files.values():
+                    os.unlink(old[0])
+                files.clear()
+                path = os.path.join(tmp, "big-%d.log" % line)
+                files[line] = (path, write_big(path, mb, line))
+            path, size = files[line]
+            r = ship_file(ng, tmp, path, size, line, scheme, compression, conc)
+            mbs = size / 1e6
+            rate, per_cpu = mbs / r["took"], mbs / r["cpu"] if r["cpu"] else 0
+            print("   %s:" % name)
+            print("     %.0f MB in %.2f s = %.1f MB/s (%.0f k lines/s)%s"
+                  % (mbs, r["took"], rate, size / line / r["took"] / 1000, budget(rate, mbs_budget, unit=" MB/s")))
+            print("     agent CPU %.2f s = %.0f MB per CPU-second%s; peak RSS %.1f MB%s"
+                  % (r["cpu"], per_cpu, budget(per_cpu, BUDGET_MB_PER_CPU_S), r["hwm"] / 1024,
+                     budget(r["hwm"] / 1024, BUDGET_RSS_MB, False, " MB")))
+            print("     sink: %d requests, %.0f MB on the wire (%.2fx smaller), first %.2f s after start, "
+                  "last-first %.2f s" % (r["reqs"], r["body"] / 1e6, size / r["body"] if r["body"] else 0,
+                                         r["first"] - r["wall0"], r["last"] - r["first"]))
+            print("     agent: %.2f s on CPU, %.2f s waiting for a CPU, %d sleeps (epoll), %d page faults"
+                  % (r["on_cpu"], r["rq_wait"], r["vol"], r["faults"]))
+            for l in r["tail"]:
+                print("     agent: " + l)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
