@@ -46,7 +46,7 @@ struct aws_call {
     size_t body_len;
     int take_body; /* body is malloc'd and the client takes it when the call starts (returns 0);
                       on -1 it stays the caller's. Saves a copy of a 1 MiB PutLogEvents body. */
-    int gzip;              /* the body is gzip-compressed: send Content-Encoding: gzip */
+    int gzip;      /* the body is gzip-compressed: send Content-Encoding: gzip */
     unsigned max_attempts; /* 0 = the policy's */
     size_t max_response;   /* 0 = 1 MiB */
 };
