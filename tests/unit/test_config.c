@@ -380,6 +380,28 @@ TEST(unknown_root_key_is_an_error_traces_is_a_warning)
     cw_config_diag_free(&d);
 }
 
+/* agent.cwagent.logs_compression: auto by default, gzip/none forced, anything else an error. */
+TEST(cwagent_logs_compression)
+{
+    struct cw_config *c = NULL;
+    struct cw_config_diag d;
+    T_EQ_INT(load1("{\"agent\":{\"region\":\"us-east-1\"}}", &c, &d), 0);
+    T_EQ_INT(c ? c->agent.logs_compression : -1, CW_LOGS_COMPRESSION_AUTO);
+    cw_config_free(c);
+    cw_config_diag_free(&d);
+    T_EQ_INT(load1("{\"agent\":{\"cwagent\":{\"logs_compression\":\"none\"}}}", &c, &d), 0);
+    T_EQ_INT(c ? c->agent.logs_compression : -1, CW_LOGS_COMPRESSION_NONE);
+    cw_config_free(c);
+    cw_config_diag_free(&d);
+    T_EQ_INT(load1("{\"agent\":{\"cwagent\":{\"logs_compression\":\"gzip\"}}}", &c, &d), 0);
+    T_EQ_INT(c ? c->agent.logs_compression : -1, CW_LOGS_COMPRESSION_GZIP);
+    cw_config_free(c);
+    cw_config_diag_free(&d);
+    EXPECT_ERROR("{\"agent\":{\"cwagent\":{\"logs_compression\":\"zstd\"}}}",
+                 "agent.cwagent.logs_compression: expected \"auto\", \"gzip\" or \"none\"");
+    EXPECT_ERROR("{\"agent\":{\"cwagent\":[]}}", "agent.cwagent: expected an object");
+}
+
 /* ---- each schema keyword, through the real schema ---- */
 
 TEST(schema_keywords)
@@ -883,8 +905,8 @@ T_MAIN("test_config", T_CASE(schema_vector_invalid_measurement_counts),
        T_CASE(errors_after_merge_name_the_file_and_its_own_index),
        T_CASE(invalid_json_reports_line_and_column),
        T_CASE(unknown_root_key_is_an_error_traces_is_a_warning), T_CASE(schema_keywords),
-       T_CASE(any_of_required_alternatives_get_one_clear_line), T_CASE(path_helpers),
-       T_CASE(role_arn_placeholder_passes_pattern), T_CASE(defaults),
+       T_CASE(cwagent_logs_compression), T_CASE(any_of_required_alternatives_get_one_clear_line),
+       T_CASE(path_helpers), T_CASE(role_arn_placeholder_passes_pattern), T_CASE(defaults),
        T_CASE(measurements_prefix_rename_unit_drop), T_CASE(unregistered_measurement_is_an_error),
        T_CASE(append_dimensions_global_and_plugin), T_CASE(placeholders_in_log_names),
        T_CASE(placeholders_unknown_metadata), T_CASE(on_premise_default_stream_is_hostname),

@@ -1,0 +1,54 @@
+"""Logs end to end: logs.concurrency 4 puts several PutLogEvents of one stream on the wire at
+once, and a checkpoint never passes a batch CloudWatch has not accepted: while the first batch is
+held up (the emulator answers the first two calls 8 s late), the later ones are stored, yet the saved offset stays
+at 0; once the first is answered every line is there exactly once."""
+import os
+import time
+
+import cwtest
+from test_logs_basic import Agent, TmpDir, config, counted, messages, wait_for, write_lines
+
+LINES = 40000  # 4 batches of 10,000 events (PutLogEvents' event cap)
+DELAY_MS = 8000
+
+
+def committed(state):
+    """The committed offset of the only followed file (0 before the first checkpoint)."""
+    try:
+        with open(os.path.join(state, "logs", "logtail.state")) as f:
+            rows = [line.split(" ", 7) for line in f.readlines()[1:]]
+    except OSError:
+        return 0
+    return max([int(r[5]) for r in rows if len(r) == 8] or [0])
+
+
+def test_later_batches_never_commit_past_an_unanswered_one():
+    with TmpDir() as tmp, cwtest.Emulator("-q") as emu:
+        path = os.path.join(tmp, "app.log")
+        want = counted("conc", 0, LINES, 60)
+        write_lines(path, want)
+        size = os.path.getsize(path)
+        # The first two PutLogEvents (batches 1 and 2) are answered 8 s late.
+        emu.post("/_emulator/faults", {"operation": "PutLogEvents", "mode": "delay",
+                                       "delay_ms": DELAY_MS, "count": 2})
+        cfg = config(emu.endpoint, [{"file_path": path, "log_group_name": "g-conc", "log_stream_name": "s"}],
+                     concurrency=4)
+        state = os.path.join(tmp, "state")
+        with Agent(tmp, cfg, emu.endpoint, state=state) as ag:
+            # later batches go while the first two calls are held: stored first
+            wait_for(lambda: len(messages(emu, "g-conc", "s")) >= 20000, DELAY_MS / 1000 + 20,
+                     0.1, "the later batches")
+            got = messages(emu, "g-conc", "s")
+            cwtest.check(want[0] not in got, "the first batch is still held up")
+            time.sleep(0.5)  # a checkpoint is saved 100 ms after a commit
+            cwtest.eq(committed(state), 0, "offset saved while the first batch is unanswered")
+            wait_for(lambda: committed(state) == size, DELAY_MS / 1000 + 30, 0.2, "the whole file committed")
+            cwtest.eq(ag.stop(), 0, "exit status")
+        got = messages(emu, "g-conc", "s")
+        cwtest.eq(len(got), LINES, "events stored (none twice)")
+        cwtest.check(sorted(got) == want, "every line exactly once")
+        cwtest.check(got[0] != want[0], "a later batch was stored before the first")
+
+
+if __name__ == "__main__":
+    cwtest.main(globals())
