@@ -619,12 +619,22 @@ static void after_answer(struct dest *d)
     pump(d->lp);
 }
 
+/* Batches of d on the wire now (at least 1): their waits overlap, so each one's share of the
+ * wire's time is its wait divided by this. */
+static unsigned on_wire(const struct dest *d)
+{
+    unsigned n = 0;
+    for (unsigned i = 0; i < d->fl_n; i++)
+        n += flight_at(d, i)->state == FL_SENDING;
+    return n ? n : 1;
+}
+
 static void on_put_done(void *ud, const struct aws_result *res)
 {
     struct flight *f = ud;
     struct dest *d = f->d;
     if (res->ok && res->attempts == 1)
-        zpolicy_note_wire(&d->lp->zp, f->sent_bytes, wire_wait_ns(f));
+        zpolicy_note_wire(&d->lp->zp, f->sent_bytes, wire_wait_ns(f) / on_wire(d));
     if (res->ok) {
         put_accepted(f, res);
     } else if (is(res, "ResourceNotFoundException")) {
