@@ -402,10 +402,10 @@ def bench_tailing(ng):
         anon, rfile, pss = rss_kb(ag.pid, "RssAnon"), rss_kb(ag.pid, "RssFile"), pss_kb(ag.pid)
         reqs = ng.requests()[0]
         tail = stop_agent(ag, tmp)
-        print("   tailing %d files x %d lines/min for %.0f s (%d lines): agent CPU %.2f %% of a core, "
-              "RSS %.1f MB (peak %.1f MB, VmHWM %.1f MB), %d requests"
-              % (nfiles, per_min, took, written, 100 * cpu / took, now_rss / 1024,
-                 peak / 1024, hwm / 1024, reqs))
+        print("   tailing %d files x %d lines/min for %.0f s (%d lines): agent CPU %.2f %% of a core%s, "
+              "RSS %.1f MB%s (peak %.1f MB, VmHWM %.1f MB), %d requests"
+              % (nfiles, per_min, took, written, 100 * cpu / took, budget(100 * cpu / took, 1, False, " %"),
+                 now_rss / 1024, budget(now_rss / 1024, 14, False, " MB"), peak / 1024, hwm / 1024, reqs))
         print("   RSS split: %.1f MB anonymous (heap, stacks), %.1f MB file-backed (binary and shared "
               "libraries: libcurl, OpenSSL, ...); PSS %.1f MB; force_flush_interval 5 (default)"
               % (anon / 1024, rfile / 1024, pss / 1024))
