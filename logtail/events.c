@@ -46,15 +46,18 @@ void lt_settle(struct logtail *lt, struct lt_file *f)
 static void enqueue(struct logtail *lt, struct lt_file *f, struct cw_buf *msg, int64_t ts,
                     uint64_t end_off)
 {
-    struct lt_qev *q = malloc(sizeof *q);
     size_t len = msg->len;
-    char *m = q ? cw_buf_detach(msg, NULL) : NULL;
-    if (!m) {
+    struct lt_qev *q = malloc(sizeof *q + len + 1); /* the message follows the record: one
+                                                       allocation per event, and the multi-line
+                                                       buffer keeps its storage */
+    if (!q) {
         cw_error(LT_COMP, "out of memory queueing an event of %s", f->cur_path);
-        free(q);
         return;
     }
-    q->msg = m;
+    char *m = (char *)(q + 1);
+    memcpy(m, msg->data ? msg->data : "", len);
+    m[len] = '\0';
+    q->msg = NULL; /* inline: nothing else to free */
     q->next = NULL;
     q->ev = (struct lt_event){f->src->cfg.source_ud, f->stream_path, f->id, end_off, ts, m, len};
     if (lt->qtail)

@@ -202,7 +202,7 @@ struct lt_source {
 struct lt_qev {
     struct lt_qev *next;
     struct lt_event ev;
-    char *msg;
+    char *msg; /* NULL: the message is stored right after the record (events.c enqueue) */
 };
 
 struct lt_wd {

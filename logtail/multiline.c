@@ -18,14 +18,18 @@ void lt_ml_free(struct lt_ml *m)
     m->has = false;
 }
 
-/* Hands the pending event to fn (which may take its storage) and empties it. */
+/* Hands the pending event to fn (which may take its storage) and empties it; storage grown
+ * past LT_IDLE_BUF_MAX by a long event is released. */
 void lt_ml_flush(struct lt_ml *m, lt_event_fn fn, void *ud)
 {
     if (!m->has)
         return;
     m->has = false;
     fn(ud, &m->pending, m->end_off);
-    cw_buf_reset(&m->pending);
+    if (m->pending.cap > LT_IDLE_BUF_MAX)
+        cw_buf_free(&m->pending);
+    else
+        cw_buf_reset(&m->pending);
 }
 
 /* Starts a new pending event with s (s fits: callers cut lines to max_event). */
