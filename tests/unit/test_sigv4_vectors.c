@@ -408,7 +408,7 @@ static void check_count(struct tally *t, const char *what, int got, int want)
 {
     struct verdict v = {{0}, 0};
     if (got != want)
-        note(&v, "expected %d vectors, found %d (is tests/fixtures/reference complete?)", want, got);
+        note(&v, "expected %d vectors, found %d (vendored suite incomplete?)", want, got);
     char name[64];
     snprintf(name, sizeof name, "%s_count", what);
     report(t, name, &v);
