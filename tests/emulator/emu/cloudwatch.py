@@ -81,7 +81,8 @@ def _check_values(m, p):
 def _check_datum(m, p, now):
     _check_dimensions(m.get("Dimensions", []), p)
     present = [k for k in ("Value", "Values", "StatisticValues") if k in m]
-    if len(present) > 1:
+    # Values may come with StatisticValues (amazon-cloudwatch-agent sends both); Value excludes both.
+    if "Value" in m and len(present) > 1:
         raise combination("The parameters %s are mutually exclusive for %s." % (", ".join(present), p))
     if not present:
         raise combination("One of the parameters %s.Value, %s.Values or %s.StatisticValues must be "
