@@ -537,7 +537,7 @@ size_t statsd_feed(struct statsd *s, const char *buf, size_t len, char *err, siz
         char *next = nl ? nl + 1 : end;
         char *line = trim(p, &le);
         p = next;
-        if (!line[0])
+        if (line == le)
             continue;
         s->st.lines++;
         e[0] = 0;

@@ -92,6 +92,7 @@ TEST(lines_become_series_as_the_reference_names_them)
         {":1|c\na:1|c|junk", {0}, 2},
         {"a.b.c:1|c", {"a_b_c|metric_type=counter|1"}, 0},
         {"n:nan|g\ni:inf|ms", {0}, 2},
+        {"\xff\xfe garbage\n\x01:1|c", {"\x01|metric_type=counter|1"}, 1},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct statsd *s = statsd_new(NULL);
@@ -112,6 +113,18 @@ TEST(lines_become_series_as_the_reference_names_them)
             T_EQ_STR(w.lines[j], cases[i].want[j]);
         statsd_free(s);
     }
+}
+
+TEST(nul_bytes_refuse_their_line_only)
+{
+    struct statsd *s = statsd_new(NULL);
+    T_ASSERT(s);
+    static const char in[] = "\0\xff garbage\nok:1|c\nbad\0:1|c";
+    T_EQ_INT(statsd_feed(s, in, sizeof in - 1, NULL, 0), 2);
+    struct seen w = gather(s);
+    T_EQ_INT(w.n, 1);
+    T_EQ_STR(w.lines[0], "ok|metric_type=counter|1");
+    statsd_free(s);
 }
 
 TEST(separator_and_types_keep_series_apart)
@@ -308,8 +321,9 @@ TEST(aggregate_splits_wide_distributions_with_exact_stats)
 }
 
 T_MAIN("test_statsd", T_CASE(lines_become_series_as_the_reference_names_them),
-       T_CASE(separator_and_types_keep_series_apart), T_CASE(series_cap_counts_refused_samples),
-       T_CASE(garbage_bytes_never_crash), T_CASE(dist_exact_then_buckets_with_exact_stats),
+       T_CASE(nul_bytes_refuse_their_line_only), T_CASE(separator_and_types_keep_series_apart),
+       T_CASE(series_cap_counts_refused_samples), T_CASE(garbage_bytes_never_crash),
+       T_CASE(dist_exact_then_buckets_with_exact_stats),
        T_CASE(kmap_put_get_remove_while_iterating),
        T_CASE(aggregate_counter_windows_into_one_datum),
        T_CASE(aggregate_splits_wide_distributions_with_exact_stats))
