@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "agent/aggregate.h"
+#include "collectors/collectd.h"
 #include "collectors/statsd.h"
 #include "common/clock.h"
 #include "common/log.h"
@@ -31,7 +32,8 @@ struct lsn {
     int64_t last_log_ms;
     uint64_t unlogged; /* refusals since the last log line */
     struct listener_stats st;
-    struct statsd *sd; /* statsd only */
+    struct statsd *sd;   /* statsd only */
+    struct collectd *cd; /* collectd only */
 };
 
 struct listeners {
@@ -148,9 +150,27 @@ static void note_refused(struct lsn *l, uint64_t n, const char *what)
     l->last_log_ms = now ? now : 1;
 }
 
+static void on_collectd_sample(void *ud, const struct collectd_sample *s)
+{
+    struct datum_dim dims[4];
+    size_t n = 0;
+    for (size_t i = 0; i < s->ndims && n < 4; i++)
+        dims[n++] = (struct datum_dim){s->dims[i].name, s->dims[i].value};
+    emit(ud, s->name, dims, n, s->value, NULL, s->ts_ms);
+}
+
 static void feed(struct lsn *l, const char *buf, size_t len)
 {
     char err[256];
+    if (l->cd) {
+        size_t bad =
+            collectd_feed(l->cd, buf, len, wall(l->ls), on_collectd_sample, l, err, sizeof err);
+        struct collectd_stats cs;
+        collectd_get_stats(l->cd, &cs);
+        l->st.items = cs.value_lists;
+        l->st.insecure = cs.insecure;
+        note_refused(l, bad, err);
+    }
     if (l->sd) {
         size_t bad = statsd_feed(l->sd, buf, len, err, sizeof err);
         struct statsd_stats ss;
@@ -278,6 +298,30 @@ static int start_statsd(struct listeners *ls, const struct listeners_options *o,
     return l->gather_timer ? 0 : -1;
 }
 
+static int start_collectd(struct listeners *ls, const struct listeners_options *o, char *err,
+                          size_t errlen)
+{
+    const struct cw_collectd *c = &o->cfg->metrics.collectd;
+    struct lsn *l = &ls->collectd;
+    static const enum collectd_level levels[] = {COLLECTD_NONE, COLLECTD_SIGN, COLLECTD_ENCRYPT};
+    struct collectd_opts co = {c->name_prefix, levels[c->level], c->auth_file,
+                               (const char *const *)c->typesdb.v, c->typesdb.n};
+    char e[300];
+    l->st.enabled = 1;
+    l->cd = collectd_new(&co, e, sizeof e);
+    if (!l->cd) {
+        snprintf(err, errlen, "metrics_collected.collectd: %s", e);
+        return -1;
+    }
+    l->rollup = make_rollup(o, &c->drop_original, c->append_dimensions, c->n_append_dimensions,
+                            c->aggregation_interval);
+    if (!l->rollup || start_agg(l, c->aggregation_interval) != 0) {
+        snprintf(err, errlen, "metrics_collected.collectd: out of memory");
+        return -1;
+    }
+    return open_socket(l, c->service_address, 0, err, errlen);
+}
+
 struct listeners *listeners_new(const struct listeners_options *o, char *err, size_t errlen)
 {
     struct listeners *ls = calloc(1, sizeof *ls);
@@ -295,7 +339,8 @@ struct listeners *listeners_new(const struct listeners_options *o, char *err, si
     if (!mc->statsd.enabled && !mc->collectd.enabled)
         return ls;
     ls->buf = malloc(UDP_MAX_DATAGRAM + 1);
-    if (!ls->buf || (mc->statsd.enabled && start_statsd(ls, o, err, errlen) != 0)) {
+    if (!ls->buf || (mc->statsd.enabled && start_statsd(ls, o, err, errlen) != 0) ||
+        (mc->collectd.enabled && start_collectd(ls, o, err, errlen) != 0)) {
         if (!ls->buf)
             snprintf(err, errlen, "out of memory");
         listeners_free(ls);
@@ -356,6 +401,7 @@ static void free_one(struct listeners *ls, struct lsn *l)
     if (l->fd >= 0)
         close(l->fd);
     statsd_free(l->sd);
+    collectd_free(l->cd);
     agg_free(l->agg);
     rollup_free(l->rollup);
 }
