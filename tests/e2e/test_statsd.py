@@ -249,6 +249,26 @@ def test_bad_input_is_refused_counted_and_good_lines_still_arrive():
                      % (flood_s, st["kernel_drops"], st["rcvbuf"]))
 
 
+def test_reload_keeps_what_was_received():
+    """SIGHUP closes the socket only after the window and the aggregation went to the pipeline,
+    and the new pipeline listens on the same port."""
+    import signal
+    port = free_udp_port()
+    with cwtest.Emulator() as emu, Run(emu, statsd_config(emu, port)) as run:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.sendto(b"reload.count:1|c\nreload.lat:5|ms", ("127.0.0.1", port))
+        time.sleep(0.5)
+        run.ag.send(signal.SIGHUP)
+        rc.wait_for(lambda: run.ag.err().count("listening on") >= 2, 15, what="the reloaded listener")
+        sock.sendto(b"reload.count:2|c\nreload.lat:7|ms", ("127.0.0.1", port))
+        sock.close()
+        time.sleep(0.5)
+        got = run.stop()
+    s = by_series(got)
+    eq(stats(one(s, "reload_count", metric_type="counter"))[1], 3, "counter Sum across a reload")
+    eq(stats(one(s, "reload_lat", metric_type="timing"))[:2], (2, 12), "timings across a reload")
+
+
 def test_config_validate_accepts_every_statsd_key():
     cfg = {"metrics": {"metrics_collected": {"statsd": {
         "service_address": ":8125", "metrics_collection_interval": 10,

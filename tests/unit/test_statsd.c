@@ -4,9 +4,14 @@
 #include "collectors/statsd.h"
 #include "common/dist.h"
 #include "common/kmap.h"
+#include "common/udp.h"
 #include "tests/unit/t.h"
 
+#include <arpa/inet.h>
 #include <math.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -320,10 +325,90 @@ TEST(aggregate_splits_wide_distributions_with_exact_stats)
     agg_free(a);
 }
 
+static int send_to(int family, int port, const char *data, size_t len)
+{
+    int fd = socket(family, SOCK_DGRAM, 0);
+    if (fd < 0)
+        return -1;
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
+    socklen_t sl;
+    if (family == AF_INET) {
+        struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+        a->sin_family = AF_INET;
+        a->sin_port = htons((uint16_t)port);
+        a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        sl = sizeof *a;
+    } else {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+        a->sin6_family = AF_INET6;
+        a->sin6_port = htons((uint16_t)port);
+        a->sin6_addr = in6addr_loopback;
+        sl = sizeof *a;
+    }
+    ssize_t n = sendto(fd, data, len, 0, (struct sockaddr *)&ss, sl);
+    close(fd);
+    return n == (ssize_t)len ? 0 : -1;
+}
+
+static ssize_t recv_wait(int fd, char *buf, size_t cap, int *trunc)
+{
+    uint32_t drops = 0;
+    for (int i = 0; i < 200; i++) {
+        ssize_t n = udp_recv(fd, buf, cap, trunc, &drops);
+        if (n != 0)
+            return n;
+        usleep(5000);
+    }
+    return 0;
+}
+
+TEST(udp_listen_addresses_both_stacks_and_truncation)
+{
+    char err[256];
+    static const char *const bad[] = {"tcp://127.0.0.1:1", "127.0.0.1", "127.0.0.1:", "[::1]:x"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int fd = udp_listen(bad[i], 0, NULL, err, sizeof err);
+        if (fd >= 0) {
+            close(fd);
+            t_fail_at(__FILE__, __LINE__, "\"%s\" was accepted", bad[i]);
+        } else if (!strstr(err, bad[i])) {
+            t_fail_at(__FILE__, __LINE__, "message does not name \"%s\": %s", bad[i], err);
+        }
+    }
+    int rcv = 0;
+    int fd = udp_listen(":0", 1 << 16, &rcv, err, sizeof err);
+    T_ASSERT(fd >= 0);
+    T_CHECK(rcv > 0);
+    int port = udp_port(fd);
+    T_ASSERT(port > 0);
+    char buf[64];
+    int trunc = 0;
+    T_ASSERT(send_to(AF_INET, port, "v4:1|c", 6) == 0);
+    T_EQ_INT(recv_wait(fd, buf, sizeof buf, &trunc), 6);
+    int fd6 = socket(AF_INET6, SOCK_DGRAM, 0);
+    if (fd6 >= 0) { /* IPv6 loopback present: ":port" listens there too */
+        close(fd6);
+        if (send_to(AF_INET6, port, "v6:1|c", 6) == 0)
+            T_EQ_INT(recv_wait(fd, buf, sizeof buf, &trunc), 6);
+    }
+    char big[200];
+    memset(big, 'x', sizeof big);
+    T_ASSERT(send_to(AF_INET, port, big, sizeof big) == 0);
+    T_CHECK(recv_wait(fd, buf, sizeof buf, &trunc) > 0);
+    T_EQ_INT(trunc, 1);
+    close(fd);
+    fd = udp_listen("udp://127.0.0.1:0", 0, NULL, err, sizeof err);
+    T_CHECK(fd >= 0);
+    if (fd >= 0)
+        close(fd);
+}
+
 T_MAIN("test_statsd", T_CASE(lines_become_series_as_the_reference_names_them),
        T_CASE(nul_bytes_refuse_their_line_only), T_CASE(separator_and_types_keep_series_apart),
        T_CASE(series_cap_counts_refused_samples), T_CASE(garbage_bytes_never_crash),
        T_CASE(dist_exact_then_buckets_with_exact_stats),
        T_CASE(kmap_put_get_remove_while_iterating),
        T_CASE(aggregate_counter_windows_into_one_datum),
-       T_CASE(aggregate_splits_wide_distributions_with_exact_stats))
+       T_CASE(aggregate_splits_wide_distributions_with_exact_stats),
+       T_CASE(udp_listen_addresses_both_stacks_and_truncation))
