@@ -759,8 +759,7 @@ TEST(not_supported_lines_once_each)
         "a.json: agent.usage_data: not supported by cwagent; ignored",
         "a.json: agent.custom: unknown key, not used by cwagent; ignored",
         "a.json: metrics.metrics_destinations.amp: not supported by cwagent; ignored",
-        "a.json: metrics.metrics_collected.statsd[\"service.name\"]: not supported by cwagent; "
-        "ignored",
+        "a.json: metrics.metrics_collected.statsd[\"service.name\"]: not supported",
         "a.json: metrics.metrics_collected.ethtool: not supported by cwagent; ignored",
         "a.json: metrics.metrics_collected.nvidia_gpu: not supported by cwagent; ignored",
         "a.json: metrics.metrics_collected.system: unknown key, not used by cwagent; ignored",
