@@ -1,6 +1,6 @@
 """bench_statsd_udp — StatsD over real UDP into `cwagent run` (figures, never asserted).
 
-Sends 100,000 lines/s (5 lines per datagram, 20,000 datagrams/s, 1,000 series) to the agent's
+Sends 100,000 lines/s (10 lines per datagram, 10,000 datagrams/s, 1,000 series) to the agent's
 StatsD listener for BENCH_STATSD_SECONDS (default 60) on loopback, then reports: lines received
 and refused, datagrams the kernel dropped (SO_RXQ_OVFL, from `cwagent status`), the socket
 receive buffer the kernel granted, the agent's CPU (% of one core) and RSS. The buffer asked for
@@ -21,7 +21,7 @@ import run_common as rc  # noqa: E402
 
 SECONDS = float(os.environ.get("BENCH_STATSD_SECONDS", "60"))
 RATE = 100000
-PER_DATAGRAM = 5
+PER_DATAGRAM = 10
 
 
 def cpu_ticks(pid):
