@@ -8,11 +8,11 @@
 
 #define AGG_KEY_MAX 65536 /* name + 30 dimensions of <= 1279 bytes each fit */
 
+/* One allocation: the struct, then the dimension array, then the name and dimension strings. */
 struct aseries {
-    char *name;
+    const char *name;
     struct datum_dim *dims;
     size_t ndims;
-    char *blob; /* dimension strings */
     int64_t ts_ms;
     struct dist dist;
 };
@@ -29,9 +29,6 @@ static void aseries_free(void *p)
     if (!s)
         return;
     dist_free(&s->dist);
-    free(s->name);
-    free(s->dims);
-    free(s->blob);
     free(s);
 }
 
@@ -82,20 +79,18 @@ static int put_str(char **p, const char *end, const char *s)
 static struct aseries *aseries_new(const char *name, const struct datum_dim *dims, size_t ndims,
                                    int64_t ts_ms)
 {
-    struct aseries *s = calloc(1, sizeof *s);
-    if (!s)
-        return NULL;
-    size_t bytes = 1;
+    size_t bytes = strlen(name) + 1;
     for (size_t i = 0; i < ndims; i++)
         bytes += strlen(dims[i].name) + strlen(dims[i].value) + 2;
-    s->name = strdup(name);
-    s->dims = calloc(ndims ? ndims : 1, sizeof *s->dims);
-    s->blob = malloc(bytes);
-    if (!s->name || !s->dims || !s->blob) {
-        aseries_free(s);
+    size_t head = sizeof(struct aseries) + ndims * sizeof(struct datum_dim);
+    struct aseries *s = malloc(head + bytes);
+    if (!s)
         return NULL;
-    }
-    char *p = s->blob, *end = s->blob + bytes;
+    memset(s, 0, sizeof *s);
+    s->dims = (struct datum_dim *)(s + 1);
+    char *p = (char *)s + head, *end = p + bytes;
+    s->name = p;
+    (void)put_str(&p, end, name);
     for (size_t i = 0; i < ndims; i++) {
         s->dims[i].name = p;
         (void)put_str(&p, end, dims[i].name);

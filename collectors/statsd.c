@@ -19,9 +19,10 @@ enum kind { K_COUNTER, K_GAUGE, K_SET, K_TIMING, K_HISTOGRAM, K_DIST, K_COUNT };
 static const char *const kind_tag[K_COUNT] = {"counter", "gauge",     "set",
                                               "timing",  "histogram", "distribution"};
 
+/* One allocation: the struct, then the tag array, then the name and tag strings. */
 struct series {
     enum kind kind;
-    char *name;
+    const char *name;
     struct statsd_tag *tags; /* metric_type first */
     size_t ntags;
     double value;
@@ -63,48 +64,38 @@ static void series_free(void *p)
         return;
     dist_free(&se->dist);
     free(se->set);
-    free(se->tags);
-    free(se->name);
     free(se);
 }
 
 static struct series *series_new(enum kind k, const char *name, const struct statsd_tag *tags,
                                  size_t ntags)
 {
-    struct series *se = calloc(1, sizeof *se);
-    if (!se)
-        return NULL;
-    se->kind = k;
-    se->name = strdup(name);
-    se->tags = calloc(ntags + 1, sizeof *se->tags);
-    size_t bytes = 0;
+    size_t bytes = strlen(name) + 1;
     for (size_t i = 0; i < ntags; i++)
         bytes += strlen(tags[i].name) + strlen(tags[i].value) + 2;
-    char *blob = bytes ? malloc(bytes) : NULL; /* freed with tags[1].name, the first copy */
-    if (!se->name || !se->tags || (bytes && !blob)) {
-        free(blob);
-        series_free(se);
+    size_t head = sizeof(struct series) + (ntags + 1) * sizeof(struct statsd_tag);
+    struct series *se = malloc(head + bytes);
+    if (!se)
         return NULL;
-    }
+    memset(se, 0, sizeof *se);
+    se->kind = k;
+    se->tags = (struct statsd_tag *)(se + 1);
+    char *blob = (char *)se + head;
+    size_t nl = strlen(name) + 1;
+    memcpy(blob, name, nl);
+    se->name = blob;
+    blob += nl;
     se->tags[0] = (struct statsd_tag){"metric_type", kind_tag[k]};
     for (size_t i = 0; i < ntags; i++) {
-        size_t nl = strlen(tags[i].name) + 1, vl = strlen(tags[i].value) + 1;
-        memcpy(blob, tags[i].name, nl);
-        memcpy(blob + nl, tags[i].value, vl);
-        se->tags[i + 1] = (struct statsd_tag){blob, blob + nl};
-        blob += nl + vl;
+        size_t kl = strlen(tags[i].name) + 1, vl = strlen(tags[i].value) + 1;
+        memcpy(blob, tags[i].name, kl);
+        memcpy(blob + kl, tags[i].value, vl);
+        se->tags[i + 1] = (struct statsd_tag){blob, blob + kl};
+        blob += kl + vl;
     }
     se->ntags = ntags + 1;
     dist_init(&se->dist);
     return se;
-}
-
-static void series_free_all(void *p)
-{
-    struct series *se = p;
-    if (se && se->ntags > 1)
-        free((char *)se->tags[1].name);
-    series_free(se);
 }
 
 static int set_insert(struct series *se, uint64_t h)
@@ -161,7 +152,7 @@ void statsd_free(struct statsd *s)
     if (!s)
         return;
     if (s->series)
-        kmap_free(s->series, series_free_all);
+        kmap_free(s->series, series_free);
     free(s->scratch);
     free(s->key);
     free(s);
@@ -411,7 +402,7 @@ static struct series *lookup(struct statsd *s, enum kind k, const char *name, co
     if (!se)
         return NULL;
     if (kmap_put(s->series, s->key, klen, se) != 0) {
-        series_free_all(se);
+        series_free(se);
         s->st.series_dropped++;
         return NULL;
     }
@@ -571,7 +562,7 @@ static int gather_one(void *ud, const char *key, size_t klen, void *val)
         g->emit(g->ud, &smp);
         g->n++;
     }
-    series_free_all(se);
+    series_free(se);
     return 1;
 }
 

@@ -51,7 +51,7 @@ static int grow(struct dist *d)
 {
     if (d->n < d->cap)
         return 0;
-    uint32_t cap = d->cap ? d->cap * 2 : 2;
+    uint32_t cap = d->cap ? d->cap * 2 : 1; /* most series of a window hold one value */
     struct dist_entry *e = realloc(d->e, cap * sizeof *e);
     if (!e)
         return -1;

@@ -88,12 +88,17 @@ int udp_listen(const char *address, int rcvbuf, int *rcvbuf_out, char *err, size
         snprintf(err, errlen, "service_address \"%s\": %s", address, gai_strerror(rc));
         return -1;
     }
+    /* A name with both families ("localhost") binds IPv4 first, as Go's net.ListenUDP does in
+     * the reference: clients mostly send to 127.0.0.1. */
     int fd = -1, e = 0;
-    for (const struct addrinfo *ai = res; ai && fd < 0; ai = ai->ai_next) {
-        fd = bind_one(ai, rcvbuf, rcvbuf_out);
-        if (fd < 0)
-            e = errno;
-    }
+    for (int pass = 0; pass < 2 && fd < 0; pass++)
+        for (const struct addrinfo *ai = res; ai && fd < 0; ai = ai->ai_next) {
+            if ((ai->ai_family == AF_INET) != (pass == 0))
+                continue;
+            fd = bind_one(ai, rcvbuf, rcvbuf_out);
+            if (fd < 0)
+                e = errno;
+        }
     freeaddrinfo(res);
     if (fd < 0)
         snprintf(err, errlen, "service_address \"%s\": cannot bind: %s", address, strerror(e));

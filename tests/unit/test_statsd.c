@@ -402,6 +402,12 @@ TEST(udp_listen_addresses_both_stacks_and_truncation)
     T_CHECK(fd >= 0);
     if (fd >= 0)
         close(fd);
+    /* "localhost" binds IPv4 first: a client sending to 127.0.0.1 is heard */
+    fd = udp_listen("localhost:0", 0, NULL, err, sizeof err);
+    T_ASSERT(fd >= 0);
+    T_ASSERT(send_to(AF_INET, udp_port(fd), "lh:1|c", 6) == 0);
+    T_EQ_INT(recv_wait(fd, buf, sizeof buf, &trunc), 6);
+    close(fd);
 }
 
 T_MAIN("test_statsd", T_CASE(lines_become_series_as_the_reference_names_them),
