@@ -249,6 +249,34 @@ def test_bad_input_is_refused_counted_and_good_lines_still_arrive():
                      % (flood_s, st["kernel_drops"], st["rcvbuf"]))
 
 
+def test_outage_loses_nothing_and_sends_nothing_twice():
+    """PutMetricData answers 503 (then drops connections) for seconds while StatsD keeps arriving;
+    the spool replays: every counter increment and timing arrives exactly once."""
+    port = free_udp_port()
+    with cwtest.Emulator() as emu:
+        cfg = statsd_config(emu, port, metrics_collection_interval=1, metrics_aggregation_interval=1)
+        cfg["metrics"]["force_flush_interval"] = 1
+        with Run(emu, cfg) as run:
+            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            dst = ("127.0.0.1", port)
+            emu.post("/_emulator/faults", [
+                {"operation": "PutMetricData", "mode": "503", "seconds": 3},
+                {"operation": "PutMetricData", "mode": "drop", "count": 2}])
+            for i in range(30):
+                sock.sendto(b"outage.count:1|c\noutage.lat:%d|ms" % (i + 1), dst)
+                time.sleep(0.2)
+            sock.close()
+            time.sleep(1.5)
+            rc.wait_for(lambda: not [f for f in emu.get("/_emulator/faults")["faults"] if f["active"]],
+                        30, step=0.5, what="the faults to be used up")
+            fired = [(f["mode"], f["fired"]) for f in emu.get("/_emulator/faults")["faults"]]
+            got = run.stop()
+    check(fired[0][1] >= 1 and fired[1] == ("drop", 2), "faults fired: %r" % fired)
+    s = by_series(got)
+    eq(stats(one(s, "outage_count", metric_type="counter"))[1], 30, "counter Sum after the outage")
+    eq(stats(one(s, "outage_lat", metric_type="timing")), (30, 465, 1, 30), "timings after the outage")
+
+
 def test_reload_keeps_what_was_received():
     """SIGHUP closes the socket only after the window and the aggregation went to the pipeline,
     and the new pipeline listens on the same port."""
