@@ -277,6 +277,28 @@ def test_outage_loses_nothing_and_sends_nothing_twice():
     eq(stats(one(s, "outage_lat", metric_type="timing")), (30, 465, 1, 30), "timings after the outage")
 
 
+def test_rollups_and_drop_original_metrics():
+    port = free_udp_port()
+    with cwtest.Emulator() as emu:
+        cfg = statsd_config(emu, port, drop_original_metrics=["dropme"])
+        cfg["metrics"]["aggregation_dimensions"] = [["metric_type"], []]
+        with Run(emu, cfg) as run:
+            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            sock.sendto(b"dropme:2|c|#a:1\nkeepme:3|c", ("127.0.0.1", port))
+            sock.close()
+            time.sleep(0.5)
+            got = run.stop()
+    s = by_series(got)
+    host = rc.hostname()
+    have = sorted(k for k in s if k[0] in ("dropme", "keepme"))
+    eq(have, [("dropme", ()), ("dropme", (("metric_type", "counter"),)),
+              ("keepme", ()), ("keepme", (("host", host), ("metric_type", "counter"))),
+              ("keepme", (("metric_type", "counter"),))],
+       "original datums (dropme dropped) and roll-ups")
+    for k in have:
+        eq(stats(s[k])[1], 2 if k[0] == "dropme" else 3, "%r Sum" % (k,))
+
+
 def test_reload_keeps_what_was_received():
     """SIGHUP closes the socket only after the window and the aggregation went to the pipeline,
     and the new pipeline listens on the same port."""
