@@ -31,6 +31,8 @@ struct lsn {
     uint32_t kernel_drops;
     int64_t last_log_ms;
     uint64_t unlogged; /* refusals since the last log line */
+    int64_t last_drop_log_ms;
+    uint64_t unlogged_drops;
     struct listener_stats st;
     struct statsd *sd;   /* statsd only */
     struct collectd *cd; /* collectd only */
@@ -180,21 +182,33 @@ static void feed(struct lsn *l, const char *buf, size_t len)
     }
 }
 
+/* Counts what the kernel dropped (SO_RXQ_OVFL is a running total); logs at most once a minute. */
+static void note_kernel_drops(struct lsn *l, uint32_t total)
+{
+    uint32_t lost = total - l->kernel_drops;
+    l->st.kernel_drops += lost;
+    l->kernel_drops = total;
+    l->unlogged_drops += lost;
+    int64_t now = cw_loop_now_ms(l->ls->loop);
+    if (l->last_drop_log_ms && now - l->last_drop_log_ms < LISTEN_LOG_EVERY_MS)
+        return;
+    cw_warn(l->label,
+            "the kernel dropped %llu datagrams (socket buffer of %d bytes full; %llu in all); "
+            "raise allowed_pending_messages or net.core.rmem_max",
+            (unsigned long long)l->unlogged_drops, l->st.rcvbuf,
+            (unsigned long long)l->st.kernel_drops);
+    l->unlogged_drops = 0;
+    l->last_drop_log_ms = now ? now : 1;
+}
+
 static void read_datagrams(struct lsn *l)
 {
     for (int i = 0; i < LISTEN_BUDGET; i++) {
         int trunc = 0;
         uint32_t drops = l->kernel_drops;
         ssize_t n = udp_recv(l->fd, l->ls->buf, UDP_MAX_DATAGRAM, &trunc, &drops);
-        if (drops != l->kernel_drops) {
-            uint32_t lost = drops - l->kernel_drops;
-            l->st.kernel_drops += lost;
-            l->kernel_drops = drops;
-            cw_warn(l->label,
-                    "the kernel dropped %u datagrams (socket buffer of %d bytes full; %llu in "
-                    "all); raise allowed_pending_messages or net.core.rmem_max",
-                    lost, l->st.rcvbuf, (unsigned long long)l->st.kernel_drops);
-        }
+        if (drops != l->kernel_drops)
+            note_kernel_drops(l, drops);
         if (n <= 0)
             return;
         l->st.datagrams++;
