@@ -543,12 +543,13 @@ static json_t *creds_json(const struct creds_cache *c)
 /* Counters of a StatsD or collectd listener: everything received, refused and dropped. */
 static json_t *listener_json(const struct listener_stats *l)
 {
-    return json_pack("{s:i,s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "port", l->port, "rcvbuf",
-                     l->rcvbuf, "datagrams", (json_int_t)l->datagrams, "received",
-                     (json_int_t)l->items, "refused", (json_int_t)l->refused, "insecure",
-                     (json_int_t)l->insecure, "kernel_drops", (json_int_t)l->kernel_drops,
-                     "truncated", (json_int_t)l->truncated, "series_dropped",
-                     (json_int_t)l->series_dropped, "datums_failed", (json_int_t)l->datums_failed);
+    return json_pack("{s:b,s:i,s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "listening", l->listening,
+                     "port", l->port, "rcvbuf", l->rcvbuf, "datagrams", (json_int_t)l->datagrams,
+                     "received", (json_int_t)l->items, "refused", (json_int_t)l->refused,
+                     "insecure", (json_int_t)l->insecure, "kernel_drops",
+                     (json_int_t)l->kernel_drops, "truncated", (json_int_t)l->truncated,
+                     "series_dropped", (json_int_t)l->series_dropped, "datums_failed",
+                     (json_int_t)l->datums_failed);
 }
 
 static json_t *metrics_json(const struct run *r)

@@ -17,6 +17,7 @@
 #define LISTEN_LOG_EVERY_MS  60000  /* refusals are logged at most once a minute after the first */
 #define LISTEN_DATAGRAM_COST 1024   /* socket buffer bytes per pending small datagram (skb) */
 #define LISTEN_MAX_DIMS      (STATSD_MAX_TAGS + 1)
+#define LISTEN_RETRY_MS      10000 /* a socket that could not be bound is tried again */
 
 struct lsn {
     struct listeners *ls;
@@ -34,6 +35,10 @@ struct lsn {
     int64_t last_drop_log_ms;
     uint64_t unlogged_drops;
     struct listener_stats st;
+    char *address; /* service_address */
+    int rcvbuf_req;
+    int bind_failed;
+    uint64_t retry_timer;
     struct statsd *sd;   /* statsd only */
     struct collectd *cd; /* collectd only */
 };
@@ -259,22 +264,56 @@ static struct rollup *make_rollup(const struct listeners_options *o, const struc
     return rollup_new(&ro);
 }
 
-static int open_socket(struct lsn *l, const char *address, int rcvbuf, char *err, size_t errlen)
+static void on_retry_bind(struct cw_loop *loop, void *ud);
+
+/* Binds the listener's socket. A bind failure (port in use, address not yet configured) is not
+ * fatal: it is logged, shown in the status, and retried every LISTEN_RETRY_MS, so a busy port
+ * never stops the host metrics and logs. Returns -1 only when the loop cannot watch the fd. */
+static int open_socket(struct lsn *l)
 {
     char e[300];
-    l->fd = udp_listen(address, rcvbuf, &l->st.rcvbuf, e, sizeof e);
+    l->fd = udp_listen(l->address, l->rcvbuf_req, &l->st.rcvbuf, e, sizeof e);
     if (l->fd < 0) {
+        if (!l->bind_failed)
+            cw_error(l->label, "%s; retrying every %d s", e, LISTEN_RETRY_MS / 1000);
+        l->bind_failed = 1;
+        l->retry_timer = cw_loop_timer_add(l->ls->loop, LISTEN_RETRY_MS, on_retry_bind, l);
+        return 0;
+    }
+    l->bind_failed = 0;
+    l->st.port = udp_port(l->fd);
+    l->watch = cw_loop_watch_fd(l->ls->loop, l->fd, CW_LOOP_READ, on_readable, l);
+    if (!l->watch)
+        return -1;
+    l->st.listening = 1;
+    cw_info(l->label, "listening on %s (UDP port %d, receive buffer %d bytes)", l->address,
+            l->st.port, l->st.rcvbuf);
+    return 0;
+}
+
+static void on_retry_bind(struct cw_loop *loop, void *ud)
+{
+    (void)loop;
+    struct lsn *l = ud;
+    l->retry_timer = 0;
+    if (open_socket(l) != 0)
+        cw_error(l->label, "cannot watch the socket");
+}
+
+/* Keeps the address (a malformed one is a configuration error) and binds. */
+static int start_socket(struct lsn *l, const char *address, int rcvbuf, char *err, size_t errlen)
+{
+    char e[300];
+    if (udp_check_address(address, e, sizeof e) != 0) {
         snprintf(err, errlen, "metrics_collected.%s: %s", l->label, e);
         return -1;
     }
-    l->st.port = udp_port(l->fd);
-    l->watch = cw_loop_watch_fd(l->ls->loop, l->fd, CW_LOOP_READ, on_readable, l);
-    if (!l->watch) {
-        snprintf(err, errlen, "metrics_collected.%s: cannot watch the socket", l->label);
+    l->address = strdup(address);
+    l->rcvbuf_req = rcvbuf;
+    if (!l->address || open_socket(l) != 0) {
+        snprintf(err, errlen, "metrics_collected.%s: cannot set up the socket", l->label);
         return -1;
     }
-    cw_info(l->label, "listening on %s (UDP port %d, receive buffer %d bytes)", address, l->st.port,
-            l->st.rcvbuf);
     return 0;
 }
 
@@ -305,7 +344,7 @@ static int start_statsd(struct listeners *ls, const struct listeners_options *o,
     }
     long pending = c->allowed_pending > 0 ? c->allowed_pending : 10000;
     long rcv = pending * LISTEN_DATAGRAM_COST;
-    if (open_socket(l, c->service_address, rcv > (1L << 30) ? (1 << 30) : (int)rcv, err, errlen) !=
+    if (start_socket(l, c->service_address, rcv > (1L << 30) ? (1 << 30) : (int)rcv, err, errlen) !=
         0)
         return -1;
     l->gather_timer = cw_loop_timer_every(ls->loop, (long)c->interval * 1000, on_statsd_gather, l);
@@ -333,7 +372,7 @@ static int start_collectd(struct listeners *ls, const struct listeners_options *
         snprintf(err, errlen, "metrics_collected.collectd: out of memory");
         return -1;
     }
-    return open_socket(l, c->service_address, 0, err, errlen);
+    return start_socket(l, c->service_address, 0, err, errlen);
 }
 
 struct listeners *listeners_new(const struct listeners_options *o, char *err, size_t errlen)
@@ -370,7 +409,9 @@ static void stop_one(struct listeners *ls, struct lsn *l)
     cw_loop_watch_remove(ls->loop, l->watch);
     cw_loop_timer_cancel(ls->loop, l->gather_timer);
     cw_loop_timer_cancel(ls->loop, l->agg_timer);
-    l->watch = l->gather_timer = l->agg_timer = 0;
+    cw_loop_timer_cancel(ls->loop, l->retry_timer);
+    l->watch = l->gather_timer = l->agg_timer = l->retry_timer = 0;
+    l->st.listening = 0;
     if (l->fd >= 0)
         close(l->fd);
     l->fd = -1;
@@ -412,6 +453,8 @@ static void free_one(struct listeners *ls, struct lsn *l)
     cw_loop_watch_remove(ls->loop, l->watch);
     cw_loop_timer_cancel(ls->loop, l->gather_timer);
     cw_loop_timer_cancel(ls->loop, l->agg_timer);
+    cw_loop_timer_cancel(ls->loop, l->retry_timer);
+    free(l->address);
     if (l->fd >= 0)
         close(l->fd);
     statsd_free(l->sd);

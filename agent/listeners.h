@@ -46,6 +46,7 @@ struct listeners_options {
 
 struct listener_stats {
     int enabled;
+    int listening;           /* 0 while the socket could not be bound (retried every 10 s) */
     int port;                /* bound UDP port */
     int rcvbuf;              /* effective socket receive buffer, bytes */
     uint64_t datagrams;      /* received */
@@ -66,7 +67,9 @@ struct listeners_stats {
 struct listeners;
 
 /* Starts the configured listeners (none configured: an object that does nothing). Returns NULL
- * with a message in err when a socket cannot be bound or a collectd file cannot be read. */
+ * with a message in err on a malformed service_address or an unreadable types.db. A socket that
+ * cannot be bound (port in use) is logged, shown in the status and retried every 10 s; a
+ * missing collectd auth file is logged and read once it appears. */
 struct listeners *listeners_new(const struct listeners_options *o, char *err, size_t errlen);
 /* Reads what is waiting, gathers the current StatsD window and flushes every aggregation to the
  * sink now (for shutdown and reload: nothing received is lost). Stops reading. */

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "common/kmap.h"
+#include "common/log.h"
 
 #define CD_MAX_STRING      128   /* DATA_MAX_NAME_LEN in collectd 5 */
 #define CD_MAX_DS          64    /* data sources per type kept from types.db */
@@ -253,16 +254,16 @@ struct collectd *collectd_new(const struct collectd_opts *o, char *err, size_t e
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
-    /* sign/encrypt need the passwords: a missing file is a configuration error */
-    if (c->level != COLLECTD_NONE && (!c->auth_file || load_users(c, err, errlen) != 0)) {
-        if (!c->auth_file)
-            snprintf(err, errlen, "collectd_security_level needs collectd_auth_file");
+    if (c->level != COLLECTD_NONE && !c->auth_file) {
+        snprintf(err, errlen, "collectd_security_level needs collectd_auth_file");
         goto fail;
     }
-    if (c->level == COLLECTD_NONE && c->auth_file) {
-        char e[256];
-        (void)load_users(c, e, sizeof e); /* optional: lets signed/encrypted packets through */
-    }
+    /* A missing auth file is reported, not fatal (the reference starts too): signed and
+     * encrypted packets are refused, counted, until the file appears; it is then read. */
+    char e[300];
+    if (c->auth_file && load_users(c, e, sizeof e) != 0 && c->level != COLLECTD_NONE)
+        cw_error("collectd", "%s; signed and encrypted packets are refused until it can be read",
+                 e);
     return c;
 fail:
     collectd_free(c);
@@ -426,7 +427,8 @@ static int signed_part(struct pctx *p, const uint8_t *pl, size_t n, const uint8_
     if (!pass) {
         if (p->c->level == COLLECTD_NONE) /* nothing to verify with: take it as plain */
             return parse_parts(p, rest, restlen, level);
-        refuse(p, "%s", "signed by a user not in the auth file");
+        refuse(p, "signed by a user not in the auth file%s",
+               p->c->nusers ? "" : " (collectd_auth_file missing or empty)");
         return -1;
     }
     uint8_t mac[EVP_MAX_MD_SIZE];
@@ -469,7 +471,8 @@ static int encrypted_part(struct pctx *p, const uint8_t *pl, size_t n)
     const char *user = (const char *)pl + 2;
     const char *pass = password(p->c, user, ulen, p->now_ms);
     if (!pass) {
-        refuse(p, "%s", "encrypted by a user not in the auth file");
+        refuse(p, "encrypted by a user not in the auth file%s",
+               p->c->nusers ? "" : " (collectd_auth_file missing or empty)");
         return -1;
     }
     const uint8_t *iv = pl + 2 + ulen, *ct = iv + 16;

@@ -65,8 +65,9 @@ struct collectd_stats {
 
 struct collectd;
 
-/* Reads the types.db files (and checks the auth file when the level needs it). Returns NULL
- * with a message naming the file and the problem in err. */
+/* Reads the types.db files and the auth file. Returns NULL with a message naming the file and
+ * the problem in err when a types.db cannot be read (or sign/encrypt has no auth file path); an
+ * auth file that cannot be read is logged and read once it appears. */
 struct collectd *collectd_new(const struct collectd_opts *o, char *err, size_t errlen);
 void collectd_free(struct collectd *c);
 

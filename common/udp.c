@@ -39,6 +39,12 @@ static int split_address(const char *address, char *host, size_t hostlen, char *
     return 0;
 }
 
+int udp_check_address(const char *address, char *err, size_t errlen)
+{
+    char host[256], port[32];
+    return split_address(address, host, sizeof host, port, sizeof port, err, errlen);
+}
+
 static void size_buffer(int fd, int rcvbuf, int *out)
 {
     if (rcvbuf > 0 && setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) != 0)

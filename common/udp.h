@@ -23,6 +23,9 @@
  * naming the address and the cause. *rcvbuf_out (may be NULL) gets the effective buffer size. */
 int udp_listen(const char *address, int rcvbuf, int *rcvbuf_out, char *err, size_t errlen);
 
+/* Checks the form of an address without resolving or binding: 0, or -1 with a message. */
+int udp_check_address(const char *address, char *err, size_t errlen);
+
 /* The local port of a bound socket (for tests with port 0), or -1. */
 int udp_port(int fd);
 

@@ -145,23 +145,48 @@ def test_wrong_password_is_refused_and_counted():
           "log names the cause without a secret: %s" % log[-600:])
 
 
-def test_missing_types_db_or_auth_file_names_the_file():
+def test_missing_types_db_stops_the_agent_naming_the_file():
     need_collectd()
     tmp = tempfile.mkdtemp(prefix="cwcollectd-")
     try:
         with cwtest.Emulator() as emu:
-            for key, value, want in (("collectd_typesdb", ["/nonexistent/types.db"], "/nonexistent/types.db"),
-                                     ("collectd_auth_file", "/nonexistent/auth", "/nonexistent/auth")):
-                cfg = collectd_config(emu, free_udp_port(), tmp, "encrypt")
-                cfg["metrics"]["metrics_collected"]["collectd"][key] = value
-                path = rc.write_json(os.path.join(tmp, "c.json"), cfg)
-                ag = rc.Agent([path], os.path.join(tmp, "state"), rc.agent_env(emu)).start()
-                try:
-                    code = ag.wait(20)
-                    check(code != 0, "%s missing: exit status %d" % (key, code))
-                    check(want in ag.err() and key in ag.err(), "%s: message %r" % (key, ag.err()[-400:]))
-                finally:
-                    ag.close()
+            cfg = collectd_config(emu, free_udp_port(), tmp, "encrypt")
+            cfg["metrics"]["metrics_collected"]["collectd"]["collectd_typesdb"] = ["/nonexistent/types.db"]
+            path = rc.write_json(os.path.join(tmp, "c.json"), cfg)
+            ag = rc.Agent([path], os.path.join(tmp, "state"), rc.agent_env(emu)).start()
+            try:
+                code = ag.wait(20)
+                check(code != 0, "missing types.db: exit status %d" % code)
+                check("collectd_typesdb" in ag.err() and "/nonexistent/types.db" in ag.err(),
+                      "message: %r" % ag.err()[-400:])
+            finally:
+                ag.close()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_missing_auth_file_is_reported_and_read_once_it_appears():
+    """The reference starts without its auth file too; cwagent says so, refuses and counts the
+    encrypted packets, and accepts them as soon as the file exists."""
+    need_collectd()
+    port = free_udp_port()
+    tmp = tempfile.mkdtemp(prefix="cwcollectd-")
+    try:
+        with cwtest.Emulator() as emu:
+            cfg = collectd_config(emu, port, tmp, "encrypt")
+            auth = os.path.join(tmp, "later_auth")
+            cfg["metrics"]["metrics_collected"]["collectd"]["collectd_auth_file"] = auth
+            with Run(emu, cfg) as run, Collectd(tmp, port, "Encrypt"):
+                rc.wait_for(lambda: status(run.state)["metrics"]["collectd"]["refused"] >= 1, 20,
+                            what="refused encrypted packets")
+                check(auth in run.ag.err() and "collectd_auth_file" in run.ag.err(),
+                      "the log names the missing file: %s" % run.ag.err()[-500:])
+                with open(auth, "w") as f:
+                    f.write("alice: s3cret\n")
+                rc.wait_for(lambda: status(run.state)["metrics"]["collectd"]["received"] >= 1, 20,
+                            what="value lists accepted once the auth file exists")
+                got = run.stop()
+        check_names_and_dims(got, "after the auth file appeared")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

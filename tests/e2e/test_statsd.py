@@ -322,6 +322,41 @@ def test_reload_keeps_what_was_received():
     eq(stats(one(s, "reload_lat", metric_type="timing"))[:2], (2, 12), "timings across a reload")
 
 
+def test_busy_port_is_reported_retried_and_never_stops_the_agent():
+    port = free_udp_port()
+    blocker = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    blocker.bind(("127.0.0.1", port))
+    with cwtest.Emulator() as emu:
+        cfg = statsd_config(emu, port)
+        cfg["metrics"]["metrics_collected"]["mem"] = {"measurement": ["used_percent"],
+                                                      "metrics_collection_interval": 1}
+        cfg["metrics"]["force_flush_interval"] = 1
+        tmp = tempfile.mkdtemp(prefix="cwstatsd-")
+        ag = rc.Agent([rc.write_json(os.path.join(tmp, "c.json"), cfg)], os.path.join(tmp, "state"),
+                      rc.agent_env(emu)).start()
+        try:
+            rc.wait_for(lambda: "retrying every 10 s" in ag.err(), 10, what="the bind error")
+            st = status(os.path.join(tmp, "state"))["metrics"]["statsd"]
+            eq(st["listening"], False, "listening while the port is busy")
+            rc.wait_for(lambda: [m for m in rc.metrics(emu) if m["name"] == "mem_used_percent"], 10,
+                        what="host metrics while the StatsD port is busy")
+            blocker.close()
+            rc.wait_for(lambda: status(os.path.join(tmp, "state"))["metrics"]["statsd"]["listening"],
+                        15, what="the listener after the port was freed")
+            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            sock.sendto(b"late:4|c", ("127.0.0.1", port))
+            sock.close()
+            time.sleep(0.5)
+            code, _ = ag.stop()
+            eq(code, 0, "exit status")
+        finally:
+            ag.close()
+            shutil.rmtree(tmp, ignore_errors=True)
+            blocker.close()
+        s = by_series(rc.metrics(emu))
+    eq(stats(one(s, "late", metric_type="counter"))[1], 4, "a line after the retry")
+
+
 def test_config_validate_accepts_every_statsd_key():
     cfg = {"metrics": {"metrics_collected": {"statsd": {
         "service_address": ":8125", "metrics_collection_interval": 10,

@@ -352,10 +352,21 @@ TEST(missing_files_are_named)
     struct collectd_opts o = {NULL, COLLECTD_NONE, NULL, tdb, 1};
     T_CHECK(collectd_new(&o, err, sizeof err) == NULL);
     T_CHECK(strstr(err, "/nonexistent/types.db") != NULL);
+    /* a missing auth file is not fatal: encrypted packets are refused with the reason */
     const char *real[] = {"/dev/null"};
     struct collectd_opts o2 = {NULL, COLLECTD_ENCRYPT, "/nonexistent/auth", real, 1};
-    T_CHECK(collectd_new(&o2, err, sizeof err) == NULL);
-    T_CHECK(strstr(err, "/nonexistent/auth") != NULL);
+    struct collectd *c = collectd_new(&o2, err, sizeof err);
+    T_ASSERT(c);
+    struct pkt inner = {{0}, 0};
+    load_list(&inner, "h", 1, 2, 3);
+    struct pkt p = encrypt(&inner, "alice", "s3cret");
+    struct got g = {{{0}}, 0};
+    T_EQ_INT(collectd_feed(c, p.b, p.n, 1, on_sample, &g, err, sizeof err), 1);
+    T_CHECK(strstr(err, "collectd_auth_file missing") != NULL);
+    T_EQ_INT(g.n, 0);
+    collectd_free(c);
+    struct collectd_opts o3 = {NULL, COLLECTD_SIGN, NULL, real, 1};
+    T_CHECK(collectd_new(&o3, err, sizeof err) == NULL);
 }
 
 T_MAIN("test_collectd", T_CASE(plain_value_lists_get_reference_names_and_dimensions),
