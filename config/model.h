@@ -44,5 +44,10 @@ void cw_strlist_free(struct cw_strlist *l);
 
 void cw_model_metrics(struct mb *m, const json_t *metrics, struct cw_config *c);
 void cw_model_logs(struct mb *m, const json_t *logs, struct cw_config *c);
+/* model_journald.c: logs.logs_collected.journald and logs.metrics_collected.emf. */
+void cw_model_journald(struct mb *m, const json_t *journald, const char *region,
+                       struct cw_logs_config *lc);
+void cw_model_emf(struct mb *m, const json_t *emf, struct cw_logs_config *lc);
+void cw_journald_free(struct cw_logs_config *lc);
 
 #endif
