@@ -144,8 +144,10 @@ static void check_emf(const json_t *root, char *why, size_t whylen)
 {
     const json_t *aws = json_object_get(root, "_aws");
     why[0] = '\0';
+    if (!aws) /* a structured log routed by the older keys: nothing to extract */
+        return;
     if (!json_is_object(aws)) {
-        snprintf(why, whylen, "no _aws object");
+        snprintf(why, whylen, "_aws is not an object");
         return;
     }
     const json_t *ts = json_object_get(aws, "Timestamp"), *dirs;

@@ -16,7 +16,8 @@
  * Checks (EMF specification): _aws.CloudWatchMetrics an array of directives, each with a
  *   Namespace (1..1024 chars), Dimensions (arrays of <= 30 strings) and Metrics (objects with a
  *   Name); _aws.Timestamp an integer in ms. A document that fails is still sent (CloudWatch
- *   keeps it as a log event), counted as invalid and logged with the reason.
+ *   keeps it as a log event), counted as invalid and logged with the reason. A document
+ *   without _aws (a structured log routed by the older keys) is sent as it is.
  * Split (better than the reference, CWA#1813): a directive with more than 100 metrics is cut
  *   into documents of at most 100 metrics each; each keeps every other member of the original
  *   and drops the values of metrics that it does not declare.
