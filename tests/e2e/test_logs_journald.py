@@ -265,5 +265,58 @@ def test_journald_sigkill_while_shipping():
         cwtest.check(order == sorted(order), "first appearances in order")
 
 
+def test_journald_outage_60s_nothing_lost():
+    """CloudWatch Logs answers 503 for 60 s while 5,000 entries are written: after the outage
+    every entry arrives, in order, once; `cwagent status` shows the reader's figures."""
+    need_remote()
+    with TmpDir() as tmp, cwtest.Emulator("-q") as emu:
+        jdir = os.path.join(tmp, "journal")
+        os.mkdir(jdir)
+        state = os.path.join(tmp, "state")
+        cfg = jconfig(emu.endpoint, [{"log_group_name": "g-out", "log_stream_name": "s"}])
+        n = 5000
+        with start(tmp, cfg, emu, jdir, state=state) as ag:
+            time.sleep(1.5)
+            emu.post("/_emulator/faults", {"operation": "PutLogEvents", "mode": "503", "seconds": 60})
+            for k in range(5):
+                jwrite(jdir, [{"MESSAGE": "o%05d" % (k * 1000 + i)} for i in range(1000)])
+                time.sleep(2)
+            time.sleep(5)
+            cwtest.eq(msgs(emu, "g-out", "s"), [], "nothing accepted during the outage")
+            wait_for(lambda: len(msgs(emu, "g-out", "s")) >= n, 120, 1, "every entry after the outage")
+            time.sleep(2)
+            r = subprocess.run([cwtest.CWAGENT, "status", "--state-dir", state], capture_output=True,
+                               text=True, timeout=30)
+            st = json.loads(r.stdout)["logs"]["journald"]
+            cwtest.eq(ag.stop(), 0, "exit status")
+        cwtest.eq(msgs(emu, "g-out", "s"), ["o%05d" % i for i in range(n)], "every entry once, in order")
+        cwtest.eq((st["readers"], st["readers_open"], st["entries_read"], st["uncommitted"]),
+                  (1, 1, n, 0), "status: readers, entries read, nothing uncommitted")
+
+
+def test_journald_cursor_gone():
+    """The saved cursor's journal file was removed (vacuumed) while the agent was stopped: the
+    agent says so and reads what the journal now holds."""
+    need_remote()
+    with TmpDir() as tmp, cwtest.Emulator("-q") as emu:
+        jdir = os.path.join(tmp, "journal")
+        os.mkdir(jdir)
+        cfg = jconfig(emu.endpoint, [{"log_group_name": "g-vac", "log_stream_name": "s"}])
+        ag = start(tmp, cfg, emu, jdir)
+        with ag:
+            time.sleep(1.5)
+            jwrite(jdir, [{"MESSAGE": "v%d" % i} for i in range(5)], "system@old.journal")
+            wait_for(lambda: len(msgs(emu, "g-vac", "s")) >= 5, 20, 0.5, "first entries")
+            cwtest.eq(ag.stop(), 0, "exit status")
+            os.unlink(os.path.join(jdir, "system@old.journal"))
+            jwrite(jdir, [{"MESSAGE": "w%d" % i} for i in range(3)], "system.journal")
+            ag.start()
+            wait_for(lambda: len(msgs(emu, "g-vac", "s")) >= 8, 20, 0.5, "entries of the new file")
+            cwtest.check("no longer in the journal" in ag.last_output(),
+                         "vacuumed cursor reported: %s" % ag.last_output()[-800:])
+        cwtest.eq(msgs(emu, "g-vac", "s"), ["v%d" % i for i in range(5)] + ["w%d" % i for i in range(3)],
+                  "messages")
+
+
 if __name__ == "__main__":
     cwtest.main(globals())
