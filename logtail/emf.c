@@ -669,6 +669,14 @@ void lt_emf_free(struct lt_emf *e)
         c->len = 0; /* nothing more is queued while shutting down */
         drop_client(e, c);
     }
+    size_t left = 0;
+    for (struct qdoc *q = e->head; q; q = q->next)
+        left += q->doc.n_parts;
+    if (e->cur)
+        left += e->cur->doc.n_parts - e->cur->next_part;
+    if (left) /* only while CloudWatch could not take them: the pipe pulls all it can */
+        cw_warn(E_COMP, "stopping with %zu EMF events still queued (CloudWatch unreachable); "
+                "they are not sent", left);
     free_qdoc(e, e->cur);
     while (e->head) {
         struct qdoc *q = e->head;

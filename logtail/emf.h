@@ -22,6 +22,8 @@
  *   into documents of at most 100 metrics each; each keeps every other member of the original
  *   and drops the values of metrics that it does not declare.
  * Event timestamp: _aws.Timestamp when it is a valid integer, else the time of receipt.
+ * Documents live in memory only (a socket cannot be re-read): what is still queued when the
+ * listener is freed (shutdown or reload while CloudWatch is unreachable) is logged as lost.
  */
 #ifndef CW_LOGTAIL_EMF_H
 #define CW_LOGTAIL_EMF_H
