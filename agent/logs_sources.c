@@ -12,6 +12,10 @@
 #define KIND_JOURNAL 1ULL
 #define KIND_EMF     2ULL
 #define KEY_MAX      64
+/* EMF names its own destinations: at most this many (group, stream) pairs, so that a client
+ * cannot make the agent hold (and create in CloudWatch) an unbounded number of streams. */
+#define EMF_MAX_DESTS 1000
+#define EMF_SET_SIZE  2048 /* open addressing, power of two > 2 * EMF_MAX_DESTS */
 
 struct jroute {
     const struct cw_journald *cfg; /* borrowed: the configuration outlives the pipe */
@@ -30,6 +34,9 @@ struct logs_sources {
     int64_t (*wall_ms)(void *ud);
     void *wall_ud;
     char *journal_dir;
+    uint64_t *emf_set; /* hashes of the EMF destinations seen; 0 = free slot */
+    unsigned emf_dests;
+    uint64_t dropped_dests;
 };
 
 static void on_journal(struct cw_loop *loop, int fd, unsigned events, void *ud)
@@ -154,6 +161,11 @@ static int start_journal(struct logs_sources *s, const struct logs_sources_optio
 
 static int start_emf(struct logs_sources *s, char *err, size_t errlen)
 {
+    s->emf_set = calloc(EMF_SET_SIZE, sizeof *s->emf_set);
+    if (!s->emf_set) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
     struct lt_emf_options eo = {0};
     eo.tcp = s->lc->emf.tcp;
     eo.udp = s->lc->emf.udp;
@@ -218,11 +230,35 @@ static int next_journal(struct logs_sources *s, struct logs_src_event *ev)
     return 1;
 }
 
+/* 1 when (group, stream) is a known EMF destination or there is room for it. */
+static int emf_dest_ok(struct logs_sources *s, const char *group, const char *stream)
+{
+    uint64_t h = mix(mix(1469598103934665603ULL, group), stream) | 1;
+    size_t i = (size_t)h & (EMF_SET_SIZE - 1);
+    while (s->emf_set[i] && s->emf_set[i] != h)
+        i = (i + 1) & (EMF_SET_SIZE - 1);
+    if (s->emf_set[i])
+        return 1;
+    if (s->emf_dests >= EMF_MAX_DESTS) {
+        if (s->dropped_dests++ % 1000 == 0)
+            cw_warn("emf",
+                    "EMF document for %s/%s not sent: already %d log streams from EMF "
+                    "(%llu such documents so far)",
+                    group, stream, EMF_MAX_DESTS, (unsigned long long)s->dropped_dests);
+        return 0;
+    }
+    s->emf_set[i] = h;
+    s->emf_dests++;
+    return 1;
+}
+
 static int next_emf(struct logs_sources *s, struct logs_src_event *ev)
 {
     struct lt_emf_event ee;
-    if (!s->emf || lt_emf_next(s->emf, &ee) != 1)
-        return 0;
+    do {
+        if (!s->emf || lt_emf_next(s->emf, &ee) != 1)
+            return 0;
+    } while (!emf_dest_ok(s, ee.group, ee.stream));
     ev->group = ee.group;
     ev->stream = ee.stream;
     ev->klass = NULL;
@@ -285,12 +321,14 @@ void logs_sources_status(const struct logs_sources *s, json_t *obj)
         lt_emf_stats(s->emf, &st);
         json_object_set_new(
             obj, "emf",
-            json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:i,s:I}", "received", (json_int_t)st.received,
-                      "events", (json_int_t)st.events, "split", (json_int_t)st.split,
-                      "dropped_no_group", (json_int_t)st.no_group, "dropped_not_json",
+            json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:i,s:I}", "received",
+                      (json_int_t)st.received, "events", (json_int_t)st.events, "split",
+                      (json_int_t)st.split, "dropped_no_group", (json_int_t)st.no_group,
+                      "dropped_bad_name", (json_int_t)st.bad_name, "dropped_not_json",
                       (json_int_t)st.not_json, "dropped_too_long", (json_int_t)st.too_long,
-                      "invalid_emf", (json_int_t)st.invalid, "clients", (int)st.clients,
-                      "queued_bytes", (json_int_t)st.queued_bytes));
+                      "dropped_too_many_destinations", (json_int_t)s->dropped_dests, "invalid_emf",
+                      (json_int_t)st.invalid, "clients", (int)st.clients, "queued_bytes",
+                      (json_int_t)st.queued_bytes));
     }
 }
 
@@ -303,6 +341,7 @@ void logs_sources_free(struct logs_sources *s)
     lt_journal_free(s->jr);
     lt_emf_free(s->emf);
     free(s->routes);
+    free(s->emf_set);
     free(s->journal_dir);
     free(s);
 }

@@ -267,6 +267,27 @@ static int fill_parts(const json_t *root, const char *s, size_t n, int valid,
     return 0;
 }
 
+/* CloudWatch Logs names (API reference, CreateLogGroup / CreateLogStream): a group is 1-512 of
+ * [.-_/#A-Za-z0-9], a stream 1-512 characters without ':' or '*'. A refused name would hold its
+ * destination retrying forever, so such documents are not sent. */
+static int group_name_ok(const char *g)
+{
+    size_t n = strlen(g);
+    if (n < 1 || n > LT_EMF_NAME_MAX)
+        return 0;
+    for (; *g; g++)
+        if (!((*g >= 'a' && *g <= 'z') || (*g >= 'A' && *g <= 'Z') || (*g >= '0' && *g <= '9') ||
+              strchr("._-/#", *g)))
+            return 0;
+    return 1;
+}
+
+static int stream_name_ok(const char *s)
+{
+    size_t n = strlen(s);
+    return n >= 1 && n <= LT_EMF_NAME_MAX && !strpbrk(s, ":*");
+}
+
 int lt_emf_parse(const char *s, size_t n, const char *default_stream, int64_t now,
                  struct lt_emf_doc *out, char *why, size_t whylen, char *invalid_why,
                  size_t invalid_len)
@@ -294,12 +315,20 @@ int lt_emf_parse(const char *s, size_t n, const char *default_stream, int64_t no
         json_decref(root);
         return -1;
     }
+    if (!stream || !*stream)
+        stream = default_stream;
+    if (!group_name_ok(group) || !stream_name_ok(stream)) {
+        snprintf(why, whylen, "invalid log %s name \"%.100s\" (CloudWatch Logs would refuse it)",
+                 group_name_ok(group) ? "stream" : "group", group_name_ok(group) ? stream : group);
+        json_decref(root);
+        return -1;
+    }
     check_emf(root, invalid_why, invalid_len);
     const json_t *ts = json_object_get(aws, "Timestamp");
     out->timestamp_ms =
         json_is_integer(ts) && json_integer_value(ts) > 0 ? (int64_t)json_integer_value(ts) : now;
     out->group = strdup(group);
-    out->stream = strdup(stream && *stream ? stream : default_stream);
+    out->stream = strdup(stream);
     int rc = 0;
     if (!out->group || !out->stream || fill_parts(root, s, n, !invalid_why[0], out) != 0) {
         snprintf(why, whylen, "out of memory");
@@ -357,6 +386,8 @@ static void take(struct lt_emf *e, const char *s, size_t n)
                      sizeof inv) != 0) {
         if (strncmp(why, "no log group", 12) == 0)
             e->st.no_group++;
+        else if (strncmp(why, "invalid log", 11) == 0)
+            e->st.bad_name++;
         else
             e->st.not_json++;
         note(e, "EMF document not sent", why);
@@ -675,8 +706,10 @@ void lt_emf_free(struct lt_emf *e)
     if (e->cur)
         left += e->cur->doc.n_parts - e->cur->next_part;
     if (left) /* only while CloudWatch could not take them: the pipe pulls all it can */
-        cw_warn(E_COMP, "stopping with %zu EMF events still queued (CloudWatch unreachable); "
-                "they are not sent", left);
+        cw_warn(E_COMP,
+                "stopping with %zu EMF events still queued (CloudWatch unreachable); "
+                "they are not sent",
+                left);
     free_qdoc(e, e->cur);
     while (e->head) {
         struct qdoc *q = e->head;

@@ -11,8 +11,8 @@
  * Routing (reference notes inputs-outputs-semantics 2.3, [ACC] exporter.go logToCWLog):
  *   _aws.LogGroupName (and _aws.LogStreamName); else the top-level log_group_name (and
  *   log_stream_name) of older libraries; the stream defaults to default_stream. A document
- *   with no group, or that is not a JSON object, is not sent: counted and logged (the
- *   reference drops it at debug level).
+ *   with no group, with a group or stream name CloudWatch Logs refuses, or that is not a JSON
+ *   object, is not sent: counted and logged (the reference drops it at debug level).
  * Checks (EMF specification): _aws.CloudWatchMetrics an array of directives, each with a
  *   Namespace (1..1024 chars), Dimensions (arrays of <= 30 strings) and Metrics (objects with a
  *   Name); _aws.Timestamp an integer in ms. A document that fails is still sent (CloudWatch
@@ -37,6 +37,7 @@
 #define LT_EMF_MAX_LINE       1048550 /* TCP line: an event's 1 MiB minus 26 bytes */
 #define LT_EMF_MAX_DATAGRAM   65535
 #define LT_EMF_MAX_CLIENTS    1024
+#define LT_EMF_NAME_MAX       512 /* log group and stream names (CloudWatch Logs API) */
 
 struct lt_emf_options {
     const char *tcp; /* "host:port" or NULL */
@@ -58,7 +59,7 @@ struct lt_emf_stats {
     uint64_t received; /* documents (lines, datagrams) */
     uint64_t events;   /* events handed on (after splitting) */
     uint64_t split;    /* documents that were split */
-    uint64_t no_group, not_json, invalid, too_long;
+    uint64_t no_group, not_json, invalid, too_long, bad_name;
     unsigned clients;
     size_t queued_bytes;
 };

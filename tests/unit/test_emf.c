@@ -57,6 +57,10 @@ TEST(refused_documents_say_why)
     T_CHECK(strstr(why, "not a JSON object") != NULL);
     T_CHECK(parse("{\"a\":", &d, why, inv) == -1);
     T_CHECK(strstr(why, "not a JSON object") != NULL);
+    T_CHECK(parse("{\"log_group_name\":\"a b\"}", &d, why, inv) == -1);
+    T_CHECK(strstr(why, "invalid log group name \"a b\"") != NULL);
+    T_CHECK(parse("{\"log_group_name\":\"ok\",\"log_stream_name\":\"x:y\"}", &d, why, inv) == -1);
+    T_CHECK(strstr(why, "invalid log stream name \"x:y\"") != NULL);
 }
 
 TEST(invalid_emf_is_sent_with_a_reason)
