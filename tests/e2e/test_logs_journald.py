@@ -146,7 +146,8 @@ def test_journald_units_matches_priority_filters():
                          {"type": "include", "expression": "also"},
                          {"type": "exclude", "expression": "secret"}]},
             {"log_group_name": "g-k2-{hostname}", "log_stream_name": "x", "retention_in_days": 7,
-             "log_group_class": "INFREQUENT_ACCESS", "units": ["nothing-here"]},
+             "log_group_class": "INFREQUENT_ACCESS", "units": ["web"]},
+            {"log_group_name": "g-k3", "units": ["nothing-here"]},
         ])
         entries = [
             {"MESSAGE": "w1 keep", "_SYSTEMD_UNIT": "web.service", "PRIORITY": 6},
@@ -171,8 +172,13 @@ def test_journald_units_matches_priority_filters():
         cwtest.eq(len(msgs(emu, "g-k", "prio7")), len(entries), "priority 7 keeps debug")
         cwtest.eq(msgs(emu, "g-k", "filters"), ["w1 keep", "d1 also"], "filters")
         groups = emu.get("/_emulator/logs")["groups"]
-        cwtest.check(not [g for g in groups if g.startswith("g-k2-")],
-                     "no group for an entry whose unit never logged")
+        k2 = [g for g in groups if g.startswith("g-k2-")]
+        cwtest.check(len(k2) == 1 and "{" not in k2[0], "placeholder resolved: %s" % k2)
+        cwtest.eq((groups[k2[0]]["retentionInDays"], groups[k2[0]]["logGroupClass"]),
+                  (7, "INFREQUENT_ACCESS"), "retention and class")
+        cwtest.eq([json.loads(m)["body"]["MESSAGE"] for m in messages(emu, k2[0], "x")],
+                  ["w1 keep", "init about web"], "units without .service")
+        cwtest.check("g-k3" not in groups, "no group for an entry whose unit never logged")
 
 
 def test_journald_binary_huge_invalid_utf8_repeated():
