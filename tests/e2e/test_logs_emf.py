@@ -206,5 +206,24 @@ def test_emf_outage_nothing_lost():
         cwtest.eq(got, list(range(n)), "every document once, in order")
 
 
+def test_emf_sighup_listens_again():
+    """SIGHUP rebuilds the pipelines: the listener is closed and opened again on the same port,
+    and documents sent after the reload arrive."""
+    import signal
+    with TmpDir() as tmp, cwtest.Emulator("-q") as emu:
+        port = free_port()
+        cfg = emf_config(emu.endpoint, "tcp://127.0.0.1:%d" % port)
+        with Agent(tmp, cfg, emu.endpoint) as ag:
+            wait_agent_listening(ag, "listener")
+            send_tcp(port, json.dumps(doc("H", "g-hup", "s", seq=1)).encode() + b"\n")
+            wait_for(lambda: messages(emu, "g-hup", "s"), 20, 0.5, "before the reload")
+            ag.proc.send_signal(signal.SIGHUP)
+            wait_for(lambda: "configuration reloaded" in ag.output(), 30, 0.5, "the reload")
+            send_tcp(port, json.dumps(doc("H", "g-hup", "s", seq=2)).encode() + b"\n")
+            wait_for(lambda: len(messages(emu, "g-hup", "s")) >= 2, 20, 0.5, "after the reload")
+            cwtest.check(ag.alive(), "agent running")
+        cwtest.eq([json.loads(m)["seq"] for m in messages(emu, "g-hup", "s")], [1, 2], "both documents")
+
+
 if __name__ == "__main__":
     cwtest.main(globals())
