@@ -15,12 +15,14 @@
 #include "common/log.h"
 #include "logtail/lt_int.h"
 
-#define J_COMP          "journald"
-#define STATE_FILE      "journald.state"
-#define REOPEN_MS       10000
-#define FIELD_CAP_FIRST 65536 /* a too-large event first has its values cut to this */
-#define COREDUMP_ID     "MESSAGE_ID=fc2e22bc6ee647b6b90729ab34a250b1"
-#define LT_JOURNAL_HEAD "head" /* saved position: the start of the journal */
+#define J_COMP           "journald"
+#define STATE_FILE       "journald.state"
+#define REOPEN_MS        10000
+#define FIELD_CAP_FIRST  65536 /* a too-large event first has its values cut to this */
+#define COREDUMP_ID      "MESSAGE_ID=fc2e22bc6ee647b6b90729ab34a250b1"
+#define LT_JOURNAL_HEAD  "head" /* saved position: the start of the journal */
+#define FAST_FIELDS      128    /* entry_json_fast: fields of one entry */
+#define FAST_NAMES_BYTES 4096
 
 struct pend {
     uint64_t seq;
@@ -65,8 +67,9 @@ struct lt_journal {
     struct saved *saved;
     size_t n_saved;
     bool dirty;
-    char *msg;         /* the last event's message */
-    struct lt_dec dec; /* MESSAGE to valid UTF-8 */
+    char *msg;          /* the last event's message */
+    struct lt_dec dec;  /* MESSAGE to valid UTF-8 */
+    struct cw_buf jbuf; /* entry_json_fast */
     bool dec_ok;
     struct lt_journal_stats st;
 };
@@ -402,6 +405,100 @@ static char *entry_json(struct reader *r, const char *cursor, size_t cap, bool *
     return out;
 }
 
+/* s as a JSON string (valid UTF-8 in): '"', '\\' and control characters escaped as jansson
+ * does, everything else verbatim. */
+static int json_str(struct cw_buf *b, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t start = 0;
+    int rc = cw_buf_append_char(b, '"');
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        rc |= cw_buf_append(b, s + start, i - start);
+        start = i + 1;
+        char esc[7] = {'\\', (char)c, 0};
+        switch (c) {
+        case '\n':
+            esc[1] = 'n';
+            break;
+        case '\t':
+            esc[1] = 't';
+            break;
+        case '\r':
+            esc[1] = 'r';
+            break;
+        case '\b':
+            esc[1] = 'b';
+            break;
+        case '\f':
+            esc[1] = 'f';
+            break;
+        case '"':
+        case '\\':
+            break;
+        default:
+            memcpy(esc, "\\u00", 4);
+            esc[4] = hex[c >> 4];
+            esc[5] = hex[c & 15];
+        }
+        rc |= cw_buf_append_str(b, esc);
+    }
+    rc |= cw_buf_append(b, s + start, n - start);
+    return rc | cw_buf_append_char(b, '"');
+}
+
+static int json_bytes(struct cw_buf *b, const char *v, size_t n)
+{
+    int rc = cw_buf_append_char(b, '[');
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc |= cw_buf_printf(b, i ? ",%u" : "%u", (unsigned)(unsigned char)v[i]);
+    return rc | cw_buf_append_char(b, ']');
+}
+
+/* entry_json without jansson for the common entry: no repeated field, nothing to cut. NULL when
+ * the entry needs the general path (a repeated field, too many or too long names, too big). */
+static char *entry_json_fast(struct reader *r, const char *cursor)
+{
+    struct cw_buf *b = &r->owner->jbuf;
+    char arena[FAST_NAMES_BYTES];
+    size_t off[FAST_FIELDS], len[FAST_FIELDS], nn = 0, used = 0;
+    const void *d;
+    size_t n;
+    uint64_t mono;
+    sd_id128_t boot;
+    cw_buf_reset(b);
+    int rc = cw_buf_append_str(b, "{\"body\":{\"__CURSOR\":") | json_str(b, cursor, strlen(cursor));
+    if (sd_journal_get_monotonic_usec(r->j, &mono, &boot) >= 0)
+        rc |= cw_buf_printf(b, ",\"__MONOTONIC_TIMESTAMP\":\"%" PRIu64 "\"", mono);
+    SD_JOURNAL_FOREACH_DATA(r->j, d, n)
+    {
+        const char *f = d, *eq = memchr(f, '=', n);
+        if (!eq || eq == f || (size_t)(eq - f) > 255)
+            continue;
+        size_t nl = (size_t)(eq - f);
+        for (size_t k = 0; k < nn; k++)
+            if (len[k] == nl && memcmp(arena + off[k], f, nl) == 0)
+                return NULL; /* repeated: an array of values */
+        if (nn == FAST_FIELDS || used + nl > sizeof arena)
+            return NULL;
+        memcpy(arena + used, f, nl);
+        off[nn] = used;
+        len[nn++] = nl;
+        used += nl;
+        const char *v = eq + 1;
+        size_t vl = n - nl - 1;
+        rc |= cw_buf_append_char(b, ',') | json_str(b, f, nl) | cw_buf_append_char(b, ':');
+        rc |= lt_utf8_valid(v, vl) ? json_str(b, v, vl) : json_bytes(b, v, vl);
+        if (rc)
+            return NULL;
+    }
+    if (rc || cw_buf_append_str(b, "}}") != 0)
+        return NULL;
+    return strndup(b->data, b->len);
+}
+
 static char *entry_message(struct reader *r, size_t cap, bool *cut)
 {
     const void *d;
@@ -423,6 +520,12 @@ static char *entry_message(struct reader *r, size_t cap, bool *cut)
 static char *build_message(struct reader *r, const char *cursor, size_t max, bool *cut)
 {
     size_t cap = SIZE_MAX / 4;
+    if (r->format == LT_JOURNAL_JSON) {
+        char *m = entry_json_fast(r, cursor);
+        if (m && strlen(m) <= max)
+            return m;
+        free(m);
+    }
     for (;;) {
         char *m = r->format == LT_JOURNAL_MESSAGE ? entry_message(r, max, cut)
                                                   : entry_json(r, cursor, cap, cut);
@@ -557,6 +660,7 @@ struct lt_journal *lt_journal_new(const struct lt_journal_options *o)
         lt_journal_free(j);
         return NULL;
     }
+    cw_buf_init(&j->jbuf, (size_t)2 * LT_API_EVENT_MAX);
     char why[128];
     j->dec_ok = lt_dec_init(&j->dec, NULL, why, sizeof why) == 0;
     if (j->state_dir) {
@@ -738,6 +842,7 @@ void lt_journal_free(struct lt_journal *j)
     free(j->msg);
     if (j->dec_ok)
         lt_dec_free(&j->dec);
+    cw_buf_free(&j->jbuf);
     free(j->state_dir);
     free(j->directory);
     free(j);
