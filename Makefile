@@ -16,9 +16,9 @@ BUILD    ?= build
 SANITIZE ?=
 PYTHON   ?= /usr/bin/python3
 
-PKGS      := libcurl openssl jansson zlib libpcre2-8
+PKGS      := libcurl openssl jansson zlib libpcre2-8 libsystemd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lcurl -lssl -lcrypto -ljansson -lz -lpcre2-8)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lcurl -lssl -lcrypto -ljansson -lz -lpcre2-8 -lsystemd)
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral
 CFLAGS   ?= -O2 -g -fstack-protector-strong -D_FORTIFY_SOURCE=2
@@ -42,7 +42,7 @@ C_FILES   := $(shell git ls-files -co --exclude-standard '*.c' '*.h' 2>/dev/null
 
 DEB_PKGS := gcc make pkg-config libcurl4-openssl-dev libssl-dev libjansson-dev zlib1g-dev libpcre2-dev \
             python3 python3-botocore procps iproute2 sysstat \
-            dpkg-dev lintian systemd shellcheck man-db \
+            dpkg-dev lintian systemd shellcheck man-db libsystemd-dev systemd-journal-remote \
             python3-statsd collectd-core
 # command:package pairs installed only when the command is missing (a NodeSource nodejs ships
 # node and npm and conflicts with Debian's npm package).

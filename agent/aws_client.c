@@ -22,6 +22,7 @@ struct call {
     char *body;
     size_t body_len;
     int gzip;
+    int emf;
     unsigned max_attempts;
     size_t max_response;
     aws_done_fn done;
@@ -201,7 +202,7 @@ static void finish(struct aws_client *c, struct call *k, struct aws_result *r)
 static int sign_attempt(struct aws_client *c, struct call *k, const struct creds *cr,
                         struct sigv4_result *sig)
 {
-    struct sigv4_header h[4];
+    struct sigv4_header h[5];
     size_t nh = 0;
     h[nh++] = (struct sigv4_header){"Host", c->host};
     h[nh++] = (struct sigv4_header){"Content-Type", k->content_type};
@@ -209,6 +210,8 @@ static int sign_attempt(struct aws_client *c, struct call *k, const struct creds
         h[nh++] = (struct sigv4_header){"X-Amz-Target", k->target};
     if (k->gzip)
         h[nh++] = (struct sigv4_header){"Content-Encoding", "gzip"};
+    if (k->emf)
+        h[nh++] = (struct sigv4_header){"x-amzn-logs-format", "json/emf"};
     struct sigv4_request req = {"POST", c->path, NULL, h, nh, k->body, k->body_len, NULL};
     struct sigv4_params p = {0};
     p.service = c->service;
@@ -236,12 +239,13 @@ static int add_header(char **lines, size_t *n, const char *name, const char *val
 
 static int submit_signed(struct aws_client *c, struct call *k, const struct sigv4_result *sig)
 {
-    char *lines[7] = {0};
+    char *lines[8] = {0};
     size_t n = 0;
     int rc = -1;
     if (add_header(lines, &n, "Content-Type", k->content_type) == 0 &&
         add_header(lines, &n, "X-Amz-Target", k->target) == 0 &&
         add_header(lines, &n, "Content-Encoding", k->gzip ? "gzip" : NULL) == 0 &&
+        add_header(lines, &n, "x-amzn-logs-format", k->emf ? "json/emf" : NULL) == 0 &&
         add_header(lines, &n, "X-Amz-Date", sig->amz_date) == 0 &&
         add_header(lines, &n, "X-Amz-Security-Token", sig->security_token) == 0 &&
         add_header(lines, &n, "Authorization", sig->authorization) == 0) {
@@ -408,6 +412,7 @@ int aws_client_call(struct aws_client *c, const struct aws_call *call, aws_done_
     memcpy(k->body, call->body, call->body_len);
     k->body_len = call->body_len;
     k->gzip = call->gzip;
+    k->emf = call->emf;
     k->max_attempts = call->max_attempts;
     k->max_response = call->max_response;
     k->done = done;

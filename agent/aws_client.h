@@ -44,6 +44,7 @@ struct aws_call {
     const void *body;         /* copied */
     size_t body_len;
     int gzip;              /* the body is gzip-compressed: send Content-Encoding: gzip */
+    int emf;               /* PutLogEvents of EMF documents: x-amzn-logs-format: json/emf */
     unsigned max_attempts; /* 0 = the policy's */
     size_t max_response;   /* 0 = 1 MiB */
 };

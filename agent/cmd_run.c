@@ -478,7 +478,7 @@ static void stop_metrics(struct run *r)
 static int start_logs(struct run *r)
 {
     const struct cw_logs_config *lc = &r->cfg->logs;
-    if (!lc->present || lc->n_files == 0)
+    if (!lc->present || (lc->n_files == 0 && lc->n_journald == 0 && !lc->emf.present))
         return 0;
     char url[512];
     if (cw_endpoint_for("logs", "CLOUDWATCH_LOGS", r->region, lc->endpoint_override, url,
@@ -597,6 +597,7 @@ static json_t *logs_json(const struct run *r)
     json_t *files = json_array();
     logs_pipe_files(r->lp, file_json, files);
     json_object_set_new(o, "files", files);
+    logs_pipe_sources_status(r->lp, o);
     json_object_set_new(o, "api", client_json(r->logs));
     return o;
 }

@@ -380,6 +380,7 @@ static void free_logs(struct cw_logs_config *lc)
         free(f->blacklist);
     }
     free(lc->files);
+    cw_journald_free(lc);
 }
 
 void cw_config_free(struct cw_config *c)
