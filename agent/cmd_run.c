@@ -20,6 +20,7 @@
 #include "agent/logs_pipe.h"
 #include "agent/loop.h"
 #include "agent/metrics_pipe.h"
+#include "agent/netconf.h"
 #include "agent/sdnotify.h"
 #include "agent/spool.h"
 #include "agent/status.h"
@@ -46,6 +47,8 @@ struct run {
     size_t npaths;
     const char *state_dir;
     const char *root;
+    const char *common_path; /* common-config.toml */
+    struct cw_netconf net;
     int pack;
     uint64_t spool_max;
     struct cw_loop *loop;
@@ -87,15 +90,18 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: cwagent run -c FILE|DIR [-c ...] [--state-dir DIR] [--spool-mb N]\n"
-            "                   [--pack-values] [--root DIR]\n\n"
+            "                   [--pack-values] [--root DIR] [--common-config FILE]\n\n"
             "Runs the agent in the foreground with an amazon-cloudwatch-agent JSON config.\n"
             "  -c, --config PATH  a config file or a directory of them (repeatable)\n"
             "  --state-dir DIR    spool and checkpoints (default " DEFAULT_STATE_DIR ")\n"
             "  --spool-mb N       bound of the on-disk metrics spool (default %d MB)\n"
             "  --pack-values      pack a series' samples of one flush into Values/Counts\n"
             "  --root DIR         read /proc and /sys below DIR (containers: /hostfs)\n"
+            "  --common-config FILE  proxy, CA bundle, shared credentials, IMDS retries\n"
+            "                     (default " CW_COMMON_CONFIG_PATH "; a missing file is fine)\n"
             "Environment: AWS credentials chain variables, AWS_REGION,\n"
-            "AWS_EC2_METADATA_SERVICE_ENDPOINT, AWS_ENDPOINT_URL[_<SERVICE>].\n"
+            "AWS_EC2_METADATA_SERVICE_ENDPOINT, AWS_ENDPOINT_URL[_<SERVICE>],\n"
+            "HTTPS_PROXY, HTTP_PROXY, NO_PROXY, AWS_CA_BUNDLE.\n"
             "Signals: SIGTERM/SIGINT stop (queued data stays in the spool), SIGHUP reloads.\n",
             DEFAULT_SPOOL_MB);
 }
@@ -122,6 +128,8 @@ static int parse_args(struct run *r, int argc, char **argv)
             r->state_dir = v;
         } else if (strcmp(a, "--root") == 0) {
             r->root = v;
+        } else if (strcmp(a, "--common-config") == 0) {
+            r->common_path = v;
         } else if (strcmp(a, "--spool-mb") == 0) {
             char *end;
             unsigned long mb = strtoul(v, &end, 10);
@@ -168,6 +176,8 @@ static void fetch_identity(struct run *r)
     struct imds_options io = {0};
     io.http = &r->http;
     imds_options_from_env(&io, (const char *const *)environ);
+    if (r->net.file.imds_retries >= 0)
+        io.retries = r->net.file.imds_retries ? r->net.file.imds_retries : IMDS_RETRIES_NONE;
     if (io.disabled)
         return;
     r->imds = imds_client_new(&io);
@@ -262,6 +272,17 @@ static void on_creds_tick(struct cw_loop *loop, void *ud)
         tick_cache(r, r->roles[i].cache);
 }
 
+/* The root of every credentials chain: common-config.toml's [credentials] profile and file
+ * when set (as the reference: the shared file only), else the SDK default chain. */
+static struct creds_provider *root_provider(struct run *r)
+{
+    const struct cw_common_config *f = &r->net.file;
+    if (f->credential_profile || f->credential_file)
+        return creds_profile_provider_new_files(&r->cctx, f->credential_profile,
+                                                f->credential_file, NULL);
+    return creds_default_chain_new(&r->cctx, NULL);
+}
+
 static struct creds_provider *with_role(struct run *r, struct creds_provider *p, const char *role)
 {
     if (!p || !role)
@@ -282,7 +303,7 @@ static struct creds_cache *creds_for(struct run *r, const char *role)
             return r->roles[i].cache;
     if (r->nroles == sizeof r->roles / sizeof r->roles[0])
         return r->creds;
-    struct creds_provider *p = with_role(r, creds_default_chain_new(&r->cctx, NULL), role);
+    struct creds_provider *p = with_role(r, root_provider(r), role);
     struct creds_cache *c = p ? creds_cache_new(p, &r->cctx, NULL, NULL) : NULL;
     char *copy = strdup(role);
     if (!c || !copy) {
@@ -304,8 +325,7 @@ static int setup_creds(struct run *r)
     r->cctx.region = r->region;
     if (cw_endpoint_for("sts", "STS", r->region, NULL, r->sts, sizeof r->sts) == 0)
         r->cctx.sts_endpoint = r->sts;
-    struct creds_provider *p =
-        with_role(r, creds_default_chain_new(&r->cctx, NULL), r->cfg->agent.role_arn);
+    struct creds_provider *p = with_role(r, root_provider(r), r->cfg->agent.role_arn);
     r->creds = p ? creds_cache_new(p, &r->cctx, NULL, NULL) : NULL;
     if (!r->creds)
         return -1;
@@ -763,6 +783,7 @@ static void cleanup(struct run *r)
     cw_config_free(r->cfg);
     cw_http_curl_free(r->curl);
     cw_loop_free(r->loop);
+    cw_netconf_free(&r->net);
     if (r->logfile) {
         cw_log_set_sink(NULL, NULL);
         cw_logfile_close(r->logfile);
@@ -773,8 +794,16 @@ static int start(struct run *r)
 {
     if (gethostname(r->os_host, sizeof r->os_host - 1) != 0)
         snprintf(r->os_host, sizeof r->os_host, "localhost");
+    char err[1024];
+    if (cw_netconf_load(&r->net, r->common_path, (const char *const *)environ, err,
+                        sizeof err) != 0) {
+        fprintf(stderr, "cwagent run: %s\n", err);
+        return 2;
+    }
+    struct cw_http_curl_options ho = {0};
+    cw_netconf_curl_options(&r->net, &ho);
     r->loop = cw_loop_new();
-    r->curl = r->loop ? cw_http_curl_new(r->loop, NULL) : NULL;
+    r->curl = r->loop ? cw_http_curl_new(r->loop, &ho) : NULL;
     if (!r->curl)
         return 1;
     r->http = cw_http_curl_transport(r->curl);
@@ -785,6 +814,7 @@ static int start(struct run *r)
     if (r->cfg->agent.debug)
         cw_log_set_level(CW_LOG_DEBUG);
     open_logfile(r);
+    cw_netconf_log(&r->net);
     if (setup_creds(r) != 0 || open_state(r) != 0)
         return 1;
     if (need_asg(r) && fetch_asg(r) == 0) {
@@ -809,6 +839,7 @@ int cmd_run(int argc, char **argv)
     struct run r = {0};
     r.state_dir = DEFAULT_STATE_DIR;
     r.spool_max = (uint64_t)DEFAULT_SPOOL_MB << 20;
+    r.common_path = CW_COMMON_CONFIG_PATH;
     int rc = parse_args(&r, argc, argv);
     if (rc != 0)
         return rc > 0 ? 0 : 2;
