@@ -342,9 +342,13 @@ static int parse_int(struct parser *ps, struct value *v)
             prev_us = 1;
             continue;
         }
-        if (c < '0' || c > '9')
+        if (c < '0' || c > '9') {
+            while (ps->p < ps->end && !is_delim(ps))
+                ps->p++;
+            int n = (int)(ps->p - start);
             return fail(ps, "'%.*s' is not a decimal integer (floats and dates are not supported)",
-                        (int)(ps->p - start + 1), start);
+                        n > 60 ? 60 : n, start);
+        }
         if (acc > (unsigned long long)INT64_MAX / 10)
             return fail(ps, "integer out of range");
         acc = acc * 10 + (unsigned long long)(c - '0');
