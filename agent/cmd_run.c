@@ -255,6 +255,22 @@ static int pick_region(struct run *r)
     return 0;
 }
 
+/* The endpoint of a service: the override, else FIPS / dual-stack as the environment and
+ * agent.use_dualstack_endpoint ask, in the region's partition (agent/endpoint.h). */
+static int endpoint(struct run *r, const char *prefix, const char *env_name, const char *override,
+                    char *out, size_t outlen)
+{
+    struct cw_endpoint_opts eo = {0};
+    char err[256];
+    eo.dualstack = r->cfg->agent.use_dualstack_endpoint;
+    cw_endpoint_opts_from_env(&eo);
+    if (cw_endpoint_resolve(prefix, env_name, r->region, override, &eo, out, outlen, err,
+                            sizeof err) == 0)
+        return 0;
+    cw_error("agent", "no endpoint for %s: %s", prefix, err);
+    return -1;
+}
+
 /* ---- credentials ----------------------------------------------------------------------------- */
 
 static void tick_cache(struct run *r, struct creds_cache *c)
@@ -323,7 +339,7 @@ static int setup_creds(struct run *r)
     r->cctx.sign = sigv4_sign;
     r->cctx.sign_free = sigv4_result_free;
     r->cctx.region = r->region;
-    if (cw_endpoint_for("sts", "STS", r->region, NULL, r->sts, sizeof r->sts) == 0)
+    if (endpoint(r, "sts", "STS", NULL, r->sts, sizeof r->sts) == 0)
         r->cctx.sts_endpoint = r->sts;
     struct creds_provider *p = with_role(r, root_provider(r), r->cfg->agent.role_arn);
     r->creds = p ? creds_cache_new(p, &r->cctx, NULL, NULL) : NULL;
@@ -394,7 +410,7 @@ static void on_tags(void *ud, const struct aws_result *res)
 static int fetch_asg(struct run *r)
 {
     char url[512], body[512];
-    if (cw_endpoint_for("ec2", "EC2", r->region, NULL, url, sizeof url) != 0)
+    if (endpoint(r, "ec2", "EC2", NULL, url, sizeof url) != 0)
         return -1;
     snprintf(body, sizeof body,
              "Action=DescribeTags&Version=2016-11-15&Filter.1.Name=resource-id&Filter.1.Value.1=%s"
@@ -451,11 +467,8 @@ static int start_metrics(struct run *r)
     if (!mc->present)
         return 0;
     char url[512];
-    if (cw_endpoint_for("monitoring", "CLOUDWATCH", r->region, mc->endpoint_override, url,
-                        sizeof url) != 0) {
-        fprintf(stderr, "cwagent run: metrics.endpoint_override is too long\n");
+    if (endpoint(r, "monitoring", "CLOUDWATCH", mc->endpoint_override, url, sizeof url) != 0)
         return -1;
-    }
     r->cw = new_client(r, "monitoring", url, creds_for(r, mc->role_arn));
     if (!r->cw)
         return -1;
@@ -500,11 +513,8 @@ static int start_logs(struct run *r)
     if (!lc->present || lc->n_files == 0)
         return 0;
     char url[512];
-    if (cw_endpoint_for("logs", "CLOUDWATCH_LOGS", r->region, lc->endpoint_override, url,
-                        sizeof url) != 0) {
-        fprintf(stderr, "cwagent run: logs.endpoint_override is too long\n");
+    if (endpoint(r, "logs", "CLOUDWATCH_LOGS", lc->endpoint_override, url, sizeof url) != 0)
         return -1;
-    }
     r->logs = new_client(r, "logs", url, creds_for(r, lc->role_arn));
     if (!r->logs)
         return -1;
