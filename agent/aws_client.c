@@ -10,9 +10,9 @@
 #include "sigv4/creds.h"
 #include "sigv4/sigv4.h"
 
-#define CREDS_WAIT_MS     250 /* poll for credentials not yet available */
-#define REFRESH_POLL_MS   50  /* poll for a forced refresh to land before resending */
-#define REFRESH_MAX_POLLS 100 /* then resend anyway (5 s) */
+#define CREDS_WAIT_MS     250   /* poll for credentials not yet available */
+#define REFRESH_POLL_MS   50    /* poll for a forced refresh to land before resending */
+#define REFRESH_MAX_POLLS 100   /* then resend anyway (5 s) */
 #define FAILING_LOG_MS    60000 /* a persistent failure is logged at once, then once a minute */
 
 struct call {
@@ -229,8 +229,10 @@ static int sign_attempt(struct aws_client *c, struct call *k, const struct creds
 static void note_retry(struct aws_client *c, long delay_ms)
 {
     int64_t now = cw_loop_now_ms(c->loop);
+    c->st.failing_attempts = c->failing + 1;
     if (c->failing++ == 0) {
         c->failing_since_ms = c->failing_logged_ms = now;
+        c->st.failing_since_ms = c->wall_ms(c->wall_ud);
         cw_warn("aws", "%s (%s): %s; retrying in %ld ms (repeats are logged once a minute)",
                 c->service, c->host, c->st.last_error, delay_ms);
     } else if (now - c->failing_logged_ms >= FAILING_LOG_MS) {
@@ -243,6 +245,9 @@ static void note_retry(struct aws_client *c, long delay_ms)
 
 static void note_success(struct aws_client *c)
 {
+    c->st.last_success_ms = c->wall_ms(c->wall_ud);
+    c->st.failing_since_ms = 0;
+    c->st.failing_attempts = 0;
     if (!c->failing)
         return;
     cw_info("aws", "%s (%s): delivering again after %llu failed attempts over %lld s", c->service,

@@ -469,8 +469,8 @@ static int net_up(struct fetch *f)
     if (f->curl)
         return 0;
     char err[1024];
-    if (cw_netconf_load(&f->net, f->common_path, (const char *const *)environ, err,
-                        sizeof err) != 0) {
+    if (cw_netconf_load(&f->net, f->common_path, (const char *const *)environ, err, sizeof err) !=
+        0) {
         fprintf(stderr, "cwagent fetch-config: %s\n", err);
         return -1;
     }
@@ -584,10 +584,11 @@ static int creds_up(struct fetch *f)
     if (cw_endpoint_for("sts", "STS", f->region, NULL, f->sts, sizeof f->sts) == 0)
         f->cctx.sts_endpoint = f->sts;
     const struct cw_common_config *cc = &f->net.file;
-    struct creds_provider *p = cc->credential_profile || cc->credential_file
-                                   ? creds_profile_provider_new_files(
-                                         &f->cctx, cc->credential_profile, cc->credential_file, NULL)
-                                   : creds_default_chain_new(&f->cctx, NULL);
+    struct creds_provider *p =
+        cc->credential_profile || cc->credential_file
+            ? creds_profile_provider_new_files(&f->cctx, cc->credential_profile,
+                                               cc->credential_file, NULL)
+            : creds_default_chain_new(&f->cctx, NULL);
     f->creds = p ? creds_cache_new(p, &f->cctx, on_creds, f) : NULL;
     if (!f->creds)
         return -1;

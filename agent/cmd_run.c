@@ -294,8 +294,8 @@ static struct creds_provider *root_provider(struct run *r)
 {
     const struct cw_common_config *f = &r->net.file;
     if (f->credential_profile || f->credential_file)
-        return creds_profile_provider_new_files(&r->cctx, f->credential_profile,
-                                                f->credential_file, NULL);
+        return creds_profile_provider_new_files(&r->cctx, f->credential_profile, f->credential_file,
+                                                NULL);
     return creds_default_chain_new(&r->cctx, NULL);
 }
 
@@ -553,11 +553,16 @@ static json_t *client_json(const struct aws_client *c)
 {
     struct aws_client_stats st;
     aws_client_stats(c, &st);
-    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:s}", "calls", (json_int_t)st.calls, "attempts",
-                     (json_int_t)st.attempts, "retries", (json_int_t)st.retries, "throttled",
-                     (json_int_t)st.throttled, "failures", (json_int_t)st.failures,
-                     "credential_refreshes", (json_int_t)st.cred_refreshes, "last_error",
-                     st.last_error);
+    json_t *o = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:s}", "calls", (json_int_t)st.calls,
+                          "attempts", (json_int_t)st.attempts, "retries", (json_int_t)st.retries,
+                          "throttled", (json_int_t)st.throttled, "failures",
+                          (json_int_t)st.failures, "credential_refreshes",
+                          (json_int_t)st.cred_refreshes, "last_error", st.last_error);
+    /* seconds since the epoch; 0 = never / not failing (cwagent status turns them into ages) */
+    json_object_set_new(o, "last_success", json_real((double)st.last_success_ms / 1000.0));
+    json_object_set_new(o, "failing_since", json_real((double)st.failing_since_ms / 1000.0));
+    json_object_set_new(o, "failing_attempts", json_integer((json_int_t)st.failing_attempts));
+    return o;
 }
 
 static json_t *creds_json(const struct creds_cache *c)
@@ -805,8 +810,8 @@ static int start(struct run *r)
     if (gethostname(r->os_host, sizeof r->os_host - 1) != 0)
         snprintf(r->os_host, sizeof r->os_host, "localhost");
     char err[1024];
-    if (cw_netconf_load(&r->net, r->common_path, (const char *const *)environ, err,
-                        sizeof err) != 0) {
+    if (cw_netconf_load(&r->net, r->common_path, (const char *const *)environ, err, sizeof err) !=
+        0) {
         fprintf(stderr, "cwagent run: %s\n", err);
         return 2;
     }

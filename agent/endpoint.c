@@ -90,8 +90,7 @@ int cw_endpoint_resolve(const char *prefix, const char *env_name, const char *re
         cw_endpoint_opts_from_env(&eo);
     const struct partition *p = partition_of(region);
     if (eo.dualstack && !p->dualstack_suffix)
-        return say(err, errlen, "dual-stack endpoints are not available in partition %s",
-                   p->name);
+        return say(err, errlen, "dual-stack endpoints are not available in partition %s", p->name);
     const char *suffix = eo.dualstack ? p->dualstack_suffix : p->suffix;
     int fips_name = eo.fips && !(p->regional_is_fips && !eo.dualstack);
     int n = snprintf(out, outlen, "https://%s%s.%s.%s", prefix, fips_name ? "-fips" : "", region,

@@ -36,12 +36,12 @@
 struct cw_http_curl;
 
 struct cw_http_curl_options {
-    unsigned max_concurrent; /* transfers (and cached connections); 0 means 8 */
-    const char *user_agent;  /* NULL means "cwagent/<version>"; copied */
-    const char *ca_bundle;   /* CA file path, NULL for the system default; copied */
+    unsigned max_concurrent;        /* transfers (and cached connections); 0 means 8 */
+    const char *user_agent;         /* NULL means "cwagent/<version>"; copied */
+    const char *ca_bundle;          /* CA file path, NULL for the system default; copied */
     struct cw_proxy_settings proxy; /* all NULL: every request is direct; strings copied */
-    int verbose;             /* curl's debug output on stderr (never in production: it shows
-                                Authorization headers) */
+    int verbose;                    /* curl's debug output on stderr (never in production: it shows
+                                       Authorization headers) */
 };
 
 /* Creates the transport on `loop`, which must outlive it. `opts` may be NULL (defaults).

@@ -96,8 +96,9 @@ void cw_netconf_log(const struct cw_netconf *n)
         cw_info("agent", "read %s", n->path);
     if (n->proxy.https_proxy && *n->proxy.https_proxy) {
         cw_proxy_redact(n->proxy.https_proxy, red, sizeof red);
-        cw_info("agent", "https proxy %s%s%s (never for instance metadata, container credentials "
-                         "or loopback)",
+        cw_info("agent",
+                "https proxy %s%s%s (never for instance metadata, container credentials "
+                "or loopback)",
                 red, n->proxy.no_proxy ? ", no_proxy " : "",
                 n->proxy.no_proxy ? n->proxy.no_proxy : "");
     }

@@ -25,7 +25,7 @@ struct cw_netconf {
     char path[4096]; /* "" when no file was read */
     int missing;     /* the file named does not exist (not an error) */
     struct cw_proxy_settings proxy;
-    const char *ca_bundle; /* NULL = the system's trust store */
+    const char *ca_bundle;      /* NULL = the system's trust store */
     const char *ca_bundle_from; /* "common-config.toml" or "AWS_CA_BUNDLE" */
 };
 

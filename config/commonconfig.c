@@ -87,7 +87,8 @@ static void warn(struct parser *ps, const char *what)
         c->n_warnings_dropped++;
         return;
     }
-    snprintf(line, sizeof line, "%s:%d: %s: not read by cwagent; ignored", ps->name, ps->line, what);
+    snprintf(line, sizeof line, "%s:%d: %s: not read by cwagent; ignored", ps->name, ps->line,
+             what);
     char *copy = strdup(line);
     if (copy)
         c->warnings[c->n_warnings++] = copy;
@@ -99,8 +100,8 @@ static void warn(struct parser *ps, const char *what)
 
 static int at_eol(const struct parser *ps)
 {
-    return ps->p == ps->end || *ps->p == '\n' || (*ps->p == '\r' && ps->p + 1 < ps->end &&
-                                                  ps->p[1] == '\n');
+    return ps->p == ps->end || *ps->p == '\n' ||
+           (*ps->p == '\r' && ps->p + 1 < ps->end && ps->p[1] == '\n');
 }
 
 static void skip_ws(struct parser *ps)
@@ -116,8 +117,8 @@ static int end_of_line(struct parser *ps)
     if (ps->p < ps->end && *ps->p == '#') {
         for (; ps->p < ps->end && *ps->p != '\n'; ps->p++) {
             unsigned char ch = (unsigned char)*ps->p;
-            if ((ch < 0x20 && ch != '\t' && !(ch == '\r' && ps->p + 1 < ps->end &&
-                                             ps->p[1] == '\n')) ||
+            if ((ch < 0x20 && ch != '\t' &&
+                 !(ch == '\r' && ps->p + 1 < ps->end && ps->p[1] == '\n')) ||
                 ch == 0x7f)
                 return fail(ps, "control character 0x%02x in a comment", ch);
         }
@@ -135,8 +136,8 @@ static int end_of_line(struct parser *ps)
 
 static int is_bare(char c)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '-';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-';
 }
 
 static int parse_basic_string(struct parser *ps, char *buf, size_t cap, size_t *len);
@@ -609,7 +610,7 @@ int cw_common_config_load(const char *path, struct cw_common_config *out, int *m
     size_t len = 0;
     if (fd < 0 || read_all(fd, &text, &len) != 0) {
         snprintf(err, errlen, "%s: cannot read: %s", path,
-                 errno == EFBIG  ? "larger than 1 MiB"
+                 errno == EFBIG    ? "larger than 1 MiB"
                  : errno == EINVAL ? "not a regular file"
                                    : strerror(errno));
         if (fd >= 0)

@@ -145,6 +145,12 @@ def test_refused_proxy_is_a_clear_retried_error_and_nothing_is_lost():
         rc.wait_for(lambda: "through proxy http://***@127.0.0.1" in a.err(), 20,
                     what="the proxy error in the log")
         time.sleep(3)  # a few retries and metric flushes into the spool
+        r = cwtest.run_agent("status", "--state-dir", s.state)
+        for dest in ("metrics", "logs"):
+            line = next((l for l in r.stdout.splitlines() if l.startswith(dest + " ")), "")
+            cwtest.check("FAILING for" in line and "through proxy http://***@" in line,
+                         "status does not say %s is failing: %s" % (dest, r.stdout))
+        cwtest.check(PASSWORD not in r.stdout, "the proxy password is in cwagent status")
         code, _ = a.stop()
         cwtest.eq(code, 0, "exit status of the first run")
         err = a.err()

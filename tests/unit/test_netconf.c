@@ -107,7 +107,8 @@ TEST(malformed_files_are_errors_naming_file_line_and_key)
          "cc.toml:2: [ssl] ca_bundle_path: invalid escape '\\c' in a string (Windows paths: use "
          "'...' or \\\\)"},
         {"[ssl]\nca_bundle_path = \"a\" \"b\"\n",
-         "cc.toml:2: [ssl] ca_bundle_path: unexpected '\"' (a line holds one key = value, a [table] or a comment)"},
+         "cc.toml:2: [ssl] ca_bundle_path: unexpected '\"' (a line holds one key = value, a "
+         "[table] or a comment)"},
         {"[proxy\n", "cc.toml:1: a table header ends with ']'"},
         {"[[proxy]]\n",
          "cc.toml:1: arrays of tables ([[...]]) are not supported in common-config.toml"},
@@ -148,9 +149,9 @@ TEST(load_reports_missing_and_unreadable_files)
     struct cw_common_config c;
     char err[512] = "";
     int missing = 0;
-    T_EQ_INT(cw_common_config_load("/nonexistent/cw/common-config.toml", &c, &missing, err,
-                                   sizeof err),
-             0);
+    T_EQ_INT(
+        cw_common_config_load("/nonexistent/cw/common-config.toml", &c, &missing, err, sizeof err),
+        0);
     T_EQ_INT(missing, 1);
     T_EQ_INT(cw_common_config_load("/", &c, &missing, err, sizeof err), -1);
     T_EQ_STR(err, "/: cannot read: not a regular file");
@@ -200,12 +201,18 @@ TEST(metadata_and_loopback_are_never_proxied)
 {
     struct cw_proxy_settings s = {"http://proxy:3128", "http://proxy:3128", NULL};
     static const char *const direct[] = {
-        "http://169.254.169.254/latest/api/token", "http://[fd00:ec2::254]/latest/meta-data/",
-        "http://169.254.170.2/v2/credentials/x",   "http://169.254.170.23/v1/credentials",
-        "http://[fd00:ec2::23]/v1/credentials",    "http://127.0.0.1:4566/",
-        "https://127.9.8.7/",                      "http://[::1]:80/",
-        "http://localhost:1/",                     "https://LOCALHOST./",
-        "http://a.localhost/",                     "https://user:pw@127.0.0.1:99/x",
+        "http://169.254.169.254/latest/api/token",
+        "http://[fd00:ec2::254]/latest/meta-data/",
+        "http://169.254.170.2/v2/credentials/x",
+        "http://169.254.170.23/v1/credentials",
+        "http://[fd00:ec2::23]/v1/credentials",
+        "http://127.0.0.1:4566/",
+        "https://127.9.8.7/",
+        "http://[::1]:80/",
+        "http://localhost:1/",
+        "https://LOCALHOST./",
+        "http://a.localhost/",
+        "https://user:pw@127.0.0.1:99/x",
     };
     for (size_t i = 0; i < sizeof direct / sizeof direct[0]; i++)
         if (cw_proxy_for_url(&s, direct[i]) != NULL)
