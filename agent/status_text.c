@@ -63,7 +63,9 @@ static void credentials(FILE *f, const json_t *c, double now)
     fprintf(f, "%-*s%s", COL, "credentials", *jstr(c, "source") ? jstr(c, "source") : "none yet");
     if (*jstr(c, "access_key_id"))
         fprintf(f, ", key %s", jstr(c, "access_key_id"));
-    if (exp <= 0)
+    if (!*jstr(c, "source"))
+        ; /* nothing to say about an expiry */
+    else if (exp <= 0)
         fprintf(f, ", static");
     else if (exp > now)
         fprintf(f, ", expire in %s", age(exp - now, a, sizeof a));
