@@ -62,6 +62,7 @@ struct fetch {
     const char *region_arg;
     const char *common_path; /* common-config.toml: proxy, CA bundle, credentials */
     struct cw_netconf net;
+    int net_loaded;
     enum multi multi;
     enum mode mode;
     char name[NAME_MAX + 1]; /* target file name in out_dir; "" for `all` */
@@ -464,16 +465,30 @@ static int ensure_dir(const char *dir)
 
 /* ---- instance metadata (mode auto, region) --------------------------------------------------- */
 
-static int net_up(struct fetch *f)
+/* common-config.toml and the network environment, once; a bad file or CA bundle is reported
+ * (the agent would refuse to start with it, as the reference's translator refuses it). */
+static int load_net(struct fetch *f)
 {
-    if (f->curl)
-        return 0;
     char err[1024];
+    if (f->net_loaded)
+        return 0;
     if (cw_netconf_load(&f->net, f->common_path, (const char *const *)environ, err, sizeof err) !=
         0) {
         fprintf(stderr, "cwagent fetch-config: %s\n", err);
         return -1;
     }
+    for (size_t i = 0; i < f->net.file.n_warnings; i++)
+        fprintf(stderr, "warning: %s\n", f->net.file.warnings[i]);
+    f->net_loaded = 1;
+    return 0;
+}
+
+static int net_up(struct fetch *f)
+{
+    if (f->curl)
+        return 0;
+    if (load_net(f) != 0)
+        return -1;
     struct cw_http_curl_options ho = {0};
     cw_netconf_curl_options(&f->net, &ho);
     f->loop = cw_loop_new();
@@ -740,6 +755,8 @@ static int do_remove(struct fetch *f)
 static int do_fetch(struct fetch *f)
 {
     char *text = NULL;
+    if (load_net(f) != 0)
+        return EXIT_CONFIG;
     int rc = fetch_source(f, &text);
     if (rc != 0)
         return rc;

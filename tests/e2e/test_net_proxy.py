@@ -225,6 +225,13 @@ def test_bad_bundle_and_bad_common_config_stop_the_start():
                                  "--common-config", cc, env=e, timeout=20)
             cwtest.eq(r.returncode, 2, "exit status for %r" % text)
             cwtest.check(want in r.stderr, "expected %r in: %s" % (want, r.stderr[-800:]))
+        # fetch-config (what cwagent-ctl runs) refuses too, and writes nothing
+        out = os.path.join(tmp, "cwagent.d")
+        r = cwtest.run_agent("fetch-config", "-s", "default", "-o", out, "-m", "onPremise",
+                             "--common-config", cc, env=env, timeout=20)
+        cwtest.eq(r.returncode, 2, "fetch-config exit status with a bad common-config.toml")
+        cwtest.check("%s:2: table [proxy] is defined twice" % cc in r.stderr, r.stderr)
+        cwtest.check(not os.path.exists(os.path.join(out, "default")), "a config was written")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
