@@ -41,7 +41,7 @@ BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 C_FILES   := $(shell git ls-files -co --exclude-standard '*.c' '*.h' 2>/dev/null || find . -name '*.[ch]' -not -path './build*')
 
 DEB_PKGS := gcc make pkg-config libcurl4-openssl-dev libssl-dev libjansson-dev zlib1g-dev libpcre2-dev \
-            python3 python3-botocore procps iproute2 sysstat openssl tinyproxy \
+            python3 python3-botocore procps iproute2 sysstat openssl tinyproxy-bin \
             dpkg-dev lintian systemd shellcheck man-db
 
 .SECONDARY:

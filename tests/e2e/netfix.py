@@ -139,7 +139,7 @@ class Tinyproxy:
 
     def __init__(self, user=None, password=None):
         if not shutil.which("tinyproxy"):
-            raise cwtest.Skip("tinyproxy not installed (make deps)")
+            raise cwtest.Skip("tinyproxy not installed (make deps: tinyproxy-bin)")
         # tinyproxy drops to nobody when started as root: its own directory, open to it
         self.dir = tempfile.mkdtemp(prefix="cwnet-tinyproxy-")
         os.chmod(self.dir, 0o777)
