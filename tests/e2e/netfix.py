@@ -21,18 +21,36 @@ import cwtest
 
 
 def loopback_name():
-    """A host name (not "localhost") that resolves to a loopback address, or Skip."""
-    for name in (socket.gethostname(), socket.getfqdn()):
-        if not name or name.startswith("localhost"):
-            continue
-        try:
-            addr = socket.gethostbyname(name)
+    """(name, address, family): a host name (not "localhost") that /etc/hosts maps to a loopback
+    address -- the machine's own name (Debian: 127.0.1.1) first, else e.g. Debian's
+    "ip6-localhost" (::1). Read from /etc/hosts only, so no DNS query leaves the machine. Skip
+    when there is none."""
+    found = []
+    try:
+        with open("/etc/hosts") as f:
+            for line in f:
+                fields = line.split("#")[0].split()
+                if len(fields) < 2:
+                    continue
+                addr, names = fields[0], fields[1:]
+                family = socket.AF_INET6 if ":" in addr else socket.AF_INET
+                if not (addr.startswith("127.") or addr == "::1"):
+                    continue
+                found += [(n, addr, family) for n in names if not n.startswith("localhost")]
+    except OSError:
+        pass
+    me = socket.gethostname()
+    found.sort(key=lambda t: t[0] != me)
+    for name, addr, family in found:
+        try:  # usable here? (IPv6 may be off in a container)
+            probe = socket.socket(family, socket.SOCK_STREAM)
+            probe.bind((addr, 0))
+            probe.close()
         except OSError:
             continue
-        if addr.startswith("127."):
-            return name, addr
-    raise cwtest.Skip("no host name of this machine resolves to a loopback address "
-                      "(/etc/hosts); the proxy test needs one")
+        return name, addr, family
+    raise cwtest.Skip("/etc/hosts maps no host name to a loopback address; the proxy test "
+                      "needs one (the agent never proxies loopback addresses or localhost)")
 
 
 def make_ca(tmp, name):
@@ -62,11 +80,11 @@ def make_ca(tmp, name):
 class TlsFront:
     """Accepts TLS on addr:port (free port) and forwards each connection to the emulator."""
 
-    def __init__(self, addr, cert, key, backend_port):
+    def __init__(self, addr, cert, key, backend_port, family=socket.AF_INET):
         self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self.ctx.load_cert_chain(cert, key)
         self.backend = ("127.0.0.1", backend_port)
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock = socket.socket(family, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind((addr, 0))
         self.sock.listen(16)

@@ -33,12 +33,12 @@ class Setup:
         self.emu = self.front = self.proxy = None
         self.agents = []
         try:
-            self.name, addr = netfix.loopback_name()
+            self.name, addr, family = netfix.loopback_name()
             self.certs = netfix.make_ca(self.tmp, self.name)
             self.emu = cwtest.Emulator()
             self.emu.start()
             self.front = netfix.TlsFront(addr, self.certs["cert"], self.certs["key"],
-                                         self.emu.info["port"])
+                                         self.emu.info["port"], family)
             if proxy:
                 self.proxy = netfix.Tinyproxy("alice", PASSWORD)
         except BaseException:
