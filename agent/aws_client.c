@@ -50,6 +50,7 @@ struct aws_client {
     /* the endpoint's current failure streak (attempts retried since the last success) */
     uint64_t failing;
     int64_t failing_since_ms, failing_logged_ms;
+    int ever_logged, streak_logged;
 };
 
 /* Splits "scheme://authority/path" into host (authority) and path; both malloc'd. */
@@ -225,21 +226,30 @@ static int sign_attempt(struct aws_client *c, struct call *k, const struct creds
 }
 
 /* An attempt failed and will be retried: the first failure of a streak is logged at once (a
- * TLS, proxy or DNS problem must not hide behind silent retries), then at most once a minute. */
+ * TLS, proxy or DNS problem must not hide behind silent retries), then at most once a minute,
+ * across streaks too (a client throttled now and then logs one line a minute, not two per
+ * blip); the recovery of a streak whose start was logged is logged. */
 static void note_retry(struct aws_client *c, long delay_ms)
 {
     int64_t now = cw_loop_now_ms(c->loop);
+    int due = !c->ever_logged || now - c->failing_logged_ms >= FAILING_LOG_MS;
     c->st.failing_attempts = c->failing + 1;
     if (c->failing++ == 0) {
-        c->failing_since_ms = c->failing_logged_ms = now;
+        c->failing_since_ms = now;
         c->st.failing_since_ms = c->wall_ms(c->wall_ud);
-        cw_warn("aws", "%s (%s): %s; retrying in %ld ms (repeats are logged once a minute)",
-                c->service, c->host, c->st.last_error, delay_ms);
-    } else if (now - c->failing_logged_ms >= FAILING_LOG_MS) {
-        c->failing_logged_ms = now;
+        c->streak_logged = due;
+        if (due)
+            cw_warn("aws", "%s (%s): %s; retrying in %ld ms (repeats are logged once a minute)",
+                    c->service, c->host, c->st.last_error, delay_ms);
+    } else if (due) {
+        c->streak_logged = 1;
         cw_warn("aws", "%s (%s): still failing: %llu attempts over %lld s, last: %s", c->service,
                 c->host, (unsigned long long)c->failing,
                 (long long)((now - c->failing_since_ms) / 1000), c->st.last_error);
+    }
+    if (due) {
+        c->failing_logged_ms = now;
+        c->ever_logged = 1;
     }
 }
 
@@ -250,9 +260,10 @@ static void note_success(struct aws_client *c)
     c->st.failing_attempts = 0;
     if (!c->failing)
         return;
-    cw_info("aws", "%s (%s): delivering again after %llu failed attempts over %lld s", c->service,
-            c->host, (unsigned long long)c->failing,
-            (long long)((cw_loop_now_ms(c->loop) - c->failing_since_ms) / 1000));
+    if (c->streak_logged)
+        cw_info("aws", "%s (%s): delivering again after %llu failed attempts over %lld s",
+                c->service, c->host, (unsigned long long)c->failing,
+                (long long)((cw_loop_now_ms(c->loop) - c->failing_since_ms) / 1000));
     c->failing = 0;
 }
 
