@@ -108,6 +108,26 @@ static void api_line(FILE *f, const json_t *api)
     fputc('\n', f);
 }
 
+/* A StatsD or collectd listener of the metrics job (agent/listeners.h). */
+static void listener(FILE *f, const char *name, const json_t *l)
+{
+    if (!l)
+        return;
+    fprintf(f, "%-*s%s on port %lld: %lld received, %lld refused", COL, "", name, jint(l, "port"),
+            jint(l, "received"), jint(l, "refused"));
+    long long dropped = jint(l, "kernel_drops") + jint(l, "truncated") + jint(l, "series_dropped") +
+                        jint(l, "datums_failed") + jint(l, "insecure");
+    if (dropped)
+        fprintf(f,
+                ", dropped: %lld by the kernel, %lld truncated, %lld series, %lld datums, "
+                "%lld insecure",
+                jint(l, "kernel_drops"), jint(l, "truncated"), jint(l, "series_dropped"),
+                jint(l, "datums_failed"), jint(l, "insecure"));
+    if (!json_is_true(json_object_get(l, "listening")))
+        fprintf(f, " (NOT LISTENING)");
+    fputc('\n', f);
+}
+
 static void metrics(FILE *f, const json_t *m, double now)
 {
     const json_t *api = json_object_get(m, "api"), *sp = json_object_get(m, "spool");
@@ -122,6 +142,8 @@ static void metrics(FILE *f, const json_t *m, double now)
                 lost, jint(sp, "dropped_full"), jint(sp, "dropped_expired"), jint(sp, "corrupt"));
     fputc('\n', f);
     api_line(f, api);
+    listener(f, "statsd", json_object_get(m, "statsd"));
+    listener(f, "collectd", json_object_get(m, "collectd"));
 }
 
 static void file_line(FILE *f, const json_t *fl)

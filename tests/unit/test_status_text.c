@@ -32,7 +32,9 @@ TEST(a_failing_destination_says_since_when_and_why)
         "\"dropped_full\":0,\"dropped_expired\":4,\"corrupt\":0},\"api\":{\"calls\":9,\"attempts\":"
         "20,\"retries\":11,\"throttled\":0,\"failures\":0,\"credential_refreshes\":0,"
         "\"last_error\":\"TLS: SSL certificate problem\",\"last_success\":1764683400.0,"
-        "\"failing_since\":1764683700.0,\"failing_attempts\":11}},"
+        "\"failing_since\":1764683700.0,\"failing_attempts\":11},\"statsd\":{\"listening\":true,"
+        "\"port\":8125,\"rcvbuf\":0,\"datagrams\":9,\"received\":12,\"refused\":2,\"insecure\":0,"
+        "\"kernel_drops\":3,\"truncated\":0,\"series_dropped\":0,\"datums_failed\":0}},"
         "\"logs\":{\"events_read\":5,\"events_sent\":5,\"bytes_sent\":100,\"rejected_too_old\":1,"
         "\"rejected_too_new\":0,\"rejected_by_service\":0,\"dropped_invalid\":0,"
         "\"groups_created\":1,\"destinations\":1,\"files\":[{\"path\":\"/var/log/a.log\","
@@ -48,6 +50,7 @@ TEST(a_failing_destination_says_since_when_and_why)
         "last accepted 10 min ago",
         "10 datums sent, 1 rejected, 0 dropped; spool: 2 batches (2.0 KiB), 4 batches dropped "
         "(full 0, older than 14 days 4, corrupt 0)",
+        "statsd on port 8125: 12 received, 2 refused, dropped: 3 by the kernel, 0 truncated",
         "logs          shipping: last accepted 3 s ago",
         "5 events sent (100 B) to 1 streams, 0 refused by CloudWatch, 1 too old/new not sent",
         "files (2)",
