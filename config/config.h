@@ -261,6 +261,7 @@ struct cw_agent_config {
     char *hostname; /* NULL = OS hostname */
     char *run_as_user;
     char *user_agent;
+    int use_dualstack_endpoint; /* agent.use_dualstack_endpoint (agent/endpoint.h) */
 };
 
 struct cw_config {

@@ -230,7 +230,7 @@ static const struct mb_keyspec agent_keys[] = {
     {"user_agent", MB_OK},
     {"aws_sdk_log_level", MB_UNSUPPORTED},
     {"usage_data", MB_UNSUPPORTED},
-    {"use_dualstack_endpoint", MB_UNSUPPORTED},
+    {"use_dualstack_endpoint", MB_OK},
     {"internal", MB_UNSUPPORTED},
     {"service.name", MB_UNSUPPORTED},
     {"deployment.environment", MB_UNSUPPORTED},
@@ -253,6 +253,7 @@ static void build_agent(struct mb *m, const json_t *a, struct cw_agent_config *o
         mb_int(a, "metrics_collection_interval", CW_DEFAULT_INTERVAL);
     out->debug = mb_bool(a, "debug", 0);
     out->omit_hostname = mb_bool(a, "omit_hostname", 0);
+    out->use_dualstack_endpoint = mb_bool(a, "use_dualstack_endpoint", 0);
     if (!a) {
         out->region = mb_dup(m, m->meta->region);
         return;
