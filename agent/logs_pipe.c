@@ -22,7 +22,7 @@
 #define TARGET_PREFIX  "Logs_20140328."
 #define FD_RESERVE     128 /* descriptors left for sockets, the state file, the agent's own log */
 #define FD_MIN_CAP     512 /* logtail's default */
-#define MAX_IN_FLIGHT  8   /* logs.concurrency cap: batches per stream on the wire at once */
+#define MAX_IN_FLIGHT  CW_LOGS_MAX_CONCURRENCY /* batches per stream on the wire at once */
 
 struct commit {
     uint64_t file_id, end;
@@ -427,7 +427,8 @@ static void send_put(struct flight *f)
     f->sent_ns = clock_ns(CLOCK_MONOTONIC);
     f->sent_busy_ns = busy_ns();
     if (ple_batch_encode(f->b.pb, d->group, d->stream, b) != 0 ||
-        call(d->lp, TARGET_PREFIX "PutLogEvents", b, 1, d->emf, on_put_done, f, &f->sent_bytes) != 0) {
+        call(d->lp, TARGET_PREFIX "PutLogEvents", b, 1, d->emf, on_put_done, f, &f->sent_bytes) !=
+            0) {
         cw_error("logs", "%s/%s: cannot start PutLogEvents; retrying", d->group, d->stream);
         flight_retry_later(f);
     }
@@ -911,9 +912,6 @@ struct logs_pipe *logs_pipe_new(const struct logs_pipe_options *o, char *err, si
     lp->max_flight = lc->concurrency < 1               ? 1
                      : lc->concurrency > MAX_IN_FLIGHT ? MAX_IN_FLIGHT
                                                        : (unsigned)lc->concurrency;
-    if (lc->concurrency > MAX_IN_FLIGHT)
-        cw_warn("logs", "logs.concurrency %d: using %d (PutLogEvents in flight per stream)",
-                lc->concurrency, MAX_IN_FLIGHT);
     lp->flush_ms =
         (long)(lc->force_flush_interval > 0 ? lc->force_flush_interval : CW_DEFAULT_LOGS_FLUSH) *
         1000;

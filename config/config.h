@@ -242,7 +242,7 @@ struct cw_logs_config {
     char *log_stream_name; /* resolved section default */
     char *endpoint_override;
     char *role_arn;
-    int concurrency; /* default 1 */
+    int concurrency; /* default 1: PutLogEvents of a stream in flight at once */
     struct cw_log_file *files;
     size_t n_files;
     struct cw_journald *journald;
@@ -262,10 +262,11 @@ struct cw_agent_config {
     char *run_as_user;
     char *user_agent;
     int use_dualstack_endpoint; /* agent.use_dualstack_endpoint (agent/endpoint.h) */
-    int logs_compression; /* CW_LOGS_COMPRESSION_*: agent.cwagent.logs_compression */
+    int logs_compression;       /* CW_LOGS_COMPRESSION_*: agent.cwagent.logs_compression */
 };
 
 enum { CW_LOGS_COMPRESSION_AUTO = 0, CW_LOGS_COMPRESSION_GZIP, CW_LOGS_COMPRESSION_NONE };
+#define CW_LOGS_MAX_CONCURRENCY 8 /* logs.concurrency cap (batches of one stream in flight) */
 
 struct cw_config {
     struct cw_agent_config agent;

@@ -310,12 +310,10 @@ void cw_model_logs(struct mb *m, const json_t *logs, struct cw_config *c)
     }
     lc->force_flush_interval = mb_int(logs, "force_flush_interval", CW_DEFAULT_LOGS_FLUSH);
     lc->concurrency = mb_int(logs, "concurrency", 1);
-    if (lc->concurrency >
-        1) /* the reference: a pool of N senders, batches of a stream in parallel */
+    if (lc->concurrency > CW_LOGS_MAX_CONCURRENCY) /* agent/logs_pipe.c: batches of a stream */
         mb_warn(m, "logs.concurrency",
-                "found %d: not supported by cwagent; ignored (every stream is sent in parallel, "
-                "one batch per stream at a time, which keeps each stream in order)",
-                lc->concurrency);
+                "found %d: cwagent sends at most %d batches of a stream at once", lc->concurrency,
+                CW_LOGS_MAX_CONCURRENCY);
     lc->endpoint_override = mb_str(m, logs, "endpoint_override", "logs");
     lc->role_arn = mb_dup(m, c->agent.role_arn);
     mb_role_arn(m, logs, "logs", &lc->role_arn);
