@@ -208,6 +208,7 @@ struct cw_agent_config {
     char *hostname; /* NULL = OS hostname */
     char *run_as_user;
     char *user_agent;
+    char *prom_listen; /* agent.cwagent.prometheus.listen; NULL = no /metrics */
 };
 
 struct cw_config {

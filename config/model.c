@@ -228,6 +228,7 @@ static const struct mb_keyspec agent_keys[] = {
     {"hostname", MB_OK},
     {"run_as_user", MB_OK},
     {"user_agent", MB_OK},
+    {"cwagent", MB_OK}, /* cwagent-only settings, model_cwagent.c */
     {"aws_sdk_log_level", MB_UNSUPPORTED},
     {"usage_data", MB_UNSUPPORTED},
     {"use_dualstack_endpoint", MB_UNSUPPORTED},
@@ -268,6 +269,7 @@ static void build_agent(struct mb *m, const json_t *a, struct cw_agent_config *o
     out->run_as_user = mb_str(m, a, "run_as_user", "agent");
     out->user_agent = mb_str(m, a, "user_agent", "agent");
     mb_role_arn(m, a, "agent", &out->role_arn);
+    cw_model_cwagent(m, a, out);
 }
 
 /* ---- root ---- */
@@ -391,6 +393,7 @@ void cw_config_free(struct cw_config *c)
     free(c->agent.hostname);
     free(c->agent.run_as_user);
     free(c->agent.user_agent);
+    free(c->agent.prom_listen);
     free_metrics(&c->metrics);
     free_logs(&c->logs);
     free(c);

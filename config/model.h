@@ -43,6 +43,8 @@ void mb_role_arn(struct mb *m, const json_t *section, const char *path, char **o
 void cw_strlist_free(struct cw_strlist *l);
 
 void cw_model_metrics(struct mb *m, const json_t *metrics, struct cw_config *c);
+/* agent.cwagent: cwagent-only settings (model_cwagent.c). */
+void cw_model_cwagent(struct mb *m, const json_t *agent, struct cw_agent_config *out);
 void cw_model_logs(struct mb *m, const json_t *logs, struct cw_config *c);
 
 #endif

@@ -40,6 +40,9 @@ static json_t *agent_json(const struct cw_agent_config *a)
     set_str(o, "hostname", a->hostname);
     set_str(o, "run_as_user", a->run_as_user);
     set_str(o, "user_agent", a->user_agent);
+    if (a->prom_listen)
+        json_object_set_new(o, "cwagent",
+                            json_pack("{s:{s:s}}", "prometheus", "listen", a->prom_listen));
     return o;
 }
 
