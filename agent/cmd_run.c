@@ -492,12 +492,25 @@ static json_t *prom_json(const struct run *r)
 {
     struct prom_exporter_stats st;
     prom_exporter_stats(r->prom, &st);
-    return json_pack(
-        "{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "listen", r->cfg->agent.prom_listen, "rounds",
-        (json_int_t)st.rounds, "scrapes", (json_int_t)st.scrapes, "series", (json_int_t)st.series,
-        "page_bytes", (json_int_t)st.page_bytes, "bad_requests", (json_int_t)st.bad_requests,
-        "not_found", (json_int_t)st.not_found, "conns_refused", (json_int_t)st.conns_refused,
-        "timeouts", (json_int_t)st.timeouts, "render_failures", (json_int_t)st.render_failures);
+    const struct {
+        const char *key;
+        uint64_t v;
+    } f[] = {{"rounds", st.rounds},
+             {"scrapes", st.scrapes},
+             {"series", st.series},
+             {"page_bytes", st.page_bytes},
+             {"round_us", st.round_us},
+             {"bad_requests", st.bad_requests},
+             {"not_found", st.not_found},
+             {"conns_refused", st.conns_refused},
+             {"evicted", st.evicted},
+             {"timeouts", st.timeouts},
+             {"render_failures", st.render_failures}};
+    json_t *o = json_object();
+    json_object_set_new(o, "listen", json_string(r->cfg->agent.prom_listen));
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
+        json_object_set_new(o, f[i].key, json_integer((json_int_t)f[i].v));
+    return o;
 }
 
 static void stop_metrics(struct run *r)

@@ -283,6 +283,21 @@ static void on_sweep(struct cw_loop *loop, void *ud)
     }
 }
 
+/* All slots are taken: the connection that has been sending its request the longest (a
+ * slowloris) makes room, so a flood of idle connections cannot lock scrapers out. Connections
+ * already being answered are kept. */
+static void evict_slowest(struct prom_exporter *e)
+{
+    struct conn *victim = NULL;
+    for (size_t i = 0; i < e->nconns; i++)
+        if (!e->conns[i]->writing && (!victim || e->conns[i]->deadline < victim->deadline))
+            victim = e->conns[i];
+    if (victim) {
+        e->st.evicted++;
+        conn_close(victim);
+    }
+}
+
 static void on_accept(struct cw_loop *loop, int fd, unsigned events, void *ud)
 {
     (void)events;
@@ -291,6 +306,8 @@ static void on_accept(struct cw_loop *loop, int fd, unsigned events, void *ud)
         int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (cfd < 0)
             return;
+        if (e->nconns == PROM_MAX_CONNS)
+            evict_slowest(e);
         struct conn *c = e->nconns < PROM_MAX_CONNS ? calloc(1, sizeof *c) : NULL;
         if (!c) {
             e->st.conns_refused++;

@@ -6,8 +6,10 @@
  * carries the round's time in node_time_seconds.
  *
  * The HTTP/1.1 server runs on the agent's event loop, non-blocking throughout:
- *  - at most PROM_MAX_CONNS connections at once; one over the limit is closed at accept and
- *    counted (conns_refused);
+ *  - at most PROM_MAX_CONNS connections at once; when all are taken, the one that has been
+ *    sending its request the longest is closed to make room (evicted), so idle or slow
+ *    clients cannot lock scrapers out; when every slot is busy answering, the new connection
+ *    is closed at accept (conns_refused);
  *  - a request head is at most PROM_MAX_REQUEST bytes (431 and close beyond);
  *  - each connection has PROM_CONN_TIMEOUT_MS for the whole exchange (slowloris, or a reader
  *    that never drains the page): then it is closed and counted (timeouts);
@@ -42,9 +44,10 @@ struct prom_exporter_options {
 };
 
 struct prom_exporter_stats {
-    uint64_t rounds, scrapes, bad_requests, not_found, conns_refused, timeouts, render_failures;
+    uint64_t rounds, scrapes, bad_requests, not_found, conns_refused, evicted, timeouts;
+    uint64_t render_failures;
     uint64_t page_bytes, series;
-    uint64_t round_us; /* CPU-free wall time of the last round, microseconds */
+    uint64_t round_us; /* wall time of the last round (read + render), microseconds */
 };
 
 struct prom_exporter;

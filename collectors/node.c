@@ -294,8 +294,8 @@ struct disk_row {
     int nv;
 };
 
-/* node_exporter's --collector.diskstats.device-exclude default:
- * ^(z?ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\d+n\d+p)\d+$ */
+/* node_exporter 1.5's --collector.diskstats.ignored-devices default:
+ * ^(ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\d+n\d+p)\d+$ (later versions also drop zram). */
 static bool disk_excluded(const char *n)
 {
     size_t l = strlen(n), d = l;
@@ -304,8 +304,8 @@ static bool disk_excluded(const char *n)
     if (d == l || d == 0)
         return false; /* the pattern needs trailing digits and a prefix */
     size_t pl = d;
-    if ((pl == 3 && memcmp(n, "ram", 3) == 0) || (pl == 4 && memcmp(n, "zram", 4) == 0) ||
-        (pl == 4 && memcmp(n, "loop", 4) == 0) || (pl == 2 && memcmp(n, "fd", 2) == 0))
+    if ((pl == 3 && memcmp(n, "ram", 3) == 0) || (pl == 4 && memcmp(n, "loop", 4) == 0) ||
+        (pl == 2 && memcmp(n, "fd", 2) == 0))
         return true;
     if (pl == 3 && (n[0] == 'h' || n[0] == 's' || n[0] == 'v') && n[1] == 'd' && n[2] >= 'a' &&
         n[2] <= 'z')

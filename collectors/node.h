@@ -18,7 +18,7 @@
  * and a family is emitted at most once per round, so a renderer writes HELP/TYPE when the family
  * changes. A missing source drops its families for that round (logged once by the reader).
  *
- * node_exporter's default scope: disk partitions, ram, loop, fd and zram devices are left out;
+ * node_exporter's default scope: disk partitions, ram, loop and fd devices are left out;
  * mount points under /dev, /proc, /run/credentials, /sys, /var/lib/docker and
  * /var/lib/containers/storage and pseudo file systems are left out (tmpfs is kept); every
  * network interface is kept. Network file systems (nfs, cifs, ...) are left out too, because
