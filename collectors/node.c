@@ -332,7 +332,7 @@ struct disk_family {
     const char *name, *help;
     enum node_type type;
     int field;    /* index into disk_row.v */
-    double scale; /* sectors -> bytes, ms -> s */
+    double scale; /* sectors -> bytes (x 512); ms -> s is 0 (divided by 1000, as node_exporter) */
 };
 
 /* /proc/diskstats fields from the 4th: reads, reads merged, sectors read, ms reading, writes,
@@ -340,7 +340,7 @@ struct disk_family {
  * discards merged, sectors discarded, ms discarding, flushes, ms flushing. */
 static const struct disk_family disk_families[] = {
     {"node_disk_discard_time_seconds_total",
-     "This is the total number of seconds spent by all discards.", NODE_COUNTER, 14, 0.001},
+     "This is the total number of seconds spent by all discards.", NODE_COUNTER, 14, 0},
     {"node_disk_discarded_sectors_total", "The total number of sectors discarded successfully.",
      NODE_COUNTER, 13, 1},
     {"node_disk_discards_completed_total", "The total number of discards completed successfully.",
@@ -348,22 +348,22 @@ static const struct disk_family disk_families[] = {
     {"node_disk_discards_merged_total", "The total number of discards merged.", NODE_COUNTER, 12,
      1},
     {"node_disk_flush_requests_time_seconds_total",
-     "This is the total number of seconds spent by all flush requests.", NODE_COUNTER, 16, 0.001},
+     "This is the total number of seconds spent by all flush requests.", NODE_COUNTER, 16, 0},
     {"node_disk_flush_requests_total", "The total number of flush requests completed successfully",
      NODE_COUNTER, 15, 1},
     {"node_disk_io_now", "The number of I/Os currently in progress.", NODE_GAUGE, 8, 1},
-    {"node_disk_io_time_seconds_total", "Total seconds spent doing I/Os.", NODE_COUNTER, 9, 0.001},
+    {"node_disk_io_time_seconds_total", "Total seconds spent doing I/Os.", NODE_COUNTER, 9, 0},
     {"node_disk_io_time_weighted_seconds_total", "The weighted # of seconds spent doing I/Os.",
-     NODE_COUNTER, 10, 0.001},
+     NODE_COUNTER, 10, 0},
     {"node_disk_read_bytes_total", "The total number of bytes read successfully.", NODE_COUNTER, 2,
      512},
     {"node_disk_read_time_seconds_total", "The total number of seconds spent by all reads.",
-     NODE_COUNTER, 3, 0.001},
+     NODE_COUNTER, 3, 0},
     {"node_disk_reads_completed_total", "The total number of reads completed successfully.",
      NODE_COUNTER, 0, 1},
     {"node_disk_reads_merged_total", "The total number of reads merged.", NODE_COUNTER, 1, 1},
     {"node_disk_write_time_seconds_total",
-     "This is the total number of seconds spent by all writes.", NODE_COUNTER, 7, 0.001},
+     "This is the total number of seconds spent by all writes.", NODE_COUNTER, 7, 0},
     {"node_disk_writes_completed_total", "The total number of writes completed successfully.",
      NODE_COUNTER, 4, 1},
     {"node_disk_writes_merged_total", "The number of writes merged.", NODE_COUNTER, 5, 1},
@@ -397,7 +397,8 @@ static void emit_diskstats(struct node_reader *r)
             if (df->field >= rows[i].nv)
                 continue;
             struct node_label l = {"device", rows[i].name};
-            put(r, df->name, df->help, df->type, &l, 1, (double)rows[i].v[df->field] * df->scale);
+            double v = (double)rows[i].v[df->field];
+            put(r, df->name, df->help, df->type, &l, 1, df->scale > 0 ? v * df->scale : v / 1000.0);
         }
     }
     free(rows);
@@ -434,8 +435,8 @@ static int operstate_up(struct node_reader *r, const char *dev)
 static void emit_net_families(struct node_reader *r, const struct net_row *rows, size_t n)
 {
     /* node_exporter's families sorted by name: receive_* then transmit_* (each alphabetical) */
-    static const unsigned order[NET_FIELDS] = {0, 6,  3,  2,  4,  5, 7,  1,
-                                               8, 13, 14, 15, 11, 9, 12, 10};
+    static const unsigned order[NET_FIELDS] = {0, 6,  3,  2,  4,  5,  7,  1,
+                                               8, 14, 13, 15, 11, 10, 12, 9};
     char family[96], help[96];
     for (unsigned k = 0; k < NET_FIELDS; k++) {
         unsigned c = order[k];
@@ -719,7 +720,7 @@ static void emit_pressure(struct node_reader *r)
             pressure_total(r->ctx.buf, len, ps[i].full, &us) != 0)
             continue;
         any = true;
-        put(r, ps[i].family, ps[i].help, NODE_COUNTER, NULL, 0, (double)us / 1e6);
+        put(r, ps[i].family, ps[i].help, NODE_COUNTER, NULL, 0, (double)us / 1000.0 / 1000.0);
     }
     if (!any && !r->failing[SRC_PRESSURE]) /* kernels without PSI: say it once, at debug */
         cw_debug("prometheus", "no /proc/pressure: node_pressure_* left out");
