@@ -33,6 +33,7 @@ enum collectors_plugin {
     COLL_NETSTAT,
     COLL_PROCESSES,
     COLL_PROCSTAT,
+    COLL_SYSTEM, /* load, n_cpus, n_users, uptime (collectors/system.c) */
     COLL_PLUGIN_COUNT
 };
 

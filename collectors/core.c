@@ -13,9 +13,9 @@
 #include <unistd.h>
 
 static const struct coll_impl *const impls[COLL_PLUGIN_COUNT] = {
-    &coll_cpu_impl,     &coll_mem_impl,       &coll_swap_impl,
-    &coll_disk_impl,    &coll_diskio_impl,    &coll_net_impl,
-    &coll_netstat_impl, &coll_processes_impl, &coll_procstat_impl,
+    &coll_cpu_impl,      &coll_mem_impl,    &coll_swap_impl,    &coll_disk_impl,
+    &coll_diskio_impl,   &coll_net_impl,    &coll_netstat_impl, &coll_processes_impl,
+    &coll_procstat_impl, &coll_system_impl,
 };
 
 struct collectors {

@@ -62,6 +62,9 @@ static const char *const netstat_fields[] = {"tcp_close",     "tcp_close_wait",
 static const char *const processes_fields[] = {"blocked",       "dead",     "idle",    "paging",
                                                "running",       "sleeping", "stopped", "total",
                                                "total_threads", "wait",     "zombies", NULL};
+/* telegraf's inputs.system; not in the reference's registry (it drops the plugin). */
+static const char *const system_fields[] = {"load1",   "load5",  "load15", "n_cpus",
+                                            "n_users", "uptime", NULL};
 static const char *const procstat_fields[] = {"cpu_time",
                                               "cpu_time_guest",
                                               "cpu_time_guest_nice",
@@ -125,6 +128,7 @@ static const struct {
     {"cpu", cpu_fields},         {"disk", disk_fields},           {"diskio", diskio_fields},
     {"mem", mem_fields},         {"swap", swap_fields},           {"net", net_fields},
     {"netstat", netstat_fields}, {"processes", processes_fields}, {"procstat", procstat_fields},
+    {"system", system_fields},
 };
 
 const char *const *cw_catalog_fields(const char *plugin)

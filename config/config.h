@@ -120,6 +120,7 @@ enum cw_plugin_id {
     CW_PLUGIN_NET,
     CW_PLUGIN_NETSTAT,
     CW_PLUGIN_PROCESSES,
+    CW_PLUGIN_SYSTEM, /* telegraf's system plugin: the reference accepts it and drops it */
     CW_PLUGIN_COUNT
 };
 

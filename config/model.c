@@ -14,8 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const plugin_names[CW_PLUGIN_COUNT] = {"cpu",  "disk", "diskio",  "mem",
-                                                          "swap", "net",  "netstat", "processes"};
+static const char *const plugin_names[CW_PLUGIN_COUNT] = {
+    "cpu", "disk", "diskio", "mem", "swap", "net", "netstat", "processes", "system"};
 
 const char *cw_plugin_name(enum cw_plugin_id id)
 {

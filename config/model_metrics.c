@@ -31,6 +31,7 @@ static const struct mb_keyspec collected_keys[] = {
     {"netstat", MB_OK},
     {"processes", MB_OK},
     {"procstat", MB_OK},
+    {"system", MB_OK}, /* a cwagent addition: the reference drops it */
     {"statsd", MB_UNSUPPORTED},
     {"collectd", MB_UNSUPPORTED},
     {"ethtool", MB_UNSUPPORTED},
