@@ -32,6 +32,14 @@ int collect_opts_add(struct collectors_opts *co, const struct cw_metrics_config 
     if (co->disk_ignore_fs.n == 0 &&
         add_list(&co->disk_ignore_fs, mc->disk_ignore_fs.v, mc->disk_ignore_fs.n) != 0)
         return -1;
+    if (cp == COLL_ETHTOOL &&
+        (add_list(&co->ethtool_include, mc->ethtool_include.v, mc->ethtool_include.n) != 0 ||
+         add_list(&co->ethtool_exclude, mc->ethtool_exclude.v, mc->ethtool_exclude.n) != 0 ||
+         add_list(&co->ethtool_metrics, mc->ethtool_metrics.v, mc->ethtool_metrics.n) != 0))
+        return -1;
+    if (cp == COLL_NVIDIA_GPU && mc->nvidia_bin_path && !co->nvidia_bin_path &&
+        !(co->nvidia_bin_path = strdup(mc->nvidia_bin_path)))
+        return -1;
     if (!pr)
         return add_fields(&co->plugin[cp].measurements, p) == 0 &&
                        add_list(&co->plugin[cp].resources, p->resources.v, p->resources.n) == 0

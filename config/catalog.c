@@ -65,6 +65,25 @@ static const char *const processes_fields[] = {"blocked",       "dead",     "idl
 /* telegraf's inputs.system; not in the reference's registry (it drops the plugin). */
 static const char *const system_fields[] = {"load1",   "load5",  "load15", "n_cpus",
                                             "n_users", "uptime", NULL};
+/* nvidia_gpu (telegraf's nvidia_smi, reference metric names nvidia_smi_<field>) */
+static const char *const nvidia_fields[] = {"utilization_gpu",
+                                            "utilization_memory",
+                                            "temperature_gpu",
+                                            "power_draw",
+                                            "fan_speed",
+                                            "memory_total",
+                                            "memory_used",
+                                            "memory_free",
+                                            "pcie_link_gen_current",
+                                            "pcie_link_width_current",
+                                            "encoder_stats_session_count",
+                                            "encoder_stats_average_fps",
+                                            "encoder_stats_average_latency",
+                                            "clocks_current_graphics",
+                                            "clocks_current_sm",
+                                            "clocks_current_memory",
+                                            "clocks_current_video",
+                                            NULL};
 static const char *const procstat_fields[] = {"cpu_time",
                                               "cpu_time_guest",
                                               "cpu_time_guest_nice",
@@ -128,7 +147,7 @@ static const struct {
     {"cpu", cpu_fields},         {"disk", disk_fields},           {"diskio", diskio_fields},
     {"mem", mem_fields},         {"swap", swap_fields},           {"net", net_fields},
     {"netstat", netstat_fields}, {"processes", processes_fields}, {"procstat", procstat_fields},
-    {"system", system_fields},
+    {"system", system_fields},   {"nvidia_gpu", nvidia_fields},
 };
 
 const char *const *cw_catalog_fields(const char *plugin)
@@ -157,6 +176,9 @@ const char *cw_catalog_field(const char *plugin, const char *name)
         return name;
     if (strncmp(name, plugin, pl) == 0 && name[pl] == '_' && listed(fields, name + pl + 1))
         return name + pl + 1;
+    if (strcmp(plugin, "nvidia_gpu") == 0 && strncmp(name, "nvidia_smi_", 11) == 0 &&
+        listed(fields, name + 11))
+        return name + 11;
     return NULL;
 }
 

@@ -52,7 +52,8 @@
 #define CW_DEFAULT_LOGS_FLUSH    5         /* logs.force_flush_interval, seconds */
 #define CW_DEFAULT_MULTILINE     "^[\\S]"  /* logfile multi_line_start_pattern when absent */
 #define CW_DEFAULT_LOGFILE       "/opt/aws/amazon-cloudwatch-agent/logs/amazon-cloudwatch-agent.log"
-#define CW_CONFIG_MAX_FILE_BYTES (16u << 20) /* a bigger config file is refused */
+#define CW_DEFAULT_NVIDIA_SMI    "/usr/bin/nvidia-smi" /* nvidia_gpu.bin_path */
+#define CW_CONFIG_MAX_FILE_BYTES (16u << 20)           /* a bigger config file is refused */
 
 /* Diagnostics: complete lines, errors and warnings separately, in the order found. */
 struct cw_config_diag {
@@ -120,7 +121,9 @@ enum cw_plugin_id {
     CW_PLUGIN_NET,
     CW_PLUGIN_NETSTAT,
     CW_PLUGIN_PROCESSES,
-    CW_PLUGIN_SYSTEM, /* telegraf's system plugin: the reference accepts it and drops it */
+    CW_PLUGIN_SYSTEM,     /* telegraf's system plugin: the reference accepts it and drops it */
+    CW_PLUGIN_ETHTOOL,    /* no measurement list: metrics_include selects statistics */
+    CW_PLUGIN_NVIDIA_GPU, /* metric names nvidia_smi_<field> */
     CW_PLUGIN_COUNT
 };
 
@@ -154,6 +157,8 @@ struct cw_metrics_config {
     int cpu_totalcpu; /* default 1 */
     int cpu_percpu;   /* resources ["*"] */
     struct cw_strlist disk_ignore_fs;
+    struct cw_strlist ethtool_include, ethtool_exclude, ethtool_metrics; /* ethtool */
+    char *nvidia_bin_path; /* nvidia_gpu.bin_path; NULL = CW_DEFAULT_NVIDIA_SMI */
     int disk_drop_device;
     struct cw_procstat *procstat;
     size_t n_procstat;

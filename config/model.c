@@ -15,7 +15,8 @@
 #include <string.h>
 
 static const char *const plugin_names[CW_PLUGIN_COUNT] = {
-    "cpu", "disk", "diskio", "mem", "swap", "net", "netstat", "processes", "system"};
+    "cpu",     "disk",      "diskio", "mem",     "swap",      "net",
+    "netstat", "processes", "system", "ethtool", "nvidia_gpu"};
 
 const char *cw_plugin_name(enum cw_plugin_id id)
 {
@@ -351,6 +352,10 @@ static void free_metrics(struct cw_metrics_config *mc)
     for (int i = 0; i < CW_PLUGIN_COUNT; i++)
         free_plugin(&mc->plugins[i]);
     cw_strlist_free(&mc->disk_ignore_fs);
+    cw_strlist_free(&mc->ethtool_include);
+    cw_strlist_free(&mc->ethtool_exclude);
+    cw_strlist_free(&mc->ethtool_metrics);
+    free(mc->nvidia_bin_path);
     for (size_t i = 0; i < mc->n_procstat; i++) {
         free_plugin(&mc->procstat[i].common);
         free(mc->procstat[i].pid_file);

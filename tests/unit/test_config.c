@@ -761,8 +761,6 @@ TEST(not_supported_lines_once_each)
         "a.json: metrics.metrics_destinations.amp: not supported by cwagent; ignored",
         "a.json: metrics.metrics_collected.statsd: not supported by cwagent; ignored",
         "a.json: metrics.metrics_collected.collectd: not supported by cwagent; ignored",
-        "a.json: metrics.metrics_collected.ethtool: not supported by cwagent; ignored",
-        "a.json: metrics.metrics_collected.nvidia_gpu: not supported by cwagent; ignored",
         "a.json: metrics.metrics_collected.mem.resources: unknown key, not used by cwagent",
         "a.json: logs.metrics_collected.emf: not supported by cwagent; ignored",
         "a.json: logs.logs_collected.journald: not supported by cwagent; ignored",
@@ -802,6 +800,38 @@ TEST(system_plugin_is_collected)
         "{\"metrics\":{\"metrics_collected\":{\"system\":{\"measurement\":[\"x\"]}}}}",
         "system.measurement[0]: found \"x\", expected a system measurement (one of: load1, "
         "load5, load15, n_cpus, n_users, uptime)");
+}
+
+TEST(ethtool_and_nvidia_gpu_are_collected)
+{
+    struct cw_config *c = NULL;
+    struct cw_config_diag d;
+    T_ASSERT(load1("{\"metrics\":{\"metrics_collected\":{"
+                   "\"ethtool\":{\"interface_include\":[\"eth*\"],\"interface_exclude\":[\"eth9\"],"
+                   "\"metrics_include\":[\"bw_in_allowance_exceeded\",\"pps_allowance_exceeded\"]},"
+                   "\"nvidia_gpu\":{\"bin_path\":\"/opt/nv/nvidia-smi\",\"measurement\":"
+                   "[\"utilization_gpu\",\"nvidia_smi_memory_used\"]},"
+                   "\"diskio\":{\"measurement\":[\"reads\"]}}}}",
+                   &c, &d) == 0);
+    if (d.n_warnings)
+        dump_diag(&d);
+    T_EQ_INT(d.n_warnings, 0);
+    const struct cw_metrics_config *mc = &c->metrics;
+    T_CHECK(mc->plugins[CW_PLUGIN_ETHTOOL].enabled);
+    T_EQ_INT(mc->ethtool_include.n, 1);
+    T_EQ_INT(mc->ethtool_exclude.n, 1);
+    T_EQ_INT(mc->ethtool_metrics.n, 2);
+    const struct cw_metric_plugin *g = &mc->plugins[CW_PLUGIN_NVIDIA_GPU];
+    T_CHECK(g->enabled);
+    T_ASSERT(g->n_measurements == 2);
+    T_CHECK(strcmp(g->measurements[0].name, "nvidia_smi_utilization_gpu") == 0);
+    T_CHECK(strcmp(g->measurements[1].field, "memory_used") == 0);
+    T_CHECK(mc->nvidia_bin_path && strcmp(mc->nvidia_bin_path, "/opt/nv/nvidia-smi") == 0);
+    cw_config_free(c);
+    cw_config_diag_free(&d);
+    EXPECT_ERROR("{\"metrics\":{\"metrics_collected\":{\"nvidia_gpu\":{\"measurement\":"
+                 "[\"watts\"]}}}}",
+                 "found \"watts\", expected a nvidia_gpu measurement");
 }
 
 TEST(prometheus_listen)
@@ -958,4 +988,5 @@ T_MAIN("test_config", T_CASE(schema_vector_invalid_measurement_counts),
        T_CASE(semantic_timestamp_format_directives),
        T_CASE(semantic_auto_removal_with_publish_multi_logs), T_CASE(not_supported_lines_once_each),
        T_CASE(system_plugin_is_collected), T_CASE(prometheus_listen),
+       T_CASE(ethtool_and_nvidia_gpu_are_collected),
        T_CASE(directory_like_amazon_cloudwatch_agent_d), T_CASE(missing_file_is_an_error))
