@@ -45,7 +45,7 @@ C_FILES   := $(shell git ls-files -co --exclude-standard '*.c' '*.h' 2>/dev/null
 DEB_PKGS := gcc make pkg-config libcurl4-openssl-dev libssl-dev libjansson-dev zlib1g-dev libpcre2-dev \
             python3 python3-botocore procps iproute2 sysstat \
             dpkg-dev lintian systemd shellcheck man-db \
-            prometheus prometheus-node-exporter
+            prometheus prometheus-node-exporter ethtool
 
 .SECONDARY:
 
