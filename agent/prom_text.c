@@ -1,6 +1,7 @@
 #include "agent/prom_text.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,25 @@ void prom_text_value(double v, char *out, size_t outlen)
     if (isinf(v)) {
         snprintf(out, outlen, v > 0 ? "+Inf" : "-Inf");
         return;
+    }
+    if (v == (double)(int64_t)v && v > -9007199254740992.0 && v < 9007199254740992.0 &&
+        outlen >= 24) { /* integers (most counters and gauges): no printf, exact */
+        char tmp[24];
+        int64_t i = (int64_t)v;
+        uint64_t u = i < 0 ? (uint64_t)(-i) : (uint64_t)i;
+        size_t n = 0;
+        do {
+            tmp[n++] = (char)('0' + u % 10);
+            u /= 10;
+        } while (u);
+        size_t k = 0;
+        if (i < 0)
+            out[k++] = '-';
+        while (n)
+            out[k++] = tmp[--n];
+        out[k] = '\0';
+        if (i != 0 || !signbit(v))
+            return;
     }
     for (int prec = 15; prec <= 17; prec++) {
         snprintf(out, outlen, "%.*g", prec, v);
@@ -68,13 +88,17 @@ static int write_series(struct prom_text *w, const struct node_series *s)
     if (cw_buf_append_str(b, s->family) != 0)
         return -1;
     for (size_t i = 0; i < s->nlabels; i++) {
-        if (cw_buf_printf(b, "%c%s=\"", i == 0 ? '{' : ',', s->labels[i].name) != 0 ||
+        if (cw_buf_append_char(b, i == 0 ? '{' : ',') != 0 ||
+            cw_buf_append_str(b, s->labels[i].name) != 0 || cw_buf_append(b, "=\"", 2) != 0 ||
             append_escaped(b, s->labels[i].value, true) != 0 || cw_buf_append_char(b, '"') != 0)
             return -1;
     }
     char v[48];
     prom_text_value(s->value, v, sizeof v);
-    return cw_buf_printf(b, "%s %s\n", s->nlabels ? "}" : "", v);
+    if ((s->nlabels && cw_buf_append_char(b, '}') != 0) || cw_buf_append_char(b, ' ') != 0 ||
+        cw_buf_append_str(b, v) != 0)
+        return -1;
+    return cw_buf_append_char(b, '\n');
 }
 
 void prom_text_series(struct prom_text *w, const struct node_series *s)
