@@ -33,9 +33,11 @@ enum collectors_plugin {
     COLL_NETSTAT,
     COLL_PROCESSES,
     COLL_PROCSTAT,
-    COLL_SYSTEM,     /* load, n_cpus, n_users, uptime (collectors/system.c) */
-    COLL_ETHTOOL,    /* driver statistics via SIOCETHTOOL (collectors/ethtool.c) */
-    COLL_NVIDIA_GPU, /* nvidia-smi -q -x, run between rounds (collectors/nvidia.c) */
+    COLL_SYSTEM,      /* load, n_cpus, n_users, uptime (collectors/system.c) */
+    COLL_ETHTOOL,     /* driver statistics via SIOCETHTOOL (collectors/ethtool.c) */
+    COLL_NVIDIA_GPU,  /* nvidia-smi -q -x, run between rounds (collectors/nvidia.c) */
+    COLL_DISKIO_NVME, /* diskio ebs_* / instance_store_*: NVMe log page 0xD0 (nvme.c); not a
+                         JSON key: enabled with diskio's measurement list and resources */
     COLL_PLUGIN_COUNT
 };
 
@@ -87,6 +89,13 @@ typedef int (*collectors_statfs_fn)(void *ud, const char *path, struct collector
  * (loopback, EOPNOTSUPP) or vanished. The default issues the SIOCETHTOOL ioctl in the agent's
  * network namespace; tests inject recorded statistics (an ENA adapter's). `driver` is filled
  * before the first stat() call. */
+/* The NVMe seam: reads the 4096-byte vendor log page 0xD0 of the device at `devpath`
+ * (<root>/dev/nvmeX or nvmeXn1) into page. Returns 0, or -1 with errno set (no device, no
+ * permission: admin commands need root or CAP_SYS_ADMIN). Tests replay recorded pages. */
+#define COLLECTORS_NVME_PAGE 4096
+typedef int (*collectors_nvme_fn)(void *ud, const char *devpath,
+                                  unsigned char page[COLLECTORS_NVME_PAGE]);
+
 typedef void (*collectors_ethtool_stat_fn)(void *cb_ud, const char *name, uint64_t value);
 typedef int (*collectors_ethtool_fn)(void *ud, const char *ifname, char *driver, size_t driverlen,
                                      collectors_ethtool_stat_fn stat, void *cb_ud);
@@ -110,10 +119,13 @@ struct collectors_opts {
     struct collectors_list ethtool_include, ethtool_exclude, ethtool_metrics;
     collectors_ethtool_fn ethtool_fn; /* NULL = the SIOCETHTOOL ioctl */
     void *ethtool_ud;
-    char *nvidia_bin_path; /* nvidia_gpu: the nvidia-smi to run; NULL = /usr/bin/nvidia-smi */
+    char *nvidia_bin_path;      /* nvidia_gpu: the nvidia-smi to run; NULL = /usr/bin/nvidia-smi */
+    collectors_nvme_fn nvme_fn; /* diskio_nvme: NULL = NVME_IOCTL_ADMIN_CMD Get Log Page */
+    void *nvme_ud;
 };
 
-/* Zeroes *o; with all_plugins every plugin but nvidia_gpu (it needs the hardware) is enabled
+/* Zeroes *o; with all_plugins every plugin but nvidia_gpu and diskio_nvme (they need the
+ * hardware) is enabled
  * with every measurement and percpu on (what `cwagent collect` does without a config).
  * cpu_totalcpu is true either way. */
 void collectors_opts_init(struct collectors_opts *o, bool all_plugins);

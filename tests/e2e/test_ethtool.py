@@ -98,6 +98,8 @@ def test_config_validate_accepts_the_new_sections():
                     "bw_in_allowance_exceeded", "bw_out_allowance_exceeded",
                     "pps_allowance_exceeded", "conntrack_allowance_exceeded",
                     "linklocal_allowance_exceeded"]},
+                "diskio": {"measurement": ["reads", "ebs_total_read_ops", "ebs_volume_queue_length",
+                                           "instance_store_total_write_bytes"]},
                 "nvidia_gpu": {"measurement": ["utilization_gpu", "memory_used"],
                                "bin_path": "/usr/bin/nvidia-smi"}}}})
         r = cwtest.run_agent("config", "validate", "-c", cfg)

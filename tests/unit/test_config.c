@@ -811,7 +811,8 @@ TEST(ethtool_and_nvidia_gpu_are_collected)
                    "\"metrics_include\":[\"bw_in_allowance_exceeded\",\"pps_allowance_exceeded\"]},"
                    "\"nvidia_gpu\":{\"bin_path\":\"/opt/nv/nvidia-smi\",\"measurement\":"
                    "[\"utilization_gpu\",\"nvidia_smi_memory_used\"]},"
-                   "\"diskio\":{\"measurement\":[\"reads\"]}}}}",
+                   "\"diskio\":{\"measurement\":[\"reads\",\"ebs_total_read_ops\","
+                   "\"diskio_instance_store_volume_queue_length\"]}}}}",
                    &c, &d) == 0);
     if (d.n_warnings)
         dump_diag(&d);
