@@ -264,7 +264,7 @@ static int nvme_gather(void *st, struct coll_ctx *c)
     struct dirent *de;
     while ((de = readdir(d)) != NULL && n < NVME_MAX_CTRL)
         if (strncmp(de->d_name, "nvme", 4) == 0 && strlen(de->d_name) < sizeof names[0] - 3)
-            snprintf(names[n++], sizeof names[0], "%s", de->d_name);
+            snprintf(names[n++], sizeof names[0], "%.28s", de->d_name);
     closedir(d);
     size_t amazon = 0, ok = 0;
     int last_errno = 0;
