@@ -9,7 +9,8 @@
  * previous round (non-blocking reads of its pipe), then starts the next one. So values are one
  * interval old, and the first round publishes nothing (as delta metrics). A command still
  * running after NVIDIA_TIMEOUT_MS is killed. A missing or failing nvidia-smi is reported once
- * (the core's log-once rule) and never stops the agent. */
+ * (the core's log-once rule) and never stops the agent. The command gets a minimal environment
+ * (PATH, LC_ALL=C), never the agent's (which may hold credentials). */
 #include "collectors/internal.h"
 
 #include <errno.h>
@@ -26,8 +27,6 @@
 #define NVIDIA_TIMEOUT_MS 5000       /* telegraf's default timeout */
 #define NVIDIA_MAX_OUTPUT (4u << 20) /* an XML report bigger than this is refused */
 #define NVIDIA_MAX_GPUS   64
-
-extern char **environ;
 
 /* Where each field sits in a <gpu> element: a path of nested tags (alternatives with '|'). */
 static const struct {
@@ -209,7 +208,9 @@ static int start_child(struct nvidia_state *s, struct coll_ctx *c)
     posix_spawnattr_setsigdefault(&at, &all);
     posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
     char *argv[] = {s->bin, "-q", "-x", NULL};
-    int rc = posix_spawn(&s->pid, s->bin, &fa, &at, argv, environ);
+    /* a clean environment: the agent's may hold AWS credentials, and "C" keeps '.' decimals */
+    char *envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", NULL};
+    int rc = posix_spawn(&s->pid, s->bin, &fa, &at, argv, envp);
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&at);
     close(pfd[1]);

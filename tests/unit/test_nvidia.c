@@ -88,7 +88,10 @@ TEST(report_of_two_gpus)
     char dir[] = "/tmp/cwt_nvidia_XXXXXX", bin[64];
     T_ASSERT(mkdtemp(dir) != NULL);
     snprintf(bin, sizeof bin, "%s/nvidia-smi", dir);
-    write_script(bin, "[ \"$1 $2\" = \"-q -x\" ] || exit 3\nexec cat \"$FX\"");
+    /* called as nvidia-smi -q -x, with none of the agent's environment (credentials) */
+    setenv("AWS_SECRET_ACCESS_KEY", "not-for-children", 1);
+    write_script(bin, "[ \"$1 $2\" = \"-q -x\" ] || exit 3\n"
+                      "[ -z \"$AWS_SECRET_ACCESS_KEY\" ] || exit 4\nexec cat \"$FX\"");
     struct collectors *set = make(bin, NULL);
     T_ASSERT(set != NULL);
     struct got g = {0};
