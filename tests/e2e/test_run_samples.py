@@ -26,7 +26,8 @@ import run_common as rc
 
 SAMPLES = os.path.join(cwtest.REFERENCE, "amazon-cloudwatch-agent", "samples")
 SUPPORTED = {"cpu", "disk", "diskio", "mem", "swap", "net", "netstat", "processes", "procstat",
-             "ethtool", "nvidia_gpu", "system"}
+             "ethtool", "nvidia_gpu", "system",
+             "statsd", "collectd"}  # the listeners publish what they receive: nothing here
 # plugins whose first gather already yields datums (the others are deltas: they need two)
 GAUGES = {"disk", "mem", "swap", "netstat", "processes", "procstat"}
 RUN_S = 3.5
