@@ -103,7 +103,7 @@ def steady(pid, url, rounds_fn=None):
 
 def cwagent_status(state):
     import json
-    r = subprocess.run([cwtest.CWAGENT, "status", "--state-dir", state], capture_output=True,
+    r = subprocess.run([cwtest.CWAGENT, "status", "--json", "--state-dir", state], capture_output=True,
                        text=True, timeout=20)
     return json.loads(r.stdout)["prometheus"]
 

@@ -221,6 +221,27 @@ struct cw_log_file {
     char *blacklist; /* regex on the file's base name */
 };
 
+/* logs.logs_collected.journald.collect_list[] (reference notes inputs-outputs 2.4). */
+struct cw_journald {
+    char *log_group_name;  /* required, resolved */
+    char *log_stream_name; /* resolved; default {instance_id} on EC2, host name elsewhere */
+    char *log_group_class; /* "STANDARD", "INFREQUENT_ACCESS" or NULL */
+    int retention_in_days; /* -1 = leave alone */
+    int priority;          /* keep entries with PRIORITY <= this; default 6 (info) */
+    struct cw_strlist units;
+    struct cw_strlist *matches; /* each object: "FIELD=value" pairs, ANDed; objects ORed */
+    size_t n_matches;
+    struct cw_log_filter *filters; /* journald semantics: any exclude drops, includes OR */
+    size_t n_filters;
+};
+
+/* logs.metrics_collected.emf: the EMF listener. */
+struct cw_emf {
+    int present;
+    char *tcp; /* "host:port" to listen on with TCP, or NULL */
+    char *udp; /* "host:port" for UDP, or NULL */
+};
+
 struct cw_logs_config {
     int present;
     int force_flush_interval;
@@ -230,6 +251,9 @@ struct cw_logs_config {
     int concurrency; /* default 1 */
     struct cw_log_file *files;
     size_t n_files;
+    struct cw_journald *journald;
+    size_t n_journald;
+    struct cw_emf emf;
 };
 
 struct cw_agent_config {
@@ -243,7 +267,8 @@ struct cw_agent_config {
     char *hostname; /* NULL = OS hostname */
     char *run_as_user;
     char *user_agent;
-    char *prom_listen; /* agent.cwagent.prometheus.listen; NULL = no /metrics */
+    int use_dualstack_endpoint; /* agent.use_dualstack_endpoint (agent/endpoint.h) */
+    char *prom_listen;          /* agent.cwagent.prometheus.listen; NULL = no /metrics */
 };
 
 struct cw_config {

@@ -128,7 +128,7 @@ class Exporter:
             eq(code, 0, "agent exit status; log tail: %s" % text[-2000:])
 
     def status(self):
-        r = subprocess.run([cwtest.CWAGENT, "status", "--state-dir", self.state],
+        r = subprocess.run([cwtest.CWAGENT, "status", "--json", "--state-dir", self.state],
                            capture_output=True, text=True, timeout=20)
         eq(r.returncode, 0, "status exit (%s)" % r.stderr)
         return json.loads(r.stdout)
@@ -168,6 +168,10 @@ def test_format_headers_and_errors():
         st = ex.status()["prometheus"]
         check(st["scrapes"] >= 1 and st["not_found"] == 3 and st["bad_requests"] == 1,
               "status counters: %s" % st)
+        r = subprocess.run([cwtest.CWAGENT, "status", "--state-dir", ex.state],
+                           capture_output=True, text=True, timeout=20)
+        check(("prometheus    http://%s/metrics: " % ex.listen) in r.stdout and
+              "3 not found" in r.stdout, "readable status: %s" % r.stdout)
 
 
 def test_promtool_check_metrics():

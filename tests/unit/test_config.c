@@ -761,8 +761,6 @@ TEST(not_supported_lines_once_each)
         "a.json: metrics.metrics_destinations.amp: not supported by cwagent; ignored",
         "a.json: metrics.metrics_collected.statsd[\"service.name\"]: not supported",
         "a.json: metrics.metrics_collected.mem.resources: unknown key, not used by cwagent",
-        "a.json: logs.metrics_collected.emf: not supported by cwagent; ignored",
-        "a.json: logs.logs_collected.journald: not supported by cwagent; ignored",
         "a.json: logs.logs_collected.files.collect_list[0].backpressure_mode: not supported",
     };
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
