@@ -552,6 +552,10 @@ static json_t *metrics_json(const struct run *r)
                           "entries", (json_int_t)ss.entries, "bytes", (json_int_t)ss.bytes,
                           "dropped_full", (json_int_t)ss.dropped_full, "dropped_expired",
                           (json_int_t)ss.dropped_expired, "corrupt", (json_int_t)ss.corrupt);
+    json_object_set_new(o, "datums_in_memory", json_integer((json_int_t)st.datums_in_memory));
+    json_t *sp = json_object_get(o, "spool");
+    json_object_set_new(sp, "dropped_datums", json_integer((json_int_t)ss.dropped_datums));
+    json_object_set_new(sp, "write_failures", json_integer((json_int_t)ss.write_failures));
     json_object_set_new(o, "api", client_json(r->cw));
     return o;
 }
@@ -578,6 +582,13 @@ static json_t *logs_json(const struct run *r)
     json_t *files = json_array();
     logs_pipe_files(r->lp, file_json, files);
     json_object_set_new(o, "files", files);
+    struct lt_stats ts;
+    logs_pipe_tail_stats(r->lp, &ts);
+    json_object_set_new(o, "tail",
+                        json_pack("{s:I,s:I,s:I,s:I}", "filtered", (json_int_t)ts.filtered,
+                                  "links_refused", (json_int_t)ts.links_refused, "regex_limit_hits",
+                                  (json_int_t)ts.regex_limit_hits, "checkpoint_failures",
+                                  (json_int_t)ts.ckpt_failures));
     json_object_set_new(o, "api", client_json(r->logs));
     return o;
 }

@@ -747,6 +747,11 @@ void logs_pipe_files(const struct logs_pipe *lp,
     logtail_files(lp->lt, fn, ud);
 }
 
+void logs_pipe_tail_stats(const struct logs_pipe *lp, struct lt_stats *out)
+{
+    logtail_stats(lp->lt, out);
+}
+
 void logs_pipe_free(struct logs_pipe *lp)
 {
     if (!lp)

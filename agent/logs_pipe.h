@@ -58,6 +58,9 @@ void logs_pipe_stats(const struct logs_pipe *lp, struct logs_pipe_stats *out);
 struct lt_file_status;
 void logs_pipe_files(const struct logs_pipe *lp,
                      void (*fn)(void *ud, const struct lt_file_status *f), void *ud);
+/* The tailer's counters (filtered lines, refused symlinks, regex limits, checkpoint failures). */
+struct lt_stats;
+void logs_pipe_tail_stats(const struct logs_pipe *lp, struct lt_stats *out);
 void logs_pipe_free(struct logs_pipe *lp);
 
 #endif

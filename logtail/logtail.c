@@ -268,6 +268,7 @@ void logtail_stats(const struct logtail *lt, struct lt_stats *out)
     for (const struct lt_source *s = lt->sources; s; s = s->next)
         out->regex_limit_hits += lt_filters_limit_hits(&s->flt) + s->blacklist.limit_hits +
                                  s->start.limit_hits + (s->has_ts ? s->ts.re.limit_hits : 0);
+    out->ckpt_failures = lt->ckpts.failures;
     out->uncommitted = lt->uncommitted;
     out->paused = lt->uncommitted >= lt->o.max_uncommitted;
 }

@@ -136,6 +136,8 @@ struct lt_ckpts {
     struct lt_ckpt *v;
     size_t n, cap;
     bool dirty;
+    uint64_t failures; /* saves that failed (disk full...) */
+    uint64_t streak;   /* ...in a row: the caller backs off */
 };
 /* Loads <dir>/logtail.state (creating dir 0700). 0, or -1 (logged). */
 int lt_ckpts_load(struct lt_ckpts *c, const char *dir, int64_t now_s);
@@ -248,7 +250,8 @@ struct logtail {
     struct lt_stats st;
     int64_t now, last_poll, last_rescan, last_ckpt;
     bool fd_warned;
-    char *rbuf; /* read chunk */
+    int64_t ckpt_retry_at; /* after a failed save: no periodic save before this time */
+    char *rbuf;            /* read chunk */
     struct lt_wd *wds;
     size_t nwds, wcap;
     uint32_t move_cookie; /* the last IN_MOVED_FROM of a watched directory: its cookie... */

@@ -1,0 +1,165 @@
+"""Hardening end to end (issue 17), against the emulator:
+
+- symlinks planted in a watched log directory by another user — to a 0600 root file and to
+  /proc/self/environ (which holds the agent's AWS secret key) — are not shipped, while the agent
+  runs with the unit's privileges (uid nobody, only CAP_DAC_READ_SEARCH, via setpriv); a link the
+  other user made to its own file is shipped; each refused link is logged once and counted in
+  `cwagent status` (logs.tail.links_refused);
+- a full disk (the state directory on a full 256 KiB tmpfs, in a private mount namespace) does
+  not stop metrics: batches the spool cannot take are sent from memory, and status shows the
+  failed spool writes.
+Both need root (setpriv, unshare -m, mount); without it they SKIP with the reason.
+"""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+
+import cwtest
+import run_common as rc
+import test_logs_basic as lb
+
+SECRET_FILE_TEXT = "ROOT-ONLY-SECRET-CONTENT aws_secret_access_key=PLANTEDrootonly"
+UNIT_PRIVS = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+              "--inh-caps=+dac_read_search", "--ambient-caps=+dac_read_search",
+              "--bounding-set=-all,+dac_read_search", "--no-new-privs"]
+
+
+def need_root(what):
+    if os.geteuid() != 0:
+        raise cwtest.Skip("needs root for %s" % what)
+    for tool in what.split("+"):
+        if shutil.which(tool.strip()) is None:
+            raise cwtest.Skip("%s is not installed" % tool.strip())
+
+
+def status(state):
+    r = subprocess.run([cwtest.CWAGENT, "status", "--state-dir", state], capture_output=True,
+                       text=True, timeout=10)
+    try:
+        return json.loads(r.stdout)
+    except ValueError:
+        return {}
+
+
+def as_daemon(*cmd):
+    subprocess.run(["setpriv", "--reuid=daemon", "--regid=daemon", "--clear-groups"] + list(cmd),
+                   check=True, timeout=10)
+
+
+def test_planted_symlinks_are_not_shipped_under_unit_privileges():
+    need_root("setpriv")
+    tmp = tempfile.mkdtemp(prefix="cwharden-")
+    emu = cwtest.Emulator()
+    proc = None
+    try:
+        os.chmod(tmp, 0o755)
+        app = os.path.join(tmp, "app")
+        os.mkdir(app)
+        os.chown(app, 1, 1)  # daemon: "any user who can create a file in a watched directory"
+        secret = os.path.join(tmp, "rootonly.txt")
+        with open(secret, "w") as f:
+            f.write(SECRET_FILE_TEXT + "\n")
+        os.chmod(secret, 0o600)
+        as_daemon("sh", "-c", "echo DAEMON-OWN-LINE > %s/own.txt && echo PLAIN-LINE > %s/plain.log"
+                  % (app, app))
+        as_daemon("ln", "-s", secret, os.path.join(app, "evil.log"))
+        as_daemon("ln", "-s", "/proc/self/environ", os.path.join(app, "env.log"))
+        as_daemon("ln", "-s", os.path.join(app, "own.txt"), os.path.join(app, "mine.log"))
+        state = os.path.join(tmp, "state")
+        os.mkdir(state, 0o700)
+        os.chown(state, 65534, 65534)
+        emu.start()
+        cfg = lb.config(emu.endpoint, [{"file_path": os.path.join(app, "*.log"),
+                                        "log_group_name": "harden", "log_stream_name": "s",
+                                        "publish_multi_logs": True}])
+        cfg_path = os.path.join(tmp, "agent.json")
+        with open(cfg_path, "w") as f:
+            json.dump(cfg, f)
+        os.chmod(cfg_path, 0o644)
+        env = dict(os.environ, **lb.EMU_ENV)
+        env["AWS_EC2_METADATA_SERVICE_ENDPOINT"] = emu.endpoint
+        out = open(os.path.join(tmp, "agent.log"), "w")
+        proc = subprocess.Popen(UNIT_PRIVS + [cwtest.CWAGENT, "run", "-c", cfg_path,
+                                              "--state-dir", state],
+                                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                env=env)
+        lb.wait_for(lambda: lb.count(emu) >= 2, 20, what="the two permitted lines")
+        time.sleep(3)  # polls and re-globs: the refused links stay refused
+        st = status(state)
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(20)
+        out.close()
+        with open(os.path.join(tmp, "agent.log")) as f:
+            log = f.read()
+        shipped = json.dumps(lb.groups(emu))
+        cwtest.check("PLANTEDrootonly" not in shipped, "the root-only file was shipped")
+        cwtest.check(cwtest.SECRET_KEY not in shipped, "the agent's environment was shipped")
+        cwtest.check("DAEMON-OWN-LINE" in shipped, "the link to daemon's own file was not followed")
+        cwtest.check("PLAIN-LINE" in shipped, "the plain file was not shipped")
+        for name in ("evil.log", "env.log"):
+            cwtest.eq(log.count("not following the symlink %s/%s" % (app, name)), 1,
+                      "log lines about %s; log: %s" % (name, log[-1500:]))
+        cwtest.eq(st.get("logs", {}).get("tail", {}).get("links_refused"), 2,
+                  "status logs.tail.links_refused")
+    finally:
+        if proc and proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        emu.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_full_disk_metrics_still_sent_from_memory():
+    need_root("unshare + mount")
+    tmp = tempfile.mkdtemp(prefix="cwharden-")
+    emu = cwtest.Emulator()
+    proc = None
+    try:
+        state = os.path.join(tmp, "state")
+        os.mkdir(state, 0o700)
+        emu.start()
+        cfg = rc.metrics_config(emu.endpoint, {"mem": {"measurement": ["mem_used_percent"]}})
+        cfg_path = rc.write_json(os.path.join(tmp, "cfg.json"), cfg)
+        env = rc.agent_env(emu)
+        # a private mount namespace: the tmpfs is gone with the agent, the host sees nothing
+        script = ('mount -t tmpfs -o size=256k,mode=0700 tmpfs "$1" && mkdir "$1/spool" && '
+                  'mkdir "$1/logs" && (dd if=/dev/zero of="$1/fill" bs=4k 2>/dev/null; true) && '
+                  'exec "$2" run -c "$3" --state-dir "$1"')
+        out = open(os.path.join(tmp, "agent.log"), "w")
+        proc = subprocess.Popen(["unshare", "-m", "--propagation", "private", "sh", "-c", script,
+                                 "sh", state, cwtest.CWAGENT, cfg_path],
+                                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                env=env)
+        try:
+            rc.wait_for(lambda: len(rc.metrics(emu)) >= 3 or proc.poll() is not None, 20,
+                        what="datums despite the full disk")
+        except AssertionError:
+            pass
+        # `cwagent status` runs outside the namespace: the socket is on the tmpfs, not here
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(20)
+        out.close()
+        with open(os.path.join(tmp, "agent.log")) as f:
+            log = f.read()
+        if "mount:" in log and "permission denied" in log.lower():
+            raise cwtest.Skip("cannot mount a tmpfs here: %s" % log.strip()[:200])
+        got = rc.metrics(emu)
+        cwtest.check(len(got) >= 3, "only %d datums arrived with a full state disk; log: %s"
+                     % (len(got), log[-1500:]))
+        cwtest.check("No space left on device" in log, "the spool did not fail: %s" % log[-800:])
+        cwtest.check("keeping it (and the next ones) in memory" in log, "no memory fallback")
+        cwtest.check("they are lost" not in log, "a batch was lost: %s" % log[-800:])
+        cwtest.eq(code, 0, "exit status")
+    finally:
+        if proc and proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        emu.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+cwtest.main(globals())
