@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -20,6 +21,7 @@
 #include "agent/logs_pipe.h"
 #include "agent/loop.h"
 #include "agent/metrics_pipe.h"
+#include "agent/runas.h"
 #include "agent/sdnotify.h"
 #include "agent/spool.h"
 #include "agent/status.h"
@@ -66,7 +68,6 @@ struct run {
         struct creds_cache *cache;
     } roles[4]; /* per-section role_arn on top of the chain */
     size_t nroles;
-    struct cw_clock_skew skew;
     struct aws_client *cw;
     struct spool *spool;
     struct metrics_pipe *mp;
@@ -241,6 +242,13 @@ static int pick_region(struct run *r)
                         "configuration or AWS_REGION (instance metadata was not available)\n");
         return -1;
     }
+    if (!cw_region_valid(reg)) {
+        fprintf(stderr,
+                "cwagent run: the region \"%.64s\" is not a region name (letters a-z, "
+                "digits and dashes, such as us-east-1)\n",
+                reg);
+        return -1;
+    }
     snprintf(r->region, sizeof r->region, "%s", reg);
     return 0;
 }
@@ -332,7 +340,7 @@ static struct aws_client *new_client(struct run *r, const char *service, const c
     ao.loop = r->loop;
     ao.http = &r->http;
     ao.creds = creds;
-    ao.skew = &r->skew;
+    ao.skew = NULL; /* one per endpoint: a hostile endpoint cannot move another's clock */
     ao.service = service;
     ao.region = r->region;
     ao.endpoint = url;
@@ -436,6 +444,7 @@ static int start_metrics(struct run *r)
         fprintf(stderr, "cwagent run: metrics.endpoint_override is too long\n");
         return -1;
     }
+    cw_endpoint_warn_cleartext("metrics", url);
     r->cw = new_client(r, "monitoring", url, creds_for(r, mc->role_arn));
     if (!r->cw)
         return -1;
@@ -485,6 +494,7 @@ static int start_logs(struct run *r)
         fprintf(stderr, "cwagent run: logs.endpoint_override is too long\n");
         return -1;
     }
+    cw_endpoint_warn_cleartext("logs", url);
     r->logs = new_client(r, "logs", url, creds_for(r, lc->role_arn));
     if (!r->logs)
         return -1;
@@ -789,12 +799,17 @@ static int start(struct run *r)
     if (!r->curl)
         return 1;
     r->http = cw_http_curl_transport(r->curl);
-    cw_clock_skew_init(&r->skew);
     fetch_identity(r);
     if (load_config(r, &r->cfg, 0) != 0 || pick_region(r) != 0)
         return 2;
     if (r->cfg->agent.debug)
         cw_log_set_level(CW_LOG_DEBUG);
+    char err[512];
+    if (cw_run_as_user(r->cfg->agent.run_as_user, r->state_dir, r->cfg->agent.logfile, err,
+                       sizeof err) != 0) {
+        fprintf(stderr, "cwagent run: %s\n", err);
+        return 2;
+    }
     open_logfile(r);
     if (setup_creds(r) != 0 || open_state(r) != 0)
         return 1;
@@ -824,6 +839,9 @@ int cmd_run(int argc, char **argv)
     if (rc != 0)
         return rc > 0 ? 0 : 2;
     cw_info("agent", "cwagent %s starting", CWAGENT_VERSION);
+    /* no core dumps or ptrace by the same uid: memory holds credentials (README "Security") */
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+        cw_warn("agent", "prctl(PR_SET_DUMPABLE, 0) failed: %s", strerror(errno));
     rc = start(&r);
     if (rc == 0) {
         cw_info("agent", "running");

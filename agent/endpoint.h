@@ -12,5 +12,10 @@
  * Returns 0, or -1 when it does not fit or the region is missing. */
 int cw_endpoint_for(const char *prefix, const char *env_name, const char *region,
                     const char *override, char *out, size_t outlen);
+/* 1 when region looks like an AWS region name ([a-z0-9-]{1,64}), else 0. */
+int cw_region_valid(const char *region);
+/* Logs a warning when url is plain http:// to a host that is not loopback (from the config or
+ * AWS_ENDPOINT_URL*): signed requests and session tokens would travel in clear text. */
+void cw_endpoint_warn_cleartext(const char *what, const char *url);
 
 #endif

@@ -304,7 +304,8 @@ void cw_model_logs(struct mb *m, const json_t *logs, struct cw_config *c)
         report_all(m, json_object_get(logs, "metrics_collected"), "logs.metrics_collected");
     lc->force_flush_interval = mb_int(logs, "force_flush_interval", CW_DEFAULT_LOGS_FLUSH);
     lc->concurrency = mb_int(logs, "concurrency", 1);
-    lc->endpoint_override = mb_str(m, logs, "endpoint_override", "logs");
+    lc->endpoint_override =
+        mb_endpoint(m, mb_str(m, logs, "endpoint_override", "logs"), "logs.endpoint_override");
     lc->role_arn = mb_dup(m, c->agent.role_arn);
     mb_role_arn(m, logs, "logs", &lc->role_arn);
     lc->log_stream_name = section_stream(m, logs, c->agent.region);
