@@ -1,5 +1,6 @@
 #include "common/http.h"
 
+#include <arpa/inet.h>
 #include <string.h>
 #include <strings.h>
 
@@ -52,8 +53,9 @@ int cw_http_url_cleartext_remote(const char *url)
         return 1;
     memcpy(host, h, n);
     host[n] = '\0';
+    struct in_addr a4;
     if (strcasecmp(host, "localhost") == 0 || strcmp(host, "[::1]") == 0 ||
-        strncmp(host, "127.", 4) == 0)
+        (inet_pton(AF_INET, host, &a4) == 1 && (ntohl(a4.s_addr) >> 24) == 127))
         return 0;
     return 1;
 }
