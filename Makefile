@@ -168,7 +168,7 @@ install: $(BUILD)/cwagent
 	sed 's|/usr/bin/cwagent|$(PREFIX)/bin/cwagent|' packaging/cwagent.service \
 	  >$(DESTDIR)$(UNITDIR)/cwagent.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/cwagent.service
-	test -e $(DESTDIR)/etc/default/cwagent || install -m 0644 packaging/cwagent.default \
+	test -e $(DESTDIR)/etc/default/cwagent || install -m 0600 packaging/cwagent.default \
 	  $(DESTDIR)/etc/default/cwagent
 	install -d -m 0700 $(DESTDIR)/var/lib/cwagent
 
