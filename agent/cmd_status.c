@@ -63,11 +63,16 @@ int cmd_status(int argc, char **argv)
         free(doc);
         return 0;
     }
-    if (errno == EACCES)
+    if (errno == EACCES) { /* it may well be running: do not say "stopped" */
         fprintf(stderr,
                 "cwagent status: permission denied on %s (run as root or the agent's "
                 "user)\n",
                 path);
+        printf("{\n  \"status\": \"unknown\",\n  \"starttime\": \"\",\n  \"configstatus\": "
+               "\"%s\",\n  \"version\": \"%s\"\n}\n",
+               config_status(config), CWAGENT_VERSION);
+        return 1;
+    }
     printf("{\n  \"status\": \"stopped\",\n  \"starttime\": \"\",\n  \"configstatus\": \"%s\",\n"
            "  \"version\": \"%s\"\n}\n",
            config_status(config), CWAGENT_VERSION);

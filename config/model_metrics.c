@@ -263,6 +263,7 @@ static void build_global_dims(struct mb *m, const json_t *dims, struct cw_metric
     };
     const char *k;
     const json_t *v;
+    mc->global_dims |= CW_DIM_PRESENT;
     json_object_foreach((json_t *)dims, k, v)
     {
         size_t i, n = sizeof known / sizeof known[0];

@@ -90,6 +90,10 @@ def test_planted_symlinks_are_not_shipped_under_unit_privileges():
         lb.wait_for(lambda: lb.count(emu) >= 2, 20, what="the two permitted lines")
         time.sleep(3)  # polls and re-globs: the refused links stay refused
         st = status(state)
+        # another user cannot read the socket: "unknown" and exit 1, never "stopped"
+        other = subprocess.run(["setpriv", "--reuid=daemon", "--regid=daemon", "--clear-groups",
+                                cwtest.CWAGENT, "status", "--state-dir", state],
+                               capture_output=True, text=True, timeout=10)
         proc.send_signal(signal.SIGTERM)
         proc.wait(20)
         out.close()
@@ -105,6 +109,8 @@ def test_planted_symlinks_are_not_shipped_under_unit_privileges():
                       "log lines about %s; log: %s" % (name, log[-1500:]))
         cwtest.eq(st.get("logs", {}).get("tail", {}).get("links_refused"), 2,
                   "status logs.tail.links_refused")
+        cwtest.eq(other.returncode, 1, "status exit for another user (%s)" % other.stderr)
+        cwtest.eq(json.loads(other.stdout).get("status"), "unknown", "status for another user")
     finally:
         if proc and proc.poll() is None:
             proc.kill()
@@ -158,6 +164,41 @@ def test_full_disk_metrics_still_sent_from_memory():
         if proc and proc.poll() is None:
             proc.kill()
             proc.wait()
+        emu.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_agent_own_log_is_not_timestamp_parsed():
+    """As the reference: events of agent.logfile get the time they were read, so an old
+    timestamp in a line is not "too old" (a parsed one would be dropped)."""
+    tmp = tempfile.mkdtemp(prefix="cwharden-")
+    emu = cwtest.Emulator()
+    try:
+        own = os.path.join(tmp, "cwagent.log")
+        with open(own, "w") as f:
+            f.write("2001-01-01T00:00:00Z I! [x] ANCIENT-OWN-LINE\n")
+        other = os.path.join(tmp, "app.log")
+        with open(other, "w") as f:
+            f.write("2001-01-01T00:00:00Z I! [x] ANCIENT-APP-LINE\n")
+        emu.start()
+        entry = {"log_group_name": "own", "timestamp_format": "%Y-%m-%dT%H:%M:%SZ"}
+        cfg = lb.config(emu.endpoint, [dict(entry, file_path=own, log_stream_name="own"),
+                                       dict(entry, file_path=other, log_stream_name="app")])
+        cfg["agent"]["logfile"] = own
+        t0 = time.time()
+        with lb.Agent(tmp, cfg, emu.endpoint) as ag:
+            lb.wait_for(lambda: "ANCIENT-OWN-LINE" in json.dumps(lb.groups(emu)), 20,
+                        what="the agent's own log line")
+            time.sleep(2)
+            ev = [e for e in lb.events(emu).get(("own", "own"), [])
+                  if "ANCIENT-OWN-LINE" in e["message"]]
+            app = lb.messages(emu, "own", "app")
+            cwtest.check(ev and ev[0]["timestamp"] / 1000.0 >= t0 - 5,
+                         "own log event time %r (read at ~%d)" % (ev[:1], t0))
+            cwtest.check("ANCIENT-APP-LINE" not in json.dumps(app),
+                         "the other file's 2001 line should be too old: %r; log %s"
+                         % (app, ag.output()[-500:]))
+    finally:
         emu.stop()
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -266,6 +266,29 @@ TEST(config_checks_endpoint_scheme_and_region)
     cw_config_diag_free(&diag);
 }
 
+TEST(append_dimensions_present_removes_host_even_when_nothing_is_honoured)
+{
+    struct cw_config *cfg;
+    struct cw_config_diag diag;
+    T_EQ_INT(load("{\"metrics\":{\"append_dimensions\":{\"Team\":\"blue\"},"
+                  "\"metrics_collected\":{\"mem\":{\"measurement\":[\"mem_used_percent\"]}}}}",
+                  &cfg, &diag),
+             0);
+    T_ASSERT(cfg);
+    /* the pair is not honoured (warned), but the key's presence drops `host` (ec2tagger) */
+    T_EQ_INT(cfg->metrics.global_dims, CW_DIM_PRESENT);
+    cw_config_free(cfg);
+    cw_config_diag_free(&diag);
+    T_EQ_INT(load("{\"metrics\":{\"metrics_collected\":{\"mem\":{\"measurement\":"
+                  "[\"mem_used_percent\"]}}}}",
+                  &cfg, &diag),
+             0);
+    T_ASSERT(cfg);
+    T_EQ_INT(cfg->metrics.global_dims, 0);
+    cw_config_free(cfg);
+    cw_config_diag_free(&diag);
+}
+
 TEST(secret_buffer_keeps_content_across_growth)
 {
     struct cw_buf b;
@@ -284,4 +307,5 @@ T_MAIN("harden", T_CASE(log_lines_escape_control_characters),
        T_CASE(clock_skew_correction_is_bounded), T_CASE(oversized_5xx_body_is_transient),
        T_CASE(cleartext_remote_urls_and_region_names),
        T_CASE(config_checks_endpoint_scheme_and_region),
+       T_CASE(append_dimensions_present_removes_host_even_when_nothing_is_honoured),
        T_CASE(secret_buffer_keeps_content_across_growth))
