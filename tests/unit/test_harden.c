@@ -3,6 +3,8 @@
  * mask, bounded clock-skew correction, 5xx with an oversized body, endpoint and region checks,
  * wiped secret buffers. */
 #include "agent/endpoint.h"
+#include "agent/loop.h"
+#include "agent/status.h"
 #include "agent/retry.h"
 #include "common/buf.h"
 #include "common/http.h"
@@ -20,6 +22,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 static char g_line[4096];
@@ -289,6 +294,58 @@ TEST(append_dimensions_present_removes_host_even_when_nothing_is_honoured)
     cw_config_diag_free(&diag);
 }
 
+static char *big_doc(void *ud)
+{
+    (void)ud;
+    size_t n = 1 << 20;
+    char *d = malloc(n + 1);
+    if (d) {
+        memset(d, 'x', n);
+        d[n] = '\0';
+    }
+    return d;
+}
+
+static double mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+TEST(status_clients_that_do_not_read_cannot_stall_the_loop)
+{
+    char dir[] = "/tmp/cwhardenXXXXXX";
+    T_ASSERT(mkdtemp(dir));
+    char path[100];
+    snprintf(path, sizeof path, "%.40s/%s", dir, STATUS_SOCKET_NAME);
+    struct cw_loop *loop = cw_loop_new();
+    struct status_server *srv = status_server_new(loop, path, big_doc, NULL);
+    T_ASSERT(srv);
+    int fds[8];
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+    for (int i = 0; i < 8; i++) { /* connect, never read: the review's 8 stuck clients */
+        fds[i] = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        T_CHECK(connect(fds[i], (struct sockaddr *)&sa, sizeof sa) == 0);
+    }
+    double worst = 0, end = mono() + 3.0;
+    while (mono() < end) {
+        double t0 = mono();
+        cw_loop_run_once(loop, 50);
+        double gap = mono() - t0;
+        worst = gap > worst ? gap : worst;
+    }
+    /* before: each stuck client held the loop for its 1 s send timeout */
+    if (worst > 0.3)
+        t_fail_at(__FILE__, __LINE__, "the loop was held for %.3f s (want < 0.3 s)", worst);
+    for (int i = 0; i < 8; i++)
+        close(fds[i]);
+    status_server_free(srv);
+    cw_loop_free(loop);
+    rmdir(dir);
+}
+
 TEST(secret_buffer_keeps_content_across_growth)
 {
     struct cw_buf b;
@@ -308,4 +365,5 @@ T_MAIN("harden", T_CASE(log_lines_escape_control_characters),
        T_CASE(cleartext_remote_urls_and_region_names),
        T_CASE(config_checks_endpoint_scheme_and_region),
        T_CASE(append_dimensions_present_removes_host_even_when_nothing_is_honoured),
+       T_CASE(status_clients_that_do_not_read_cannot_stall_the_loop),
        T_CASE(secret_buffer_keeps_content_across_growth))
