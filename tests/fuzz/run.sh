@@ -28,8 +28,9 @@ for t in "${targets[@]}"; do
     mkdir -p "$work" "$art" "$(dirname "$log")" "$seeds"
     dict=()
     [ -f "tests/fuzz/$t.dict" ] && dict=("-dict=tests/fuzz/$t.dict")
-    # -jobs=1: the machine is shared; the hard timeout covers a hang in libFuzzer itself.
-    timeout -k 10 $((secs + 60)) "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
+    # One process: the machine is shared. -timeout=60: a unit taking a minute is a hang, not load
+    # (2 shared cores can stall a unit for seconds); the outer timeout covers libFuzzer itself.
+    timeout -k 10 $((secs + 120)) "$bin" -max_total_time="$secs" -timeout=60 -rss_limit_mb=2048 \
         -max_len=65536 -print_final_stats=1 "${dict[@]}" -artifact_prefix="$art/" \
         "$work" "$seeds" >"$log" 2>&1
     rc=$?
