@@ -168,6 +168,49 @@ def test_full_disk_metrics_still_sent_from_memory():
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def proc_uid(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("Uid:"):
+                return int(line.split()[2])  # effective
+    return None
+
+
+def test_run_as_user_is_honoured_or_refused():
+    """Started as root, agent.run_as_user switches the process to that user (state directory
+    handed over); an unknown user is refused (exit 2), never silently ignored."""
+    need_root("setpriv")
+    tmp = tempfile.mkdtemp(prefix="cwharden-")
+    emu = cwtest.Emulator()
+    try:
+        os.chmod(tmp, 0o755)
+        emu.start()
+        cfg = rc.metrics_config(emu.endpoint, {"mem": {"measurement": ["mem_used_percent"]}})
+        cfg["agent"]["run_as_user"] = "nobody"
+        path = rc.write_json(os.path.join(tmp, "cfg.json"), cfg)
+        os.chmod(path, 0o644)
+        state = os.path.join(tmp, "state")
+        ag = rc.Agent([path], state, rc.agent_env(emu)).start()
+        try:
+            rc.wait_for(lambda: len(rc.metrics(emu)) >= 2, 20, what="datums as nobody")
+            cwtest.eq(proc_uid(ag.pid), 65534, "effective uid of the agent")
+            cwtest.eq(os.stat(os.path.join(state, "spool")).st_uid, 65534, "owner of the spool")
+            code, _ = ag.stop()
+            cwtest.eq(code, 0, "exit status")
+        finally:
+            ag.close()
+        cwtest.check("running as nobody" in ag.err(), "no 'running as' line: %s" % ag.err()[-500:])
+        cfg["agent"]["run_as_user"] = "no-such-user-cwharden"
+        rc.write_json(path, cfg)
+        r = cwtest.run_agent("run", "-c", path, "--state-dir", state, timeout=30,
+                             env=rc.agent_env(emu))
+        cwtest.eq(r.returncode, 2, "exit for an unknown run_as_user (%s)" % r.stderr[-300:])
+        cwtest.check("no user \"no-such-user-cwharden\"" in r.stderr, r.stderr[-300:])
+    finally:
+        emu.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def test_agent_own_log_is_not_timestamp_parsed():
     """As the reference: events of agent.logfile get the time they were read, so an old
     timestamp in a line is not "too old" (a parsed one would be dropped)."""
