@@ -247,8 +247,10 @@ static void on_sample(void *ud, const struct collectors_sample *s)
     if (rollup_apply(pi->rollup, &rs, mp->pending) == 0)
         return;
     metrics_pipe_flush(mp); /* the pending list is full: spool it and start again */
-    if (rollup_apply(pi->rollup, &rs, mp->pending) != 0)
+    if (rollup_apply(pi->rollup, &rs, mp->pending) != 0) {
+        mp->lost++;
         cw_error("metrics", "datum %s does not fit an empty batch; dropped", rs.name);
+    }
 }
 
 /* listeners_sink: one listener sample (or distribution) into the pending datums. */
@@ -262,6 +264,7 @@ static int listener_put(void *ud, const struct rollup *r, const struct rollup_sa
     metrics_pipe_flush(mp); /* the pending list is full: spool it and start again */
     if (rollup_apply_values(r, s, v, mp->pending) == 0)
         return 0;
+    mp->lost++;
     cw_error("metrics", "datum %s does not fit an empty batch; dropped", s->name);
     return -1;
 }
