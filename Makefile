@@ -40,7 +40,7 @@ BENCH_SRCS := $(wildcard bench/bench_*.c)
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 C_FILES   := $(shell git ls-files -co --exclude-standard '*.c' '*.h' 2>/dev/null || find . -name '*.[ch]' -not -path './build*')
 
-DEB_PKGS := gcc make pkg-config libcurl4-openssl-dev libssl-dev libjansson-dev zlib1g-dev libpcre2-dev \
+DEB_PKGS := gcc clang make pkg-config libcurl4-openssl-dev libssl-dev libjansson-dev zlib1g-dev libpcre2-dev \
             python3 python3-botocore procps iproute2 sysstat openssl tinyproxy-bin \
             dpkg-dev lintian systemd shellcheck man-db libsystemd-dev systemd-journal-remote \
             python3-statsd collectd-core prometheus prometheus-node-exporter ethtool
@@ -113,6 +113,30 @@ bench-deps: deps
 bench: bench-deps $(BUILD)/cwagent $(BENCH_BINS)
 	@PYTHON=$(PYTHON) bench/run.sh $(BUILD)
 
+# ---- fuzzing (tests/fuzz/README.md) ----
+#   make fuzz [FUZZ_SECONDS=N] [FUZZ_TARGETS="fuzz_config ..."]   every tests/fuzz/fuzz_*.c target
+# libFuzzer needs clang; the library is rebuilt instrumented (ASan + UBSan) in build-fuzz/.
+FUZZ_SECONDS ?= 10
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_SRCS    := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_TARGETS ?= $(FUZZ_SRCS:tests/fuzz/%.c=%)
+FUZZ_CFLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined
+
+.PHONY: fuzz fuzz-build
+
+fuzz: deps
+	@$(MAKE) --no-print-directory fuzz-build
+	@tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+fuzz-build:
+	@$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=clang CFLAGS="$(FUZZ_CFLAGS)" \
+	  $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz/%)
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(BUILD)/libcwagent.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -fsanitize=fuzzer,address,undefined $< $(BUILD)/libcwagent.a \
+	  -o $@ $(LDLIBS)
+
 format:
 	clang-format -i $(C_FILES)
 
@@ -120,7 +144,7 @@ format-check:
 	clang-format --dry-run -Werror $(C_FILES)
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
@@ -147,7 +171,7 @@ install: $(BUILD)/cwagent
 	sed 's|/usr/bin/cwagent|$(PREFIX)/bin/cwagent|' packaging/cwagent.service \
 	  >$(DESTDIR)$(UNITDIR)/cwagent.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/cwagent.service
-	test -e $(DESTDIR)/etc/default/cwagent || install -m 0644 packaging/cwagent.default \
+	test -e $(DESTDIR)/etc/default/cwagent || install -m 0600 packaging/cwagent.default \
 	  $(DESTDIR)/etc/default/cwagent
 	test -e $(DESTDIR)/etc/cwagent/common-config.toml || install -m 0644 \
 	  packaging/common-config.toml $(DESTDIR)/etc/cwagent/common-config.toml

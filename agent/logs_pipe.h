@@ -61,6 +61,9 @@ void logs_pipe_files(const struct logs_pipe *lp,
                      void (*fn)(void *ud, const struct lt_file_status *f), void *ud);
 /* Sets the "journald" and "emf" members of a status object (see logs_sources.h). */
 void logs_pipe_sources_status(const struct logs_pipe *lp, json_t *obj);
+/* The tailer's counters (filtered lines, refused symlinks, regex limits, checkpoint failures). */
+struct lt_stats;
+void logs_pipe_tail_stats(const struct logs_pipe *lp, struct lt_stats *out);
 void logs_pipe_free(struct logs_pipe *lp);
 
 #endif

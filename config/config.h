@@ -143,6 +143,9 @@ struct cw_procstat {
 #define CW_DIM_INSTANCE_ID   0x2u
 #define CW_DIM_INSTANCE_TYPE 0x4u
 #define CW_DIM_ASG_NAME      0x8u
+/* The key is present (even with no pair honoured): the reference's ec2tagger then removes the
+ * host dimension from every host metric (amazon-cloudwatch-agent.md, append_dimensions). */
+#define CW_DIM_PRESENT 0x10u
 
 /* metrics_collected.statsd (reference defaults in comments). */
 struct cw_statsd {

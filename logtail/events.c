@@ -11,8 +11,11 @@
 #include <unistd.h>
 
 /* Bound the reading work of one logtail_next_event call: bytes, and reads (EOF reads too). */
-#define LT_PUMP_MAX_BYTES (1u << 20)
-#define LT_PUMP_MAX_READS 4096
+#define LT_PUMP_MAX_BYTES      (1u << 20)
+#define LT_PUMP_MAX_READS      4096
+#define LT_CKPT_BACKOFF_MAX_MS 60000 /* longest pause between failed checkpoint saves */
+
+static void periodic_flush(struct logtail *lt);
 
 /* Finds the timestamp, trims it when asked; falls back to the previous one, then to now. */
 static int64_t stamp(struct logtail *lt, struct lt_source *s, struct cw_buf *msg)
@@ -191,8 +194,24 @@ void logtail_commit(struct logtail *lt, uint64_t file_id, uint64_t end_offset)
     f->ckpt_dirty = true;
     lt_settle(lt, f);
     lt->now = lt_now(lt);
-    if (lt->now - lt->last_ckpt >= lt->o.checkpoint_interval_ms)
-        (void)logtail_flush(lt);
+    periodic_flush(lt);
+}
+
+/* Saves the checkpoints every checkpoint_interval_ms; after failures, waits 1, 2, 4... up to
+ * LT_CKPT_BACKOFF_MAX_MS between attempts (the offsets stay in memory meanwhile). */
+static void periodic_flush(struct logtail *lt)
+{
+    if (lt->now - lt->last_ckpt < lt->o.checkpoint_interval_ms)
+        return;
+    if (lt->ckpts.streak && lt->now < lt->ckpt_retry_at)
+        return;
+    (void)logtail_flush(lt);
+    uint64_t k = lt->ckpts.streak;
+    if (k) {
+        int64_t wait = 1000LL << (k < 6 ? k - 1 : 6);
+        lt->ckpt_retry_at =
+            lt->now + (wait < LT_CKPT_BACKOFF_MAX_MS ? wait : LT_CKPT_BACKOFF_MAX_MS);
+    }
 }
 
 int logtail_flush(struct logtail *lt)
@@ -273,6 +292,5 @@ void logtail_tick(struct logtail *lt, int64_t now_ms)
         if (s->need_rescan || now_ms - s->last_rescan_ms >= lt->o.rescan_interval_ms)
             lt_rescan(lt, s);
     tick_files(lt);
-    if (now_ms - lt->last_ckpt >= lt->o.checkpoint_interval_ms)
-        (void)logtail_flush(lt);
+    periodic_flush(lt);
 }

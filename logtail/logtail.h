@@ -140,7 +140,10 @@ struct lt_event {
 struct lt_stats {
     unsigned files_open, files_followed, files_waiting_fd;
     uint64_t events, bytes_read, uncommitted, lines_split, filtered;
-    bool paused; /* reading stopped by max_uncommitted */
+    uint64_t links_refused;    /* symlinks not followed (links.c: owner rule, /proc, /sys) */
+    uint64_t regex_limit_hits; /* lines a regex could not match within its backtracking limit */
+    uint64_t ckpt_failures;    /* failed writes of logtail.state (retried with back-off) */
+    bool paused;               /* reading stopped by max_uncommitted */
 };
 
 struct logtail;

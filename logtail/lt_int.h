@@ -23,10 +23,17 @@ struct lt_re {
     pcre2_code *code;
     pcre2_match_data *md;
     pcre2_match_context *mctx;
-    bool fast_nonspace; /* the default ^[\S]: a byte test instead of PCRE2 */
+    char *pattern;       /* for the one warning */
+    bool fast_nonspace;  /* the default ^[\S]: a byte test instead of PCRE2 */
+    bool warned;         /* the match-limit warning was logged */
+    uint64_t limit_hits; /* lines that hit the backtracking limit */
+    uint64_t unknown;    /* ...of which the DFA could not decide either */
 };
 int lt_re_compile(struct lt_re *re, const char *pattern, char *err, size_t errlen);
-/* 1 = match (group 0 span in so, eo when non-NULL), 0 = no match. */
+/* 1 = match (group 0 span in so, eo when non-NULL), 0 = no match, -1 = could not be decided
+ * within the limits (counted, warned once). */
+int lt_re_exec(struct lt_re *re, const char *s, size_t n, size_t *so, size_t *eo);
+/* lt_re_exec as a boolean: only a decided match is a match. */
 int lt_re_match(struct lt_re *re, const char *s, size_t n, size_t *so, size_t *eo);
 void lt_re_free(struct lt_re *re);
 
@@ -38,6 +45,7 @@ struct lt_filters {
 int lt_filters_init(struct lt_filters *f, const struct lt_filter *in, size_t n, char *err,
                     size_t errlen);
 bool lt_filters_pass(struct lt_filters *f, const char *s, size_t n);
+uint64_t lt_filters_limit_hits(const struct lt_filters *f);
 void lt_filters_free(struct lt_filters *f);
 
 /* ---- timestamps (timestamp.c) ---- */
@@ -128,6 +136,8 @@ struct lt_ckpts {
     struct lt_ckpt *v;
     size_t n, cap;
     bool dirty;
+    uint64_t failures; /* saves that failed (disk full...) */
+    uint64_t streak;   /* ...in a row: the caller backs off */
 };
 /* Loads <dir>/logtail.state (creating dir 0700). 0, or -1 (logged). */
 int lt_ckpts_load(struct lt_ckpts *c, const char *dir, int64_t now_s);
@@ -150,12 +160,29 @@ struct lt_matches {
     size_t n, cap;
     char **dirs; /* directories to watch */
     size_t ndirs, dcap;
+    char **refused; /* symlinks not followed: "path", then why, in pairs (owned) */
+    size_t nrefused, rfcap;
 };
 /* Expands pattern; skip(path, base) returning true drops a file. 0 or -1 (memory). */
 typedef bool (*lt_skip_fn)(void *ud, const char *path, const char *base);
 int lt_glob(const char *pattern, lt_skip_fn skip, void *ud, struct lt_matches *out);
 void lt_matches_free(struct lt_matches *m);
 uint64_t lt_fnv1a(const void *p, size_t n);
+
+/* ---- symbolic links (links.c) ---- */
+struct stat;
+struct logtail;
+/* True for procfs, sysfs and the other kernel pseudo file systems (statfs f_type). */
+bool lt_fs_is_pseudo(long f_type);
+/* May path be followed? 0 with *target (what it reaches) and *is_link; 1 when it does not
+ * exist (or dangles); -1 when it is a symlink that must not be followed (reason in why). */
+int lt_link_check(const char *path, struct stat *target, bool *is_link, char *why, size_t whylen);
+/* Opens path for reading under the same rule: a symlink only when lt_link_check allows it
+ * (and its descriptor is not on a pseudo file system), anything else with O_NOFOLLOW.
+ * A descriptor, or -1 with errno (EPERM: refused, reason in why). */
+int lt_open_checked(const char *path, char *why, size_t whylen);
+/* Logs a refused link once per path and counts it in the stats. */
+void lt_link_refused(struct logtail *lt, const char *path, const char *why);
 
 /* ---- sources and files (logtail.c, tailfile.c) ---- */
 enum lt_fstate { LT_ACTIVE, LT_DRAINING, LT_RETIRED };
@@ -223,11 +250,14 @@ struct logtail {
     struct lt_stats st;
     int64_t now, last_poll, last_rescan, last_ckpt;
     bool fd_warned;
-    char *rbuf; /* read chunk */
+    int64_t ckpt_retry_at; /* after a failed save: no periodic save before this time */
+    char *rbuf;            /* read chunk */
     struct lt_wd *wds;
     size_t nwds, wcap;
     uint32_t move_cookie; /* the last IN_MOVED_FROM of a watched directory: its cookie... */
     char *move_from;      /* ...and the path it left (owned), until its IN_MOVED_TO */
+    uint64_t *refused;    /* FNV-1a of the symlinks already logged as refused */
+    size_t nrefused, rcap;
 };
 
 int64_t lt_now(struct logtail *lt);

@@ -32,7 +32,8 @@ static bool in_matches(const struct lt_matches *m, uint64_t dev, uint64_t ino)
 static bool same_prefix(const char *path, const struct lt_ckpt *k)
 {
     char buf[LT_FINGERPRINT_MAX];
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    char why[160];
+    int fd = lt_open_checked(path, why, sizeof why);
     if (fd < 0)
         return false;
     ssize_t n = pread(fd, buf, k->fp_len, 0);

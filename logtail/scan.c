@@ -40,7 +40,8 @@ static bool skip_cb(void *ud, const char *path, const char *base)
 /* A follower whose file had fd closed: is the file at m still the one it followed? */
 static bool same_content(const struct lt_file *f, const struct lt_match *m)
 {
-    int fd = open(m->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    char why[160];
+    int fd = lt_open_checked(m->path, why, sizeof why);
     if (fd < 0)
         return false;
     char buf[LT_FINGERPRINT_MAX];
@@ -145,6 +146,8 @@ void lt_rescan(struct logtail *lt, struct lt_source *s)
         lt_matches_free(&m);
         return;
     }
+    for (size_t i = 0; i + 1 < m.nrefused; i += 2)
+        lt_link_refused(lt, m.refused[i], m.refused[i + 1]);
     lt_watch_dirs(lt, s, &m);
     if (!s->recovered) {
         s->recovered = true;

@@ -149,7 +149,12 @@ int lt_file_open(struct logtail *lt, struct lt_file *f)
         lt->fd_warned = true;
         return -1;
     }
-    int fd = open(f->cur_path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    char why[160];
+    int fd = lt_open_checked(f->cur_path, why, sizeof why); /* links.c: no unsafe symlink */
+    if (fd < 0 && errno == EPERM) {
+        lt_link_refused(lt, f->cur_path, why);
+        errno = ENOENT;
+    }
     struct stat st;
     if (fd < 0 || fstat(fd, &st) != 0 || (uint64_t)st.st_dev != f->dev ||
         (uint64_t)st.st_ino != f->ino) {

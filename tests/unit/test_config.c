@@ -589,7 +589,7 @@ TEST(append_dimensions_global_and_plugin)
                    "\"disk\":{\"measurement\":[\"used\"],\"append_dimensions\":{"
                    "\"VolumeId\":\"${aws:VolumeId}\"}}}}}",
                    &c, &d) == 0);
-    T_EQ_INT(c->metrics.global_dims, CW_DIM_INSTANCE_ID | CW_DIM_ASG_NAME);
+    T_EQ_INT(c->metrics.global_dims, CW_DIM_PRESENT | CW_DIM_INSTANCE_ID | CW_DIM_ASG_NAME);
     T_HAS_WARNING(&d, "a.json: metrics.append_dimensions.Team: not supported by cwagent; ignored");
     const struct cw_metric_plugin *cpu = &c->metrics.plugins[CW_PLUGIN_CPU];
     T_EQ_INT(cpu->n_append_dimensions, 4); /* Asg dropped: unknown */
