@@ -78,6 +78,10 @@
 /* Fingerprint: FNV-1a 64 of the first up to 1 KiB of a file. */
 #define LT_FINGERPRINT_MAX 1024
 
+/* A rotated file is read until it has been quiet this long (agent.cwagent.
+ * rotated_file_quiet_seconds): writers that reopen their log late keep writing to it. */
+#define LT_DEFAULT_ROTATE_QUIET_MS 30000
+
 /* The injected clock: wall-clock milliseconds since the epoch. */
 typedef int64_t (*lt_clock_fn)(void *ud);
 
@@ -88,7 +92,7 @@ struct lt_options {
     size_t max_event_size;      /* message bytes; 0 = LT_MAX_EVENT_DEFAULT; min 256 */
     int partial_timeout_ms;     /* 0 = 5000 */
     int multiline_idle_ms;      /* 0 = 5000 (reference: 5 ticks of 1 s) */
-    int rotate_grace_ms;        /* 0 = 2000: keep reading a rotated file this long */
+    int rotate_quiet_ms;        /* 0 = LT_DEFAULT_ROTATE_QUIET_MS: see Rotation above */
     int poll_interval_ms;       /* stat safety net; 0 = 2000 */
     int rescan_interval_ms;     /* slow re-glob; 0 = 10000 (also on directory events) */
     int checkpoint_interval_ms; /* coalescing; 0 = 100 */

@@ -176,6 +176,8 @@ struct lt_file {
     uint64_t pred_id; /* 0, or the file whose events must all come first */
     uint64_t rr;      /* round-robin stamp of the last read */
     bool dirty, need_check, ckpt_dirty, at_eof, matched, superseded, selected, open_warned;
+    bool succ_seen;   /* draining: a later file of the stream was seen holding data */
+    bool handed_over; /* draining: the next file of the stream may produce events */
     int64_t last_data_ms, gone_ms;
     struct lt_lines lines;
     struct lt_dec dec;
