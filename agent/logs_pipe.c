@@ -690,8 +690,8 @@ struct logs_pipe *logs_pipe_new(const struct logs_pipe_options *o, char *err, si
     snprintf(dir, sizeof dir, "%s/logs", o->state_dir);
     struct lt_options lo = {0};
     lo.state_dir = dir;
-    lo.max_uncommitted = o->max_uncommitted ? o->max_uncommitted
-                                            : (size_t)o->cfg->agent.log_read_ahead_kb * 1024;
+    lo.max_uncommitted =
+        o->max_uncommitted ? o->max_uncommitted : (size_t)o->cfg->agent.log_read_ahead_kb * 1024;
     lo.rotate_quiet_ms = o->cfg->agent.rotated_file_quiet_seconds * 1000;
     lo.max_open_files = open_file_cap();
     lo.clock = o->wall_ms;

@@ -168,8 +168,8 @@ static void try_handover(struct logtail *lt, struct lt_file *f)
     }
     lt_file_flush_pending(lt, f);
     f->handed_over = true;
-    cw_debug(LT_COMP, "%s: read to offset %llu, the next file of its stream may start",
-             f->cur_path, (unsigned long long)f->read_off);
+    cw_debug(LT_COMP, "%s: read to offset %llu, the next file of its stream may start", f->cur_path,
+             (unsigned long long)f->read_off);
 }
 
 /* The readable file read longest ago (round robin). */

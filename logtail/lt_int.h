@@ -241,6 +241,8 @@ void lt_file_close(struct logtail *lt, struct lt_file *f);
 /* Reads one chunk; returns bytes read, 0 at EOF or when not readable, -1 on error. */
 long lt_file_read(struct logtail *lt, struct lt_file *f);
 void lt_file_check(struct logtail *lt, struct lt_file *f);
+/* Positions an open file at off (its checkpoint was found by content, not by inode). */
+void lt_file_resume_at(struct logtail *lt, struct lt_file *f, uint64_t off);
 void lt_file_flush_pending(struct logtail *lt, struct lt_file *f);
 void lt_file_flush_partial(struct logtail *lt, struct lt_file *f);
 /* Emits the pending multi-line event (complete lines only). */
@@ -266,6 +268,15 @@ void lt_rescan(struct logtail *lt, struct lt_source *s);
 void lt_start_drain(struct logtail *lt, struct lt_file *f, const char *why);
 /* The follower whose events must precede a new file found at path (same stream), or NULL. */
 struct lt_file *lt_predecessor(struct logtail *lt, struct lt_source *s, const char *path);
+/* siblings.c: rotated generations next to a file (base + [.-_] + digit, not compressed). */
+bool lt_rotation_name(const char *base, const char *name);
+/* Regular files next to `path` named as its rotated generations (paths owned by out; free
+ * with lt_matches_free). 0, or -1 (memory). */
+int lt_siblings(const char *path, struct lt_matches *out);
+/* True when the first fp_len bytes of the file at path hash to fp. */
+bool lt_same_prefix(const char *path, uint64_t fp, uint32_t fp_len);
+/* scan.c: a name with a compressed file's extension (.gz, .zip, ...). */
+bool lt_compressed_name(const char *base);
 /* recover.c: at a source's first scan, follows files rotated away while the agent was stopped
  * (found by their checkpoint's device and inode next to the checkpoint's path). */
 void lt_recover_rotated(struct logtail *lt, struct lt_source *s, const struct lt_matches *m);

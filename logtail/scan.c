@@ -14,7 +14,7 @@
 static const char *const COMPRESSED[] = {".gz",  ".zip", ".bz2", ".xz", ".zst", ".lz4",
                                          ".tar", ".tgz", ".rar", ".7z", ".Z"};
 
-static bool compressed(const char *base)
+bool lt_compressed_name(const char *base)
 {
     size_t n = strlen(base);
     for (size_t i = 0; i < sizeof COMPRESSED / sizeof COMPRESSED[0]; i++) {
@@ -30,7 +30,7 @@ static bool skip_cb(void *ud, const char *path, const char *base)
     struct lt_source *s = ud;
     const char *sd = s->lt->o.state_dir;
     size_t sdl = sd ? strlen(sd) : 0;
-    if (compressed(base))
+    if (lt_compressed_name(base))
         return true;
     if (sdl && strncmp(path, sd, sdl) == 0 && path[sdl] == '/')
         return true;

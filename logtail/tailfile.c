@@ -135,6 +135,16 @@ static void resume(struct logtail *lt, struct lt_file *f, const struct stat *st)
     f->ckpt_dirty = !(k && k->claimed && off == k->offset);
 }
 
+void lt_file_resume_at(struct logtail *lt, struct lt_file *f, uint64_t off)
+{
+    lt->uncommitted -= f->read_off - f->committed;
+    f->read_off = f->committed = f->emitted_end = f->settled_off = off;
+    if (lseek(f->fd, (off_t)off, SEEK_SET) < 0)
+        f->read_off = f->committed = f->emitted_end = f->settled_off = 0;
+    lt_lines_reset(&f->lines, f->read_off);
+    f->ckpt_dirty = f->dirty = true;
+}
+
 /* Opens f (subject to the descriptor cap). 0, or -1 when it must wait or is gone. */
 int lt_file_open(struct logtail *lt, struct lt_file *f)
 {

@@ -330,6 +330,84 @@ TEST(restart_resumes_exactly_at_committed_offset)
     env_done(&v);
 }
 
+static void set_mtime(const char *path, time_t sec)
+{
+    struct timespec ts[2] = {{sec, 0}, {sec, 0}};
+    utimensat(AT_FDCWD, path, ts, 0);
+}
+
+/* Stopped while logrotate ran twice: the checkpointed file is now app.log.2 (with lines past
+ * the checkpoint), a whole generation lived and was rotated to app.log.1 while nobody looked.
+ * The restart reads app.log.2 from the checkpoint, then app.log.1, then app.log. */
+TEST(generations_rotated_while_stopped_are_read_in_order)
+{
+    struct env v;
+    T_ASSERT(env_init(&v) == 0);
+    int w = open(v.log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    append_lines(w, "gen", 1, 10);
+    T_ASSERT(env_start(&v, "app.log", false));
+    settle(v.lt, &v.e, 1000, 1);
+    T_EQ_INT(v.e.n, 10);
+    logtail_free(v.lt); /* stop */
+    v.lt = NULL;
+    evs_free(&v.e);
+    append_lines(w, "gen", 11, 15);
+    close(w);
+    char *g1 = path_join(v.dir, "app.log.1"), *g2 = path_join(v.dir, "app.log.2");
+    T_ASSERT(rename(v.log, g1) == 0);
+    set_mtime(g1, 1700000100);
+    w = open(v.log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    append_lines(w, "gen", 16, 25);
+    close(w);
+    set_mtime(v.log, 1700000200);
+    T_ASSERT(rename(g1, g2) == 0);
+    T_ASSERT(rename(v.log, g1) == 0);
+    w = open(v.log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    append_lines(w, "gen", 26, 30);
+    close(w);
+    T_ASSERT(env_start(&v, "app.log", false));
+    settle(v.lt, &v.e, 1000, 1);
+    T_EQ_INT(v.e.n, 20);
+    expect_seq(&v.e, 0, "gen", 11, 30);
+    free(g1);
+    free(g2);
+    env_done(&v);
+}
+
+/* Stopped while logrotate's copytruncate ran: the checkpointed inode is still app.log but holds
+ * new lines; the old content, with lines past the checkpoint, is in the copy app.log.1. The
+ * restart finishes the copy from the checkpoint, then reads app.log from 0. */
+TEST(copytruncate_while_stopped_finishes_the_copy)
+{
+    struct env v;
+    T_ASSERT(env_init(&v) == 0);
+    int w = open(v.log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    append_lines(w, "ct", 1, 10);
+    T_ASSERT(env_start(&v, "app.log", false));
+    settle(v.lt, &v.e, 1000, 1);
+    T_EQ_INT(v.e.n, 10);
+    logtail_free(v.lt);
+    v.lt = NULL;
+    evs_free(&v.e);
+    append_lines(w, "ct", 11, 20);
+    char *g1 = path_join(v.dir, "app.log.1");
+    char buf[8192];
+    int r = open(v.log, O_RDONLY);
+    ssize_t n = read(r, buf, sizeof buf);
+    close(r);
+    T_ASSERT(n > 0);
+    write_file(g1, buf, (size_t)n, 0); /* the copy */
+    T_ASSERT(ftruncate(w, 0) == 0);    /* the truncate */
+    append_lines(w, "ct", 21, 25);
+    close(w);
+    T_ASSERT(env_start(&v, "app.log", false));
+    settle(v.lt, &v.e, 1000, 1);
+    T_EQ_INT(v.e.n, 15);
+    expect_seq(&v.e, 0, "ct", 11, 25);
+    free(g1);
+    env_done(&v);
+}
+
 TEST(checkpoint_with_other_fingerprint_starts_at_zero)
 {
     struct env v;
@@ -581,6 +659,8 @@ T_MAIN("logtail_files", T_CASE(rename_rotation_mid_write_keeps_order),
        T_CASE(truncate_and_regrow_past_old_size_between_looks),
        T_CASE(deleted_before_read_is_drained), T_CASE(symlink_is_followed),
        T_CASE(restart_resumes_exactly_at_committed_offset),
+       T_CASE(generations_rotated_while_stopped_are_read_in_order),
+       T_CASE(copytruncate_while_stopped_finishes_the_copy),
        T_CASE(checkpoint_with_other_fingerprint_starts_at_zero),
        T_CASE(deleted_file_and_new_file_same_name), T_CASE(fd_cap_warns_and_waits),
        T_CASE(thousand_files_under_one_glob), T_CASE(blacklist_compressed_and_double_star),
