@@ -741,6 +741,9 @@ int logs_pipe_busy(const struct logs_pipe *lp)
 void logs_pipe_stats(const struct logs_pipe *lp, struct logs_pipe_stats *out)
 {
     *out = lp->st;
+    struct lt_stats ls;
+    logtail_stats(lp->lt, &ls);
+    out->truncated_unread_bytes = ls.truncated_unread_bytes;
 }
 
 void logs_pipe_files(const struct logs_pipe *lp,

@@ -144,6 +144,9 @@ struct lt_event {
 struct lt_stats {
     unsigned files_open, files_followed, files_waiting_fd;
     uint64_t events, bytes_read, uncommitted, lines_split, filtered;
+    /* bytes seen in a file that were neither read nor in its copy when it was truncated
+     * (copytruncate's copy-then-truncate window, or a truncation with no copy): lost */
+    uint64_t truncated_unread_bytes;
     bool paused; /* reading stopped by max_uncommitted */
 };
 

@@ -17,6 +17,8 @@
 /* Scratch buffers larger than this are released after use (a long line must not pin 1 MiB
  * per file). */
 #define LT_IDLE_BUF_MAX (64 * 1024)
+/* Bytes kept from just before a file's read offset: a copytruncate copy must hold them too. */
+#define LT_TAIL_MAX 64
 
 /* ---- regex (filter.c) ---- */
 struct lt_re {
@@ -176,8 +178,11 @@ struct lt_file {
     uint64_t pred_id; /* 0, or the file whose events must all come first */
     uint64_t rr;      /* round-robin stamp of the last read */
     bool dirty, need_check, ckpt_dirty, at_eof, matched, superseded, selected, open_warned;
-    bool succ_seen;   /* draining: a later file of the stream was seen holding data */
-    bool handed_over; /* draining: the next file of the stream may produce events */
+    bool succ_seen;     /* draining: a later file of the stream was seen holding data */
+    bool handed_over;   /* draining: the next file of the stream may produce events */
+    uint64_t seen_size; /* largest size seen (fstat) for the current content */
+    unsigned char tail[LT_TAIL_MAX]; /* the last bytes read, before read_off */
+    uint32_t tail_len;
     int64_t last_data_ms, gone_ms;
     struct lt_lines lines;
     struct lt_dec dec;
@@ -280,5 +285,14 @@ bool lt_compressed_name(const char *base);
 /* recover.c: at a source's first scan, follows files rotated away while the agent was stopped
  * (found by their checkpoint's device and inode next to the checkpoint's path). */
 void lt_recover_rotated(struct logtail *lt, struct lt_source *s, const struct lt_matches *m);
+/* Follows m as a rotated (draining) file of `stream`, after the stream's newest file, reading
+ * from off. NULL when it could not be created. */
+struct lt_file *lt_follow_rotated(struct logtail *lt, struct lt_source *s, const struct lt_match *m,
+                                  uint64_t off, const char *stream);
+/* copytrunc.c: f was truncated or its content replaced. If a copy of its old content with
+ * bytes past f's read offset lies next to it (copytruncate), f moves to the copy and finishes
+ * it, the generations copied after it follow, and a new follower takes the truncated file
+ * from 0: true. Counts the bytes known lost in copytruncate's window. */
+bool lt_follow_copy(struct logtail *lt, struct lt_file *f);
 
 #endif

@@ -143,27 +143,25 @@ static int by_mtime(const void *a, const void *b)
     return x->m.mtime_ns < y->m.mtime_ns ? -1 : x->m.mtime_ns > y->m.mtime_ns;
 }
 
-/* Follows c as a rotated file of the stream it was checkpointed under. */
-static void follow_rotated(struct logtail *lt, struct lt_source *s, struct cand *c)
+struct lt_file *lt_follow_rotated(struct logtail *lt, struct lt_source *s, const struct lt_match *m,
+                                  uint64_t off, const char *stream)
 {
-    struct lt_file *pred = lt_predecessor(lt, s, c->stream);
-    struct lt_file *f = lt_file_new(lt, s, &c->m);
-    char *stream = strdup(c->stream);
-    if (!f || !stream) {
-        free(stream);
-        return;
+    struct lt_file *pred = lt_predecessor(lt, s, stream);
+    struct lt_file *f = lt_file_new(lt, s, m);
+    char *sp = strdup(stream);
+    if (!f || !sp) {
+        free(sp);
+        return NULL;
     }
     free(f->stream_path);
-    f->stream_path = stream;
+    f->stream_path = sp;
     f->pred_id = pred ? pred->id : 0;
-    if (lt_file_open(lt, f) != 0)
-        return;
-    if (f->read_off != c->off)
-        lt_file_resume_at(lt, f, c->off);
-    cw_info(LT_COMP,
-            "%s (a generation of %s) was rotated while stopped: sending it from offset %llu",
-            c->m.path, c->stream, (unsigned long long)f->read_off);
+    if (pred)
+        pred->superseded = true;
+    if (lt_file_open(lt, f) == 0 && f->read_off != off)
+        lt_file_resume_at(lt, f, off);
     lt_start_drain(lt, f, "is a rotated file");
+    return f;
 }
 
 void lt_recover_rotated(struct logtail *lt, struct lt_source *s, const struct lt_matches *m)
@@ -182,7 +180,11 @@ void lt_recover_rotated(struct logtail *lt, struct lt_source *s, const struct lt
     if (c.n > 1)
         qsort(c.v, c.n, sizeof *c.v, by_mtime);
     for (size_t i = 0; i < c.n; i++) {
-        follow_rotated(lt, s, &c.v[i]);
+        cw_info(LT_COMP,
+                "%s (a generation of %s) was rotated while stopped: sending it from "
+                "offset %llu",
+                c.v[i].m.path, c.v[i].stream, (unsigned long long)c.v[i].off);
+        (void)lt_follow_rotated(lt, s, &c.v[i].m, c.v[i].off, c.v[i].stream);
         free(c.v[i].m.path);
     }
     free(c.v);

@@ -260,8 +260,8 @@ void lt_poll(struct logtail *lt)
         struct stat st;
         if (fstat(f->fd, &st) == 0 && (uint64_t)st.st_size != f->read_off)
             f->dirty = true;
-        f->need_check = true;
-        if (f->state != LT_ACTIVE)
+        lt_file_check(lt, f); /* also while reading is paused: a copytruncate is seen early */
+        if (f->fd < 0 || f->state != LT_ACTIVE)
             continue;
         if (stat(f->cur_path, &st) != 0 || (uint64_t)st.st_ino != f->ino ||
             (uint64_t)st.st_dev != f->dev)

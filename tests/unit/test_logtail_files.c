@@ -408,6 +408,65 @@ TEST(copytruncate_while_stopped_finishes_the_copy)
     env_done(&v);
 }
 
+/* Commits every event pulled so far (delivery resumes after an outage). */
+static void commit_all(struct env *v)
+{
+    for (size_t i = 0; i < v->e.n; i++)
+        logtail_commit(v->lt, v->e.file_id[i], v->e.end[i]);
+}
+
+/* copytruncate while reading is paused (an outage: nothing committed, the read-ahead cap
+ * reached): the unread rest of the old content is finished from the copy app.log.1, then the
+ * truncated app.log is read from 0. Twice in a row (two rotations in one outage: the first
+ * copy is app.log.2 by then). */
+TEST(copytruncate_during_outage_finishes_from_the_copy)
+{
+    struct env v;
+    T_ASSERT(env_init(&v) == 0);
+    int w = open(v.log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    append_lines(w, "ct", 1, 200); /* 1,600 bytes */
+    struct lt_options o = test_opts(v.state);
+    o.max_event_size = 256;
+    o.max_uncommitted = 512; /* reading stops after 512 bytes until commits come */
+    v.lt = logtail_new(&o);
+    v.glob = path_join(v.dir, "app.log");
+    struct lt_source_config c = src_cfg(v.glob);
+    T_ASSERT(logtail_add_source(v.lt, &c, NULL, 0) == 0);
+    for (int i = 0; i < 5; i++)
+        turn(v.lt, &v.e, 100, 0); /* the outage: nothing is committed */
+    T_ASSERT(v.e.n < 100);
+    char *g1 = path_join(v.dir, "app.log.1"), *g2 = path_join(v.dir, "app.log.2");
+    char buf[8192];
+    for (int gen = 0; gen < 2; gen++) {
+        int r = open(v.log, O_RDONLY);
+        ssize_t n = read(r, buf, sizeof buf);
+        close(r);
+        T_ASSERT(n > 0);
+        if (gen == 1)
+            T_ASSERT(rename(g1, g2) == 0);
+        write_file(g1, buf, (size_t)n, 0); /* logrotate: copy, */
+        set_mtime(g1, 1700000100 + gen);
+        T_ASSERT(ftruncate(w, 0) == 0); /* then truncate */
+        append_lines(w, "ct", 201 + gen * 100, 300 + gen * 100);
+        for (int i = 0; i < 3; i++)
+            turn(v.lt, &v.e, 1000, 0);
+    }
+    for (int i = 0; i < 200; i++) { /* the outage ends */
+        commit_all(&v);
+        turn(v.lt, &v.e, 500, 1);
+    }
+    settle(v.lt, &v.e, 1000, 1);
+    close(w);
+    struct lt_stats st;
+    logtail_stats(v.lt, &st);
+    T_EQ_INT(st.truncated_unread_bytes, 0);
+    T_EQ_INT(v.e.n, 400);
+    expect_seq(&v.e, 0, "ct", 1, 400);
+    free(g1);
+    free(g2);
+    env_done(&v);
+}
+
 TEST(checkpoint_with_other_fingerprint_starts_at_zero)
 {
     struct env v;
@@ -661,6 +720,7 @@ T_MAIN("logtail_files", T_CASE(rename_rotation_mid_write_keeps_order),
        T_CASE(restart_resumes_exactly_at_committed_offset),
        T_CASE(generations_rotated_while_stopped_are_read_in_order),
        T_CASE(copytruncate_while_stopped_finishes_the_copy),
+       T_CASE(copytruncate_during_outage_finishes_from_the_copy),
        T_CASE(checkpoint_with_other_fingerprint_starts_at_zero),
        T_CASE(deleted_file_and_new_file_same_name), T_CASE(fd_cap_warns_and_waits),
        T_CASE(thousand_files_under_one_glob), T_CASE(blacklist_compressed_and_double_star),
