@@ -26,6 +26,7 @@ from test_logs_basic import Agent, TmpDir, config, events
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SEQ = re.compile(r"seq=(\d{9})")
+LINE_BYTES = 99  # torture_writer.py: "seq=%09d " + 84 bytes + "\n"
 LOGROTATE = shutil.which("logrotate") or "/usr/sbin/logrotate"
 
 # name: logrotate options, file_path suffix, extra knobs
@@ -108,6 +109,16 @@ def account(got, total, disk, inherent_ok):
             "first_missing": sorted(missing - inherent)[:5]}
 
 
+def _reported_lost(state):
+    """What the running agent counts as lost to truncation (cwagent status), in bytes."""
+    r = subprocess.run([cwtest.CWAGENT, "status", "--state-dir", state], capture_output=True,
+                       text=True, timeout=10)
+    try:
+        return int(json.loads(r.stdout)["logs"].get("truncated_unread_bytes", 0))
+    except (ValueError, KeyError, TypeError):
+        return 0
+
+
 def _settle(emu, total, deadline, ag):
     """Waits until every line is stored, or the count stopped moving for 6 s."""
     last, since = -1, time.monotonic()
@@ -185,17 +196,20 @@ def run(name, total, rate, seed=None, verbose=True):
                     writer.wait()
             rot.join()
             _settle(emu, total, time.monotonic() + 90, ag)
+            reported = _reported_lost(ag.state)
             cwtest.eq(ag.stop(), 0, "agent exit status")
         got = [e["message"] for e in events(emu).get(("g", "s"), [])]
         fig = account(got, total, on_disk(tmp), sc.get("inherent", False))
-        fig.update(scenario=name, rotations=rot.count, seed=seed)
+        fig.update(scenario=name, rotations=rot.count, seed=seed,
+                   reported_lost_lines=reported // LINE_BYTES)
         if rot.errors:
             fig["logrotate_errors"] = rot.errors
         if verbose:
             print("  %-22s written %6d  stored %6d  lost %5d (inherent %5d, defect %5d)  "
-                  "duplicated %5d  out of order %5d  rotations %3d  seed %d"
+                  "duplicated %5d  out of order %5d  rotations %3d  agent-reported lost %d  seed %d"
                   % (name, fig["written"], fig["stored"], fig["lost"], fig["lost_inherent"],
-                     fig["lost_defect"], fig["duplicated"], fig["out_of_order"], rot.count, seed),
+                     fig["lost_defect"], fig["duplicated"], fig["out_of_order"], rot.count,
+                     fig["reported_lost_lines"], seed),
                   flush=True)
         return fig
 

@@ -467,6 +467,46 @@ TEST(copytruncate_during_outage_finishes_from_the_copy)
     env_done(&v);
 }
 
+static uint64_t inode_of(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? (uint64_t)st.st_ino : 0;
+}
+
+/* A retired follower (its file rotated, drained, closed, still matching app.log*) keeps its
+ * (device, inode). The file is deleted and the file system hands its inode number to a new
+ * generation, which is renamed away before the tailer ever opened it: its rename event must not
+ * be taken for the retired follower's file (its first bytes differ), its lines are read. */
+TEST(reused_inode_of_a_retired_file_is_a_new_file)
+{
+    struct env v;
+    T_ASSERT(env_init(&v) == 0);
+    write_str(v.log, "ri 0001\nri 0002\n", 0);
+    T_ASSERT(env_start(&v, "app.log*", false));
+    settle(v.lt, &v.e, 1000, 1);
+    char *g1 = path_join(v.dir, "app.log.1"), *g2 = path_join(v.dir, "app.log.2");
+    uint64_t ino_a = inode_of(v.log);
+    T_ASSERT(rename(v.log, g1) == 0);
+    write_str(v.log, "ri 0003\nri 0004\n", 0);
+    settle(v.lt, &v.e, 5000, 1); /* A is drained, quiet past 30 s: retired and closed */
+    T_EQ_INT(v.e.n, 4);
+    T_ASSERT(unlink(g1) == 0);                 /* A deleted: its inode number is free */
+    T_ASSERT(rename(v.log, g1) == 0);          /* B rotated */
+    write_str(v.log, "ri 0005\nri 0006\n", 0); /* C: the file system reuses A's number */
+    uint64_t ino_c = inode_of(v.log);
+    T_ASSERT(rename(v.log, g2) == 0); /* C rotated before the tailer saw it at app.log */
+    write_str(v.log, "ri 0007\nri 0008\n", 0);
+    settle(v.lt, &v.e, 1000, 1);
+    if (ino_c != ino_a)
+        t_skip("the file system did not reuse the inode number (%llu, %llu)",
+               (unsigned long long)ino_a, (unsigned long long)ino_c);
+    T_EQ_INT(v.e.n, 8);
+    expect_seq(&v.e, 0, "ri", 1, 8);
+    free(g1);
+    free(g2);
+    env_done(&v);
+}
+
 TEST(checkpoint_with_other_fingerprint_starts_at_zero)
 {
     struct env v;
@@ -721,6 +761,7 @@ T_MAIN("logtail_files", T_CASE(rename_rotation_mid_write_keeps_order),
        T_CASE(generations_rotated_while_stopped_are_read_in_order),
        T_CASE(copytruncate_while_stopped_finishes_the_copy),
        T_CASE(copytruncate_during_outage_finishes_from_the_copy),
+       T_CASE(reused_inode_of_a_retired_file_is_a_new_file),
        T_CASE(checkpoint_with_other_fingerprint_starts_at_zero),
        T_CASE(deleted_file_and_new_file_same_name), T_CASE(fd_cap_warns_and_waits),
        T_CASE(thousand_files_under_one_glob), T_CASE(blacklist_compressed_and_double_star),
