@@ -202,7 +202,8 @@ struct lt_source {
     int64_t last_ts_ms;
     bool has_last_ts;
     int64_t last_rescan_ms;
-    uint64_t key; /* checkpoint key: FNV-1a of file_path */
+    uint64_t key;          /* checkpoint key: FNV-1a of file_path */
+    int64_t base_mtime_ns; /* newest mtime among the matches at the first scan */
 };
 
 struct lt_qev {

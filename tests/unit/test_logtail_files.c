@@ -5,6 +5,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <time.h>
 
 static void append_lines(int fd, const char *prefix, int from, int to)
 {
@@ -507,6 +508,37 @@ TEST(reused_inode_of_a_retired_file_is_a_new_file)
     env_done(&v);
 }
 
+/* app.log* without publish_multi_logs: a generation that lived at app.log between two looks
+ * and was renamed twice before its first rename event was handled (app.log -> app.log.2 ->
+ * app.log.3: the event names a path that is gone) is not the newest match and no rename event
+ * leads to it. It is still read, in order, before the file that replaced it. */
+TEST(glob_generation_renamed_twice_unseen_is_read_in_order)
+{
+    struct env v;
+    T_ASSERT(env_init(&v) == 0);
+    write_str(v.log, "gg 0001\ngg 0002\n", 0);
+    T_ASSERT(env_start(&v, "app.log*", false));
+    settle(v.lt, &v.e, 1000, 1);
+    T_EQ_INT(v.e.n, 2);
+    time_t now = time(NULL);
+    char *g1 = path_join(v.dir, "app.log.1"), *g2 = path_join(v.dir, "app.log.2"),
+         *g3 = path_join(v.dir, "app.log.3");
+    T_ASSERT(rename(v.log, g1) == 0);
+    write_str(v.log, "gg 0003\ngg 0004\n", 0);
+    set_mtime(v.log, now + 10);
+    T_ASSERT(rename(v.log, g2) == 0);
+    T_ASSERT(rename(g2, g3) == 0);
+    write_str(v.log, "gg 0005\ngg 0006\n", 0);
+    set_mtime(v.log, now + 20);
+    settle(v.lt, &v.e, 1000, 1);
+    T_EQ_INT(v.e.n, 6);
+    expect_seq(&v.e, 0, "gg", 1, 6);
+    free(g1);
+    free(g2);
+    free(g3);
+    env_done(&v);
+}
+
 TEST(checkpoint_with_other_fingerprint_starts_at_zero)
 {
     struct env v;
@@ -762,6 +794,7 @@ T_MAIN("logtail_files", T_CASE(rename_rotation_mid_write_keeps_order),
        T_CASE(copytruncate_while_stopped_finishes_the_copy),
        T_CASE(copytruncate_during_outage_finishes_from_the_copy),
        T_CASE(reused_inode_of_a_retired_file_is_a_new_file),
+       T_CASE(glob_generation_renamed_twice_unseen_is_read_in_order),
        T_CASE(checkpoint_with_other_fingerprint_starts_at_zero),
        T_CASE(deleted_file_and_new_file_same_name), T_CASE(fd_cap_warns_and_waits),
        T_CASE(thousand_files_under_one_glob), T_CASE(blacklist_compressed_and_double_star),
