@@ -44,11 +44,12 @@ C_FILES   := $(shell git ls-files -co --exclude-standard '*.c' '*.h' 2>/dev/null
 
 DEB_PKGS := gcc make pkg-config libcurl4-openssl-dev libssl-dev libjansson-dev zlib1g-dev libpcre2-dev \
             python3 python3-botocore procps iproute2 sysstat \
-            dpkg-dev lintian systemd shellcheck man-db
+            dpkg-dev lintian systemd shellcheck man-db logrotate
 
 .SECONDARY:
 
-.PHONY: all deps bench-deps run test test-only check-asan bench format format-check clean tests
+.PHONY: all deps bench-deps run test test-only check-asan bench format format-check clean tests \
+        torture
 
 all: $(BUILD)/cwagent
 
@@ -100,6 +101,13 @@ test-only: tests
 
 check-asan: deps
 	@$(MAKE) --no-print-directory BUILD=build-asan SANITIZE=1 CFLAGS="-O1 -g" test-only
+
+# The rotation torture test at the issue's size: Debian's logrotate, 150,000 lines per scenario
+# (about 15 minutes). `make test` runs the same scenarios with 16,000 lines. TORTURE_LINES=N.
+TORTURE_LINES ?= 150000
+torture: deps $(BUILD)/cwagent
+	@CW_REPO=$(CURDIR) CW_BUILD=$(CURDIR)/$(BUILD) CWAGENT=$(CURDIR)/$(BUILD)/cwagent PYTHONDONTWRITEBYTECODE=1 \
+	  PYTHONPATH=$(CURDIR)/tests/lib $(PYTHON) tests/e2e/torture_rotation.py $(TORTURE_LINES)
 
 # The logs throughput benchmark ships to nginx (a fast sink that is not the Python emulator).
 BENCH_PKGS := nginx-light

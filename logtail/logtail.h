@@ -23,20 +23,33 @@
  *   hold only committed offsets; the file is replaced atomically (temp, fsync, rename, fsync
  *   of the directory), at most once per checkpoint_interval_ms (and on logtail_flush /
  *   logtail_free). A crash re-sends at most what was uncommitted; files rotated while the
- *   agent was stopped are found next to their old path and finished first.
+ *   agent was stopped are found next to their old path and finished first (see Start below).
  *
  * Behaviour decisions (the reference agent is amazon-cloudwatch-agent, see notes d.5/d.6):
  *   - New files are read from the beginning; a file whose (device, inode, fingerprint of its
  *     first <= 1 KiB) matches a checkpoint resumes at the committed offset; a fingerprint
  *     mismatch (inode reuse, copytruncate while stopped) starts at 0.
  *   - Rotation (the path now names another inode, or the file was deleted): the old file keeps
- *     being read through its open descriptor until EOF and for `rotate_grace_ms` after the
- *     rotation was seen (late writes of the application), its pending lines are flushed, and
- *     only then does the next file of the same stream start producing events. A rotated file
- *     whose new name still matches the glob stays the same follower (identity is the inode,
- *     checkpoints are keyed by source pattern + device + inode), so it is never read twice.
- *     A file renamed away from a followed path before it was opened is found from the
- *     directory's rename event and read as a rotated file of that stream.
+ *     being read through its open descriptor until it has been quiet for `rotate_quiet_ms`
+ *     after the later of its last data and the rotation (writers that reopen late), or until
+ *     it is deleted, read to its end and quiet for 2 s. Order within a stream is the order
+ *     written: the next file of the stream produces events only once the old one "handed
+ *     over" — a later file was seen holding data before the old one was read to its end (the
+ *     writer moved on), or the old one was let go. A rotated file whose new name still matches
+ *     the glob stays the same follower (identity is the inode while its descriptor is open;
+ *     a closed follower must also have the same first bytes, inode numbers are reused), so it
+ *     is never read twice. A file renamed away from a followed path before it was opened is
+ *     found from the directory's rename event (renames queued before a re-glob are handled
+ *     first), or, without publish_multi_logs, as a generation of the stream (siblings.c names)
+ *     modified after the source started that no follower saw; it is read before its successor.
+ *   - copytruncate: when a truncated file's old content, with bytes not read yet, sits in a
+ *     copy next to it (same first bytes and same bytes before the read offset), the follower
+ *     finishes the copy, then later copies, then the truncated file from 0. What was written
+ *     between the copy and the truncation is lost for every tailer; the bytes of it that were
+ *     seen are counted (lt_stats.truncated_unread_bytes).
+ *   - Start: a checkpointed file that is no longer at its path is looked for among the path's
+ *     rotated generations (by inode, or by content for a copytruncate copy) and finished from
+ *     its offset, then the generations modified after it, oldest first, then the current file.
  *   - Truncation (size below the read offset, or the first bytes changed): pending lines of
  *     the old content are flushed, then the file is read again from 0 under a new file_id
  *     (commits for the old id are ignored).
