@@ -65,13 +65,16 @@ class Rotator(threading.Thread):
         self.conf, self.state, self.rnd, self.min_gap = conf, state, rnd, min_gap
         self.stop_now = threading.Event()
         self.count = 0
+        self.times = []  # seconds each logrotate run took
         self.errors = []
 
     def run(self):
         while not self.stop_now.wait(self.rnd.uniform(max(0.5, self.min_gap), 2.0)):
+            t = time.monotonic()
             r = subprocess.run([LOGROTATE, "-f", "-s", self.state, self.conf],
                                capture_output=True, text=True)
             self.count += 1
+            self.times.append(round(time.monotonic() - t, 2))
             if r.returncode != 0 and len(self.errors) < 5:
                 self.errors.append(r.stderr.strip()[-300:])
 
@@ -170,7 +173,7 @@ def run(name, total, rate, seed=None, verbose=True):
         pidfile = os.path.join(tmp, "writer.pid")
         conf = os.path.join(tmp, "logrotate.conf")
         with open(conf, "w") as f:
-            f.write(logrotate_conf(path, sc, pidfile, sc.get("rotate", 100000)))
+            f.write(logrotate_conf(path, sc, pidfile, sc.get("rotate", 1000)))
         os.chmod(conf, 0o644)
         item = {"file_path": path + ("*" if sc.get("glob") else ""), "log_group_name": "g",
                 "log_stream_name": "s"}
@@ -204,6 +207,7 @@ def run(name, total, rate, seed=None, verbose=True):
                    reported_lost_lines=reported // LINE_BYTES)
         if rot.errors:
             fig["logrotate_errors"] = rot.errors
+        fig["logrotate_seconds"] = rot.times
         if verbose:
             print("  %-22s written %6d  stored %6d  lost %5d (inherent %5d, defect %5d)  "
                   "duplicated %5d  out of order %5d  rotations %3d  agent-reported lost %d  seed %d"
