@@ -135,8 +135,8 @@ static size_t newest(const struct lt_matches *m)
     return best;
 }
 
-/* True when base name `name` is a rotated generation of a stream of s (app.log.1 of app.log). */
-static bool generation_of_stream(struct logtail *lt, struct lt_source *s, const char *path)
+/* The stream path of s whose rotated generation `path` is (app.log for app.log.1), or NULL. */
+static const char *generation_of_stream(struct logtail *lt, struct lt_source *s, const char *path)
 {
     const char *name = strrchr(path, '/');
     name = name ? name + 1 : path;
@@ -145,9 +145,9 @@ static bool generation_of_stream(struct logtail *lt, struct lt_source *s, const 
             continue;
         const char *b = strrchr(f->stream_path, '/');
         if (lt_rotation_name(b ? b + 1 : f->stream_path, name))
-            return true;
+            return f->stream_path;
     }
-    return false;
+    return NULL;
 }
 
 /* Without publish_multi_logs only the newest match is followed. A generation of the stream
