@@ -23,6 +23,7 @@ import time
 
 import cwtest
 from test_logs_basic import Agent, TmpDir, config, events
+from test_logs_rotation import wait_opened
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SEQ = re.compile(r"seq=(\d{9})")
@@ -184,7 +185,7 @@ def run(name, total, rate, seed=None, verbose=True):
         rot = Rotator(conf, os.path.join(tmp, "logrotate.state"), rnd, sc.get("min_gap", 0))
         with Agent(tmp, cfg, emu.endpoint) as ag:
             try:
-                time.sleep(0.5)
+                wait_opened(ag, path)  # the agent follows app.log before anything rotates
                 writer = subprocess.Popen([sys.executable, os.path.join(HERE, "torture_writer.py"),
                                            path, str(rate), str(total),
                                            str(sc.get("reopen_delay", 0)), pidfile])
