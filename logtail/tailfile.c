@@ -354,7 +354,7 @@ int lt_file_write_ckpt(struct logtail *lt, struct lt_file *f)
     if (!f->ckpt_dirty)
         return 0;
     struct lt_ckpt k = {0};
-    k.path = f->cur_path;
+    k.path = f->stream_path; /* where its generations are looked for after a restart */
     k.src = f->src->key;
     k.dev = f->dev;
     k.ino = f->ino;

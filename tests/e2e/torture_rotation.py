@@ -213,6 +213,7 @@ def run(name, total, rate, seed=None, verbose=True):
             _settle(total, time.monotonic() + 120, ag)
             reported = int(_status(ag.state).get("truncated_unread_bytes", 0))
             cwtest.eq(ag.stop(), 0, "agent exit status")
+            agent_log = [ln for ln in ag.output().splitlines() if "[logtail]" in ln]
         got = stream_messages(emu, "g", "s")
         fig = account(got, total, on_disk(tmp), sc.get("inherent", False))
         fig.update(scenario=name, rotations=rot.count, seed=seed,
@@ -220,6 +221,8 @@ def run(name, total, rate, seed=None, verbose=True):
         if rot.errors:
             fig["logrotate_errors"] = rot.errors
         fig["logrotate_seconds"] = rot.times
+        if fig["lost_defect"] or fig["out_of_order"]:
+            print("\n".join(["  agent log (logtail), %s:" % name] + agent_log[-80:]), flush=True)
         if verbose:
             print("  %-22s written %6d  stored %6d  lost %5d (inherent %5d, defect %5d)  "
                   "duplicated %5d  out of order %5d  rotations %3d  agent-reported lost %d  seed %d"

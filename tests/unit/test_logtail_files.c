@@ -375,6 +375,51 @@ TEST(generations_rotated_while_stopped_are_read_in_order)
     env_done(&v);
 }
 
+/* Two restarts, a rotation before each: the file finished after the first restart (found at
+ * app.log.1) is only half delivered when the agent stops again, and is at app.log.2 by the next
+ * start. Its checkpoint names the stream path (app.log), where its generations are looked for,
+ * not the rotated name it was read under: the rest is still found. */
+TEST(rotated_file_resumed_twice_across_restarts)
+{
+    struct env v;
+    T_ASSERT(env_init(&v) == 0);
+    time_t now = time(NULL);
+    char *g1 = path_join(v.dir, "app.log.1"), *g2 = path_join(v.dir, "app.log.2");
+    int w = open(v.log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    append_lines(w, "tw", 1, 10);
+    T_ASSERT(env_start(&v, "app.log", false));
+    settle(v.lt, &v.e, 1000, 1);
+    T_EQ_INT(v.e.n, 10);
+    logtail_free(v.lt);
+    v.lt = NULL;
+    evs_free(&v.e);
+    append_lines(w, "tw", 11, 15);
+    close(w);
+    T_ASSERT(rename(v.log, g1) == 0);
+    set_mtime(g1, now + 10);
+    write_str(v.log, "tw 0016\ntw 0017\n", 0);
+    set_mtime(v.log, now + 20);
+    T_ASSERT(env_start(&v, "app.log", false));
+    settle(v.lt, &v.e, 1000, 0); /* read, but only the first two delivered */
+    T_ASSERT(v.e.n >= 2);
+    T_EQ_STR(v.e.msg[0], "tw 0011");
+    logtail_commit(v.lt, v.e.file_id[1], v.e.end[1]);
+    logtail_free(v.lt); /* writes the checkpoints */
+    v.lt = NULL;
+    evs_free(&v.e);
+    T_ASSERT(rename(g1, g2) == 0);
+    T_ASSERT(rename(v.log, g1) == 0);
+    write_str(v.log, "tw 0018\n", 0);
+    set_mtime(v.log, now + 30);
+    T_ASSERT(env_start(&v, "app.log", false));
+    settle(v.lt, &v.e, 1000, 1);
+    T_EQ_INT(v.e.n, 6);
+    expect_seq(&v.e, 0, "tw", 13, 18);
+    free(g1);
+    free(g2);
+    env_done(&v);
+}
+
 /* Stopped while logrotate's copytruncate ran: the checkpointed inode is still app.log but holds
  * new lines; the old content, with lines past the checkpoint, is in the copy app.log.1. The
  * restart finishes the copy from the checkpoint, then reads app.log from 0. */
@@ -791,6 +836,7 @@ T_MAIN("logtail_files", T_CASE(rename_rotation_mid_write_keeps_order),
        T_CASE(deleted_before_read_is_drained), T_CASE(symlink_is_followed),
        T_CASE(restart_resumes_exactly_at_committed_offset),
        T_CASE(generations_rotated_while_stopped_are_read_in_order),
+       T_CASE(rotated_file_resumed_twice_across_restarts),
        T_CASE(copytruncate_while_stopped_finishes_the_copy),
        T_CASE(copytruncate_during_outage_finishes_from_the_copy),
        T_CASE(reused_inode_of_a_retired_file_is_a_new_file),
