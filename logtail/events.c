@@ -172,6 +172,21 @@ static void try_handover(struct logtail *lt, struct lt_file *f)
              (unsigned long long)f->read_off);
 }
 
+/* Before the first bytes of a file of a stream are read: the pending multi-line event of every
+ * other file of the stream that was read to its end is emitted first (its last line would
+ * otherwise wait for its next line or an idle flush, and come after the new file's first). */
+static void flush_stream_peers(struct logtail *lt, struct lt_file *f)
+{
+    for (struct lt_file *o = lt->files; o; o = o->next) {
+        if (o == f || o->src != f->src || o->state == LT_RETIRED || !o->ml.has || !o->at_eof ||
+            o->dirty)
+            continue;
+        if (f->src->cfg.publish_multi_logs && strcmp(o->stream_path, f->stream_path) != 0)
+            continue;
+        lt_file_flush_multiline(lt, o);
+    }
+}
+
 /* The readable file read longest ago (round robin). */
 static struct lt_file *pick(struct logtail *lt)
 {
@@ -197,6 +212,9 @@ static void pump(struct logtail *lt)
         if (!f)
             return;
         f->rr = ++lt->rr;
+        struct stat st;
+        if (f->read_off == 0 && fstat(f->fd, &st) == 0 && st.st_size > 0)
+            flush_stream_peers(lt, f); /* its first bytes */
         long n = lt_file_read(lt, f);
         if (n > 0)
             bytes += (size_t)n;
