@@ -164,7 +164,9 @@ def _drive(sc, ag, emu, writer, rnd, duration):
         ag.start()
     if sc.get("stop_gap"):
         time.sleep(duration * 0.3)
-        ag.stop()
+        rc = ag.stop(timeout=120)
+        if rc != 0:  # a clean stop that had to be killed would explain duplicates: say so
+            raise AssertionError("SIGTERM stop: exit status %s (expected 0)" % rc)
         time.sleep(sc["stop_gap"])
         ag.start()
     writer.wait(timeout=max(30, 3 * duration - (time.monotonic() - t0)))
@@ -221,7 +223,7 @@ def run(name, total, rate, seed=None, verbose=True):
         if rot.errors:
             fig["logrotate_errors"] = rot.errors
         fig["logrotate_seconds"] = rot.times
-        if fig["lost_defect"] or fig["out_of_order"]:
+        if fig["lost_defect"] or fig["out_of_order"] or (fig["duplicated"] and not sc.get("kills")):
             print("\n".join(["  agent log (logtail), %s:" % name] + agent_log[-80:]), flush=True)
         if verbose:
             print("  %-22s written %6d  stored %6d  lost %5d (inherent %5d, defect %5d)  "
