@@ -19,7 +19,9 @@
 #include "agent/http_curl.h"
 #include "agent/logs_pipe.h"
 #include "agent/loop.h"
+#include "agent/listeners.h"
 #include "agent/metrics_pipe.h"
+#include "agent/netconf.h"
 #include "agent/sdnotify.h"
 #include "agent/spool.h"
 #include "agent/status.h"
@@ -46,6 +48,8 @@ struct run {
     size_t npaths;
     const char *state_dir;
     const char *root;
+    const char *common_path; /* common-config.toml */
+    struct cw_netconf net;
     int pack;
     uint64_t spool_max;
     struct cw_loop *loop;
@@ -87,15 +91,18 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: cwagent run -c FILE|DIR [-c ...] [--state-dir DIR] [--spool-mb N]\n"
-            "                   [--pack-values] [--root DIR]\n\n"
+            "                   [--pack-values] [--root DIR] [--common-config FILE]\n\n"
             "Runs the agent in the foreground with an amazon-cloudwatch-agent JSON config.\n"
             "  -c, --config PATH  a config file or a directory of them (repeatable)\n"
             "  --state-dir DIR    spool and checkpoints (default " DEFAULT_STATE_DIR ")\n"
             "  --spool-mb N       bound of the on-disk metrics spool (default %d MB)\n"
             "  --pack-values      pack a series' samples of one flush into Values/Counts\n"
             "  --root DIR         read /proc and /sys below DIR (containers: /hostfs)\n"
+            "  --common-config FILE  proxy, CA bundle, shared credentials, IMDS retries\n"
+            "                     (default " CW_COMMON_CONFIG_PATH "; a missing file is fine)\n"
             "Environment: AWS credentials chain variables, AWS_REGION,\n"
-            "AWS_EC2_METADATA_SERVICE_ENDPOINT, AWS_ENDPOINT_URL[_<SERVICE>].\n"
+            "AWS_EC2_METADATA_SERVICE_ENDPOINT, AWS_ENDPOINT_URL[_<SERVICE>],\n"
+            "HTTPS_PROXY, HTTP_PROXY, NO_PROXY, AWS_CA_BUNDLE.\n"
             "Signals: SIGTERM/SIGINT stop (queued data stays in the spool), SIGHUP reloads.\n",
             DEFAULT_SPOOL_MB);
 }
@@ -122,6 +129,8 @@ static int parse_args(struct run *r, int argc, char **argv)
             r->state_dir = v;
         } else if (strcmp(a, "--root") == 0) {
             r->root = v;
+        } else if (strcmp(a, "--common-config") == 0) {
+            r->common_path = v;
         } else if (strcmp(a, "--spool-mb") == 0) {
             char *end;
             unsigned long mb = strtoul(v, &end, 10);
@@ -168,6 +177,8 @@ static void fetch_identity(struct run *r)
     struct imds_options io = {0};
     io.http = &r->http;
     imds_options_from_env(&io, (const char *const *)environ);
+    if (r->net.file.imds_retries >= 0)
+        io.retries = r->net.file.imds_retries ? r->net.file.imds_retries : IMDS_RETRIES_NONE;
     if (io.disabled)
         return;
     r->imds = imds_client_new(&io);
@@ -245,6 +256,22 @@ static int pick_region(struct run *r)
     return 0;
 }
 
+/* The endpoint of a service: the override, else FIPS / dual-stack as the environment and
+ * agent.use_dualstack_endpoint ask, in the region's partition (agent/endpoint.h). */
+static int endpoint(struct run *r, const char *prefix, const char *env_name, const char *override,
+                    char *out, size_t outlen)
+{
+    struct cw_endpoint_opts eo = {0};
+    char err[256];
+    eo.dualstack = r->cfg->agent.use_dualstack_endpoint;
+    cw_endpoint_opts_from_env(&eo);
+    if (cw_endpoint_resolve(prefix, env_name, r->region, override, &eo, out, outlen, err,
+                            sizeof err) == 0)
+        return 0;
+    cw_error("agent", "no endpoint for %s: %s", prefix, err);
+    return -1;
+}
+
 /* ---- credentials ----------------------------------------------------------------------------- */
 
 static void tick_cache(struct run *r, struct creds_cache *c)
@@ -260,6 +287,17 @@ static void on_creds_tick(struct cw_loop *loop, void *ud)
     tick_cache(r, r->creds);
     for (size_t i = 0; i < r->nroles; i++)
         tick_cache(r, r->roles[i].cache);
+}
+
+/* The root of every credentials chain: common-config.toml's [credentials] profile and file
+ * when set (as the reference: the shared file only), else the SDK default chain. */
+static struct creds_provider *root_provider(struct run *r)
+{
+    const struct cw_common_config *f = &r->net.file;
+    if (f->credential_profile || f->credential_file)
+        return creds_profile_provider_new_files(&r->cctx, f->credential_profile, f->credential_file,
+                                                NULL);
+    return creds_default_chain_new(&r->cctx, NULL);
 }
 
 static struct creds_provider *with_role(struct run *r, struct creds_provider *p, const char *role)
@@ -282,7 +320,7 @@ static struct creds_cache *creds_for(struct run *r, const char *role)
             return r->roles[i].cache;
     if (r->nroles == sizeof r->roles / sizeof r->roles[0])
         return r->creds;
-    struct creds_provider *p = with_role(r, creds_default_chain_new(&r->cctx, NULL), role);
+    struct creds_provider *p = with_role(r, root_provider(r), role);
     struct creds_cache *c = p ? creds_cache_new(p, &r->cctx, NULL, NULL) : NULL;
     char *copy = strdup(role);
     if (!c || !copy) {
@@ -302,10 +340,9 @@ static int setup_creds(struct run *r)
     r->cctx.sign = sigv4_sign;
     r->cctx.sign_free = sigv4_result_free;
     r->cctx.region = r->region;
-    if (cw_endpoint_for("sts", "STS", r->region, NULL, r->sts, sizeof r->sts) == 0)
+    if (endpoint(r, "sts", "STS", NULL, r->sts, sizeof r->sts) == 0)
         r->cctx.sts_endpoint = r->sts;
-    struct creds_provider *p =
-        with_role(r, creds_default_chain_new(&r->cctx, NULL), r->cfg->agent.role_arn);
+    struct creds_provider *p = with_role(r, root_provider(r), r->cfg->agent.role_arn);
     r->creds = p ? creds_cache_new(p, &r->cctx, NULL, NULL) : NULL;
     if (!r->creds)
         return -1;
@@ -374,7 +411,7 @@ static void on_tags(void *ud, const struct aws_result *res)
 static int fetch_asg(struct run *r)
 {
     char url[512], body[512];
-    if (cw_endpoint_for("ec2", "EC2", r->region, NULL, url, sizeof url) != 0)
+    if (endpoint(r, "ec2", "EC2", NULL, url, sizeof url) != 0)
         return -1;
     snprintf(body, sizeof body,
              "Action=DescribeTags&Version=2016-11-15&Filter.1.Name=resource-id&Filter.1.Value.1=%s"
@@ -431,11 +468,8 @@ static int start_metrics(struct run *r)
     if (!mc->present)
         return 0;
     char url[512];
-    if (cw_endpoint_for("monitoring", "CLOUDWATCH", r->region, mc->endpoint_override, url,
-                        sizeof url) != 0) {
-        fprintf(stderr, "cwagent run: metrics.endpoint_override is too long\n");
+    if (endpoint(r, "monitoring", "CLOUDWATCH", mc->endpoint_override, url, sizeof url) != 0)
         return -1;
-    }
     r->cw = new_client(r, "monitoring", url, creds_for(r, mc->role_arn));
     if (!r->cw)
         return -1;
@@ -477,14 +511,11 @@ static void stop_metrics(struct run *r)
 static int start_logs(struct run *r)
 {
     const struct cw_logs_config *lc = &r->cfg->logs;
-    if (!lc->present || lc->n_files == 0)
+    if (!lc->present || (lc->n_files == 0 && lc->n_journald == 0 && !lc->emf.present))
         return 0;
     char url[512];
-    if (cw_endpoint_for("logs", "CLOUDWATCH_LOGS", r->region, lc->endpoint_override, url,
-                        sizeof url) != 0) {
-        fprintf(stderr, "cwagent run: logs.endpoint_override is too long\n");
+    if (endpoint(r, "logs", "CLOUDWATCH_LOGS", lc->endpoint_override, url, sizeof url) != 0)
         return -1;
-    }
     r->logs = new_client(r, "logs", url, creds_for(r, lc->role_arn));
     if (!r->logs)
         return -1;
@@ -523,11 +554,16 @@ static json_t *client_json(const struct aws_client *c)
 {
     struct aws_client_stats st;
     aws_client_stats(c, &st);
-    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:s}", "calls", (json_int_t)st.calls, "attempts",
-                     (json_int_t)st.attempts, "retries", (json_int_t)st.retries, "throttled",
-                     (json_int_t)st.throttled, "failures", (json_int_t)st.failures,
-                     "credential_refreshes", (json_int_t)st.cred_refreshes, "last_error",
-                     st.last_error);
+    json_t *o = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:s}", "calls", (json_int_t)st.calls,
+                          "attempts", (json_int_t)st.attempts, "retries", (json_int_t)st.retries,
+                          "throttled", (json_int_t)st.throttled, "failures",
+                          (json_int_t)st.failures, "credential_refreshes",
+                          (json_int_t)st.cred_refreshes, "last_error", st.last_error);
+    /* seconds since the epoch; 0 = never / not failing (cwagent status turns them into ages) */
+    json_object_set_new(o, "last_success", json_real((double)st.last_success_ms / 1000.0));
+    json_object_set_new(o, "failing_since", json_real((double)st.failing_since_ms / 1000.0));
+    json_object_set_new(o, "failing_attempts", json_integer((json_int_t)st.failing_attempts));
+    return o;
 }
 
 static json_t *creds_json(const struct creds_cache *c)
@@ -537,6 +573,18 @@ static json_t *creds_json(const struct creds_cache *c)
     return json_pack("{s:s,s:s,s:f,s:i,s:s}", "source", cs.source, "access_key_id",
                      cs.access_key_id, "expiration", cs.expiration, "failures", cs.failures,
                      "last_error", cs.last_error);
+}
+
+/* Counters of a StatsD or collectd listener: everything received, refused and dropped. */
+static json_t *listener_json(const struct listener_stats *l)
+{
+    return json_pack("{s:b,s:i,s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "listening", l->listening,
+                     "port", l->port, "rcvbuf", l->rcvbuf, "datagrams", (json_int_t)l->datagrams,
+                     "received", (json_int_t)l->items, "refused", (json_int_t)l->refused,
+                     "insecure", (json_int_t)l->insecure, "kernel_drops",
+                     (json_int_t)l->kernel_drops, "truncated", (json_int_t)l->truncated,
+                     "series_dropped", (json_int_t)l->series_dropped, "datums_failed",
+                     (json_int_t)l->datums_failed);
 }
 
 static json_t *metrics_json(const struct run *r)
@@ -553,6 +601,12 @@ static json_t *metrics_json(const struct run *r)
                           "dropped_full", (json_int_t)ss.dropped_full, "dropped_expired",
                           (json_int_t)ss.dropped_expired, "corrupt", (json_int_t)ss.corrupt);
     json_object_set_new(o, "api", client_json(r->cw));
+    struct listeners_stats ls;
+    metrics_pipe_listener_stats(r->mp, &ls);
+    if (ls.statsd.enabled)
+        json_object_set_new(o, "statsd", listener_json(&ls.statsd));
+    if (ls.collectd.enabled)
+        json_object_set_new(o, "collectd", listener_json(&ls.collectd));
     return o;
 }
 
@@ -580,6 +634,7 @@ static json_t *logs_json(const struct run *r)
     json_t *files = json_array();
     logs_pipe_files(r->lp, file_json, files);
     json_object_set_new(o, "files", files);
+    logs_pipe_sources_status(r->lp, o);
     json_object_set_new(o, "api", client_json(r->logs));
     return o;
 }
@@ -771,6 +826,7 @@ static void cleanup(struct run *r)
     cw_config_free(r->cfg);
     cw_http_curl_free(r->curl);
     cw_loop_free(r->loop);
+    cw_netconf_free(&r->net);
     if (r->logfile) {
         cw_log_set_sink(NULL, NULL);
         cw_logfile_close(r->logfile);
@@ -781,8 +837,16 @@ static int start(struct run *r)
 {
     if (gethostname(r->os_host, sizeof r->os_host - 1) != 0)
         snprintf(r->os_host, sizeof r->os_host, "localhost");
+    char err[1024];
+    if (cw_netconf_load(&r->net, r->common_path, (const char *const *)environ, err, sizeof err) !=
+        0) {
+        fprintf(stderr, "cwagent run: %s\n", err);
+        return 2;
+    }
+    struct cw_http_curl_options ho = {0};
+    cw_netconf_curl_options(&r->net, &ho);
     r->loop = cw_loop_new();
-    r->curl = r->loop ? cw_http_curl_new(r->loop, NULL) : NULL;
+    r->curl = r->loop ? cw_http_curl_new(r->loop, &ho) : NULL;
     if (!r->curl)
         return 1;
     /* A stop asked for while starting (IMDS, credentials) is taken once the jobs exist, not
@@ -798,6 +862,7 @@ static int start(struct run *r)
     if (r->cfg->agent.debug)
         cw_log_set_level(CW_LOG_DEBUG);
     open_logfile(r);
+    cw_netconf_log(&r->net);
     if (setup_creds(r) != 0 || open_state(r) != 0)
         return 1;
     if (need_asg(r) && fetch_asg(r) == 0) {
@@ -820,6 +885,7 @@ int cmd_run(int argc, char **argv)
     struct run r = {0};
     r.state_dir = DEFAULT_STATE_DIR;
     r.spool_max = (uint64_t)DEFAULT_SPOOL_MB << 20;
+    r.common_path = CW_COMMON_CONFIG_PATH;
     int rc = parse_args(&r, argc, argv);
     if (rc != 0)
         return rc > 0 ? 0 : 2;

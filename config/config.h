@@ -143,6 +143,33 @@ struct cw_procstat {
 #define CW_DIM_INSTANCE_TYPE 0x4u
 #define CW_DIM_ASG_NAME      0x8u
 
+/* metrics_collected.statsd (reference defaults in comments). */
+struct cw_statsd {
+    int enabled;
+    char *service_address;    /* ":8125" (UDP, every interface) */
+    int interval;             /* metrics_collection_interval, 10 s */
+    int aggregation_interval; /* metrics_aggregation_interval, 60 s; 0 = none, high resolution */
+    int allowed_pending;      /* allowed_pending_messages, 10000: sizes the socket buffer */
+    char *separator;          /* metric_separator, "_" */
+    struct cw_strlist drop_original; /* drop_original_metrics: final metric names */
+};
+
+enum cw_collectd_level { CW_COLLECTD_NONE = 0, CW_COLLECTD_SIGN, CW_COLLECTD_ENCRYPT };
+
+/* metrics_collected.collectd. */
+struct cw_collectd {
+    int enabled;
+    char *service_address;           /* "udp://127.0.0.1:25826" */
+    char *name_prefix;               /* "collectd_" */
+    enum cw_collectd_level level;    /* collectd_security_level, "encrypt" */
+    char *auth_file;                 /* collectd_auth_file, "/etc/collectd/auth_file" */
+    struct cw_strlist typesdb;       /* collectd_typesdb, ["/usr/share/collectd/types.db"] */
+    int aggregation_interval;        /* metrics_aggregation_interval, 60 s; 0 = none */
+    struct cw_kv *append_dimensions; /* resolved static pairs */
+    size_t n_append_dimensions;
+    struct cw_strlist drop_original;
+};
+
 struct cw_metrics_config {
     int present;
     char *namespace;
@@ -159,6 +186,8 @@ struct cw_metrics_config {
     int disk_drop_device;
     struct cw_procstat *procstat;
     size_t n_procstat;
+    struct cw_statsd statsd;
+    struct cw_collectd collectd;
 };
 
 struct cw_log_filter {
@@ -189,6 +218,27 @@ struct cw_log_file {
     char *blacklist; /* regex on the file's base name */
 };
 
+/* logs.logs_collected.journald.collect_list[] (reference notes inputs-outputs 2.4). */
+struct cw_journald {
+    char *log_group_name;  /* required, resolved */
+    char *log_stream_name; /* resolved; default {instance_id} on EC2, host name elsewhere */
+    char *log_group_class; /* "STANDARD", "INFREQUENT_ACCESS" or NULL */
+    int retention_in_days; /* -1 = leave alone */
+    int priority;          /* keep entries with PRIORITY <= this; default 6 (info) */
+    struct cw_strlist units;
+    struct cw_strlist *matches; /* each object: "FIELD=value" pairs, ANDed; objects ORed */
+    size_t n_matches;
+    struct cw_log_filter *filters; /* journald semantics: any exclude drops, includes OR */
+    size_t n_filters;
+};
+
+/* logs.metrics_collected.emf: the EMF listener. */
+struct cw_emf {
+    int present;
+    char *tcp; /* "host:port" to listen on with TCP, or NULL */
+    char *udp; /* "host:port" for UDP, or NULL */
+};
+
 struct cw_logs_config {
     int present;
     int force_flush_interval;
@@ -198,6 +248,9 @@ struct cw_logs_config {
     int concurrency; /* default 1 */
     struct cw_log_file *files;
     size_t n_files;
+    struct cw_journald *journald;
+    size_t n_journald;
+    struct cw_emf emf;
 };
 
 struct cw_agent_config {
@@ -211,6 +264,7 @@ struct cw_agent_config {
     char *hostname; /* NULL = OS hostname */
     char *run_as_user;
     char *user_agent;
+    int use_dualstack_endpoint; /* agent.use_dualstack_endpoint (agent/endpoint.h) */
     /* agent.cwagent (cwagent-only settings; 0 = the log tailer's default) */
     int rotated_file_quiet_seconds; /* keep reading a rotated file until quiet this long */
     int log_read_ahead_kb;          /* log bytes read but not yet accepted by CloudWatch */

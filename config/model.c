@@ -231,7 +231,7 @@ static const struct mb_keyspec agent_keys[] = {
     {"cwagent", MB_OK},
     {"aws_sdk_log_level", MB_UNSUPPORTED},
     {"usage_data", MB_UNSUPPORTED},
-    {"use_dualstack_endpoint", MB_UNSUPPORTED},
+    {"use_dualstack_endpoint", MB_OK},
     {"internal", MB_UNSUPPORTED},
     {"service.name", MB_UNSUPPORTED},
     {"deployment.environment", MB_UNSUPPORTED},
@@ -293,6 +293,7 @@ static void build_agent(struct mb *m, const json_t *a, struct cw_agent_config *o
         mb_int(a, "metrics_collection_interval", CW_DEFAULT_INTERVAL);
     out->debug = mb_bool(a, "debug", 0);
     out->omit_hostname = mb_bool(a, "omit_hostname", 0);
+    out->use_dualstack_endpoint = mb_bool(a, "use_dualstack_endpoint", 0);
     if (!a) {
         out->region = mb_dup(m, m->meta->region);
         return;
@@ -398,6 +399,7 @@ static void free_metrics(struct cw_metrics_config *mc)
         free(mc->procstat[i].pid_finder);
     }
     free(mc->procstat);
+    cw_listeners_free(mc);
 }
 
 static void free_logs(struct cw_logs_config *lc)
@@ -420,6 +422,7 @@ static void free_logs(struct cw_logs_config *lc)
         free(f->blacklist);
     }
     free(lc->files);
+    cw_journald_free(lc);
 }
 
 void cw_config_free(struct cw_config *c)

@@ -43,6 +43,18 @@ void mb_role_arn(struct mb *m, const json_t *section, const char *path, char **o
 void cw_strlist_free(struct cw_strlist *l);
 
 void cw_model_metrics(struct mb *m, const json_t *metrics, struct cw_config *c);
+/* A plugin's append_dimensions object at `path` into p (resolving ${aws:...} values). */
+void cw_model_plugin_dims(struct mb *m, const json_t *dims, const char *path,
+                          struct cw_metric_plugin *p);
+/* metrics_collected.statsd and .collectd (model_listeners.c). */
+void cw_model_listeners(struct mb *m, const json_t *collected, int agent_interval,
+                        struct cw_metrics_config *mc);
+void cw_listeners_free(struct cw_metrics_config *mc);
 void cw_model_logs(struct mb *m, const json_t *logs, struct cw_config *c);
+/* model_journald.c: logs.logs_collected.journald and logs.metrics_collected.emf. */
+void cw_model_journald(struct mb *m, const json_t *journald, const char *region,
+                       struct cw_logs_config *lc);
+void cw_model_emf(struct mb *m, const json_t *emf, struct cw_logs_config *lc);
+void cw_journald_free(struct cw_logs_config *lc);
 
 #endif

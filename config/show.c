@@ -2,7 +2,9 @@
  * output is itself a valid configuration (defaults written out, placeholders resolved). */
 #include "config/internal.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static void set_str(json_t *o, const char *k, const char *v)
 {
@@ -111,6 +113,40 @@ static json_t *procstat_json(const struct cw_metrics_config *mc)
     return a;
 }
 
+/* statsd and collectd with every default written out. */
+static void listeners_json(json_t *o, const struct cw_metrics_config *mc)
+{
+    const struct cw_statsd *sd = &mc->statsd;
+    const struct cw_collectd *cd = &mc->collectd;
+    static const char *const levels[] = {"none", "sign", "encrypt"};
+    if (sd->enabled) {
+        json_t *j =
+            json_pack("{s:s,s:i,s:i,s:i,s:s}", "service_address", sd->service_address,
+                      "metrics_collection_interval", sd->interval, "metrics_aggregation_interval",
+                      sd->aggregation_interval, "allowed_pending_messages", sd->allowed_pending,
+                      "metric_separator", sd->separator);
+        if (j && sd->drop_original.n)
+            json_object_set_new(j, "drop_original_metrics", strlist_json(&sd->drop_original));
+        json_object_set_new(o, "statsd", j);
+    }
+    if (cd->enabled) {
+        json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:o,s:i}", "service_address", cd->service_address,
+                              "name_prefix", cd->name_prefix, "collectd_security_level",
+                              levels[cd->level], "collectd_auth_file", cd->auth_file,
+                              "collectd_typesdb", strlist_json(&cd->typesdb),
+                              "metrics_aggregation_interval", cd->aggregation_interval);
+        if (j && cd->drop_original.n)
+            json_object_set_new(j, "drop_original_metrics", strlist_json(&cd->drop_original));
+        if (j && cd->n_append_dimensions) {
+            json_t *a = json_object();
+            for (size_t i = 0; i < cd->n_append_dimensions; i++)
+                set_str(a, cd->append_dimensions[i].key, cd->append_dimensions[i].value);
+            json_object_set_new(j, "append_dimensions", a);
+        }
+        json_object_set_new(o, "collectd", j);
+    }
+}
+
 static json_t *collected_json(const struct cw_metrics_config *mc)
 {
     json_t *o = json_object();
@@ -131,6 +167,7 @@ static json_t *collected_json(const struct cw_metrics_config *mc)
     }
     if (mc->n_procstat)
         json_object_set_new(o, "procstat", procstat_json(mc));
+    listeners_json(o, mc);
     return o;
 }
 
@@ -194,6 +231,66 @@ static json_t *file_json(const struct cw_log_file *f)
     return o;
 }
 
+static const char *const PRIORITIES[] = {"emerg",   "alert",  "crit", "err",
+                                         "warning", "notice", "info", "debug"};
+
+static json_t *journald_json(const struct cw_journald *j)
+{
+    json_t *o = json_object();
+    set_str(o, "log_group_name", j->log_group_name);
+    set_str(o, "log_stream_name", j->log_stream_name);
+    set_str(o, "log_group_class", j->log_group_class);
+    json_object_set_new(o, "retention_in_days", json_integer(j->retention_in_days));
+    set_str(o, "priority", PRIORITIES[j->priority & 7]);
+    if (j->units.n)
+        json_object_set_new(o, "units", strlist_json(&j->units));
+    if (j->n_matches) {
+        json_t *a = json_array();
+        for (size_t i = 0; i < j->n_matches; i++) {
+            json_t *m = json_object();
+            for (size_t k = 0; k < j->matches[i].n; k++) {
+                const char *pair = j->matches[i].v[k], *eq = strchr(pair, '=');
+                char field[256];
+                snprintf(field, sizeof field, "%.*s", (int)(eq ? eq - pair : 0), pair);
+                json_object_set_new(m, field, json_string(eq ? eq + 1 : ""));
+            }
+            json_array_append_new(a, m);
+        }
+        json_object_set_new(o, "matches", a);
+    }
+    if (j->n_filters) {
+        json_t *a = json_array();
+        for (size_t i = 0; i < j->n_filters; i++)
+            json_array_append_new(a, json_pack("{s:s,s:s}", "type",
+                                               j->filters[i].exclude ? "exclude" : "include",
+                                               "expression", j->filters[i].expression));
+        json_object_set_new(o, "filters", a);
+    }
+    return o;
+}
+
+/* logs.logs_collected.journald and logs.metrics_collected.emf, when configured. */
+static void sources_json(json_t *o, const struct cw_logs_config *lc)
+{
+    if (lc->n_journald) {
+        json_t *list = json_array();
+        for (size_t i = 0; i < lc->n_journald; i++)
+            json_array_append_new(list, journald_json(&lc->journald[i]));
+        json_object_set_new(json_object_get(o, "logs_collected"), "journald",
+                            json_pack("{s:o}", "collect_list", list));
+    }
+    if (lc->emf.present) {
+        json_t *e = json_object(); /* both protocols: the default, no service_address */
+        char sa[600];
+        if (!lc->emf.tcp != !lc->emf.udp) {
+            snprintf(sa, sizeof sa, "%s://%s", lc->emf.tcp ? "tcp" : "udp",
+                     lc->emf.tcp ? lc->emf.tcp : lc->emf.udp);
+            json_object_set_new(e, "service_address", json_string(sa));
+        }
+        json_object_set_new(o, "metrics_collected", json_pack("{s:o}", "emf", e));
+    }
+}
+
 static json_t *logs_json(const struct cw_logs_config *lc)
 {
     json_t *o = json_object(), *files = json_array();
@@ -204,15 +301,23 @@ static json_t *logs_json(const struct cw_logs_config *lc)
     json_object_set_new(o, "concurrency", json_integer(lc->concurrency));
     for (size_t i = 0; i < lc->n_files; i++)
         json_array_append_new(files, file_json(&lc->files[i]));
-    json_object_set_new(o, "logs_collected",
-                        json_pack("{s:{s:o}}", "files", "collect_list", files));
+    json_object_set_new(o, "logs_collected", json_object());
+    if (lc->n_files)
+        json_object_set_new(json_object_get(o, "logs_collected"), "files",
+                            json_pack("{s:o}", "collect_list", files));
+    else
+        json_decref(files);
+    sources_json(o, lc);
+    if (!json_object_size(json_object_get(o, "logs_collected")))
+        json_object_del(o, "logs_collected");
     return o;
 }
 
 json_t *cw_config_to_json_tree(const struct cw_config *c)
 {
     json_t *root = json_object();
-    int any_plugin = c->metrics.n_procstat > 0;
+    int any_plugin =
+        c->metrics.n_procstat > 0 || c->metrics.statsd.enabled || c->metrics.collectd.enabled;
     if (!root)
         return NULL;
     for (int i = 0; i < CW_PLUGIN_COUNT; i++)
@@ -221,7 +326,7 @@ json_t *cw_config_to_json_tree(const struct cw_config *c)
     /* sections with nothing cwagent collects are left out (the schema wants at least one) */
     if (c->metrics.present && any_plugin)
         json_object_set_new(root, "metrics", metrics_json(&c->metrics));
-    if (c->logs.present && c->logs.n_files)
+    if (c->logs.present && (c->logs.n_files || c->logs.n_journald || c->logs.emf.present))
         json_object_set_new(root, "logs", logs_json(&c->logs));
     return root;
 }

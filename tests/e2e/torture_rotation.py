@@ -117,7 +117,7 @@ def account(got, total, disk, inherent_ok):
 def _status(state):
     """The running agent's `cwagent status` logs section ({} when it does not answer)."""
     try:
-        r = subprocess.run([cwtest.CWAGENT, "status", "--state-dir", state], capture_output=True,
+        r = subprocess.run([cwtest.CWAGENT, "status", "--json", "--state-dir", state], capture_output=True,
                            text=True, timeout=20)
         return json.loads(r.stdout).get("logs", {})
     except (ValueError, subprocess.TimeoutExpired, AttributeError):

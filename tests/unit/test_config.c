@@ -769,7 +769,7 @@ TEST(not_supported_lines_once_each)
     struct cw_config_diag d;
     T_ASSERT(load1("{\"agent\":{\"flush_interval\":\"1s\",\"usage_data\":false,\"custom\":1},"
                    "\"metrics\":{\"metrics_destinations\":{\"amp\":{\"workspace_id\":\"ws\"}},"
-                   "\"metrics_collected\":{\"statsd\":{},\"collectd\":{},\"ethtool\":{},"
+                   "\"metrics_collected\":{\"statsd\":{\"service.name\":\"s\"},\"ethtool\":{},"
                    "\"nvidia_gpu\":{\"measurement\":[\"utilization_gpu\"]},"
                    "\"system\":{\"measurement\":[\"x\"]},\"mem\":{\"measurement\":[\"used\"],"
                    "\"resources\":[\"*\"]}}},"
@@ -783,14 +783,11 @@ TEST(not_supported_lines_once_each)
         "a.json: agent.usage_data: not supported by cwagent; ignored",
         "a.json: agent.custom: unknown key, not used by cwagent; ignored",
         "a.json: metrics.metrics_destinations.amp: not supported by cwagent; ignored",
-        "a.json: metrics.metrics_collected.statsd: not supported by cwagent; ignored",
-        "a.json: metrics.metrics_collected.collectd: not supported by cwagent; ignored",
+        "a.json: metrics.metrics_collected.statsd[\"service.name\"]: not supported",
         "a.json: metrics.metrics_collected.ethtool: not supported by cwagent; ignored",
         "a.json: metrics.metrics_collected.nvidia_gpu: not supported by cwagent; ignored",
         "a.json: metrics.metrics_collected.system: unknown key, not used by cwagent; ignored",
         "a.json: metrics.metrics_collected.mem.resources: unknown key, not used by cwagent",
-        "a.json: logs.metrics_collected.emf: not supported by cwagent; ignored",
-        "a.json: logs.logs_collected.journald: not supported by cwagent; ignored",
         "a.json: logs.logs_collected.files.collect_list[0].backpressure_mode: not supported",
     };
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
