@@ -43,7 +43,8 @@ C_FILES   := $(shell git ls-files -co --exclude-standard '*.c' '*.h' 2>/dev/null
 DEB_PKGS := gcc make pkg-config libcurl4-openssl-dev libssl-dev libjansson-dev zlib1g-dev libpcre2-dev \
             python3 python3-botocore procps iproute2 sysstat openssl tinyproxy-bin \
             dpkg-dev lintian systemd shellcheck man-db libsystemd-dev systemd-journal-remote \
-            python3-statsd collectd-core logrotate
+            python3-statsd collectd-core prometheus prometheus-node-exporter ethtool \
+            logrotate
 # command:package pairs installed only when the command is missing (a NodeSource nodejs ships
 # node and npm and conflicts with Debian's npm package).
 DEB_CMDS := node:nodejs npm:npm

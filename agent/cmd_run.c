@@ -22,6 +22,7 @@
 #include "agent/listeners.h"
 #include "agent/metrics_pipe.h"
 #include "agent/netconf.h"
+#include "agent/prom_exporter.h"
 #include "agent/sdnotify.h"
 #include "agent/spool.h"
 #include "agent/status.h"
@@ -74,6 +75,7 @@ struct run {
     struct aws_client *cw;
     struct spool *spool;
     struct metrics_pipe *mp;
+    struct prom_exporter *prom; /* agent.cwagent.prometheus; NULL = off */
     struct aws_client *logs;
     struct logs_pipe *lp;
     uint64_t creds_timer;
@@ -498,8 +500,57 @@ static int start_metrics(struct run *r)
     return 0;
 }
 
+/* agent.cwagent.prometheus: node_exporter-compatible /metrics (off when listen is unset). */
+static int start_prom(struct run *r)
+{
+    if (!r->cfg->agent.prom_listen)
+        return 0;
+    struct prom_exporter_options po = {0};
+    po.loop = r->loop;
+    po.listen = r->cfg->agent.prom_listen;
+    po.root = r->root;
+    po.interval_ms = (long)(r->cfg->agent.metrics_collection_interval > 0
+                                ? r->cfg->agent.metrics_collection_interval
+                                : CW_DEFAULT_INTERVAL) *
+                     1000;
+    char err[512];
+    r->prom = prom_exporter_new(&po, err, sizeof err);
+    if (!r->prom) {
+        fprintf(stderr, "cwagent run: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+static json_t *prom_json(const struct run *r)
+{
+    struct prom_exporter_stats st;
+    prom_exporter_stats(r->prom, &st);
+    const struct {
+        const char *key;
+        uint64_t v;
+    } f[] = {{"rounds", st.rounds},
+             {"scrapes", st.scrapes},
+             {"series", st.series},
+             {"page_bytes", st.page_bytes},
+             {"round_us", st.round_us},
+             {"bad_requests", st.bad_requests},
+             {"not_found", st.not_found},
+             {"conns_refused", st.conns_refused},
+             {"evicted", st.evicted},
+             {"timeouts", st.timeouts},
+             {"render_failures", st.render_failures}};
+    json_t *o = json_object();
+    json_object_set_new(o, "listen", json_string(r->cfg->agent.prom_listen));
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
+        json_object_set_new(o, f[i].key, json_integer((json_int_t)f[i].v));
+    return o;
+}
+
 static void stop_metrics(struct run *r)
 {
+    prom_exporter_free(r->prom);
+    r->prom = NULL;
     metrics_pipe_free(r->mp);
     r->mp = NULL;
     aws_client_free(r->cw);
@@ -652,6 +703,8 @@ static char *render_status(void *ud)
         json_object_set_new(o, "metrics", metrics_json(r));
     if (r->lp)
         json_object_set_new(o, "logs", logs_json(r));
+    if (r->prom)
+        json_object_set_new(o, "prometheus", prom_json(r));
     char *doc = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     json_decref(o);
     return doc;
@@ -715,7 +768,7 @@ static void apply_config(struct run *r)
         if (setup_creds(r) != 0)
             cw_error("agent", "SIGHUP: could not set up credentials for the new role");
     }
-    if (start_metrics(r) != 0 || start_logs(r) != 0)
+    if (start_metrics(r) != 0 || start_prom(r) != 0 || start_logs(r) != 0)
         cw_error("agent", "SIGHUP: could not start with the new configuration");
     else
         cw_info("agent", "configuration reloaded");
@@ -872,7 +925,7 @@ static int start(struct run *r)
             r->cfg = ncfg;
         }
     }
-    if (start_metrics(r) != 0 || start_logs(r) != 0)
+    if (start_metrics(r) != 0 || start_prom(r) != 0 || start_logs(r) != 0)
         return 2;
     start_status(r);
     if (cw_loop_on_signal(r->loop, SIGHUP, on_reload, r) != 0)

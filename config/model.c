@@ -14,8 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const plugin_names[CW_PLUGIN_COUNT] = {"cpu",  "disk", "diskio",  "mem",
-                                                          "swap", "net",  "netstat", "processes"};
+static const char *const plugin_names[CW_PLUGIN_COUNT] = {
+    "cpu",     "disk",      "diskio", "mem",     "swap",      "net",
+    "netstat", "processes", "system", "ethtool", "nvidia_gpu"};
 
 const char *cw_plugin_name(enum cw_plugin_id id)
 {
@@ -228,7 +229,7 @@ static const struct mb_keyspec agent_keys[] = {
     {"hostname", MB_OK},
     {"run_as_user", MB_OK},
     {"user_agent", MB_OK},
-    {"cwagent", MB_OK},
+    {"cwagent", MB_OK}, /* cwagent-only settings, model_cwagent.c */
     {"aws_sdk_log_level", MB_UNSUPPORTED},
     {"usage_data", MB_UNSUPPORTED},
     {"use_dualstack_endpoint", MB_OK},
@@ -247,45 +248,6 @@ static const struct mb_keyspec agent_keys[] = {
     {"logtarget", MB_TELEGRAF},
     {NULL, MB_OK},
 };
-
-static const struct mb_keyspec cwagent_keys[] = {
-    {"rotated_file_quiet_seconds", MB_OK},
-    {"log_read_ahead_kb", MB_OK},
-    {NULL, MB_OK},
-};
-
-/* An optional integer setting of agent.cwagent in [lo, hi]; 0 when absent. */
-static int cwagent_int(struct mb *m, const json_t *c, const char *key, int lo, int hi)
-{
-    const json_t *v = json_object_get(c, key);
-    if (!v)
-        return 0;
-    if (json_is_integer(v) && json_integer_value(v) >= lo && json_integer_value(v) <= hi)
-        return (int)json_integer_value(v);
-    char *p = cw_path_key("agent.cwagent", key);
-    if (!p) {
-        mb_oom(m);
-        return 0;
-    }
-    mb_error(m, p, "expected an integer from %d to %d", lo, hi);
-    free(p);
-    return 0;
-}
-
-/* agent.cwagent: settings only cwagent has (the reference schema allows extra agent keys). */
-static void build_cwagent(struct mb *m, const json_t *c, struct cw_agent_config *out)
-{
-    if (!c)
-        return;
-    if (!json_is_object(c)) {
-        mb_error(m, "agent.cwagent", "expected an object");
-        return;
-    }
-    mb_check_keys(m, c, "agent.cwagent", cwagent_keys);
-    out->rotated_file_quiet_seconds =
-        cwagent_int(m, c, "rotated_file_quiet_seconds", 1, CW_MAX_ROTATED_QUIET_S);
-    out->log_read_ahead_kb = cwagent_int(m, c, "log_read_ahead_kb", 64, CW_MAX_READ_AHEAD_KB);
-}
 
 static void build_agent(struct mb *m, const json_t *a, struct cw_agent_config *out)
 {
@@ -309,7 +271,7 @@ static void build_agent(struct mb *m, const json_t *a, struct cw_agent_config *o
     out->run_as_user = mb_str(m, a, "run_as_user", "agent");
     out->user_agent = mb_str(m, a, "user_agent", "agent");
     mb_role_arn(m, a, "agent", &out->role_arn);
-    build_cwagent(m, json_object_get(a, "cwagent"), out);
+    cw_model_cwagent(m, a, out);
 }
 
 /* ---- root ---- */
@@ -391,6 +353,10 @@ static void free_metrics(struct cw_metrics_config *mc)
     for (int i = 0; i < CW_PLUGIN_COUNT; i++)
         free_plugin(&mc->plugins[i]);
     cw_strlist_free(&mc->disk_ignore_fs);
+    cw_strlist_free(&mc->ethtool_include);
+    cw_strlist_free(&mc->ethtool_exclude);
+    cw_strlist_free(&mc->ethtool_metrics);
+    free(mc->nvidia_bin_path);
     for (size_t i = 0; i < mc->n_procstat; i++) {
         free_plugin(&mc->procstat[i].common);
         free(mc->procstat[i].pid_file);
@@ -435,6 +401,7 @@ void cw_config_free(struct cw_config *c)
     free(c->agent.hostname);
     free(c->agent.run_as_user);
     free(c->agent.user_agent);
+    free(c->agent.prom_listen);
     free_metrics(&c->metrics);
     free_logs(&c->logs);
     free(c);
