@@ -43,14 +43,16 @@ C_FILES   := $(shell git ls-files -co --exclude-standard '*.c' '*.h' 2>/dev/null
 DEB_PKGS := gcc clang make pkg-config libcurl4-openssl-dev libssl-dev libjansson-dev zlib1g-dev libpcre2-dev \
             python3 python3-botocore procps iproute2 sysstat openssl tinyproxy-bin \
             dpkg-dev lintian systemd shellcheck man-db libsystemd-dev systemd-journal-remote \
-            python3-statsd collectd-core prometheus prometheus-node-exporter ethtool
+            python3-statsd collectd-core prometheus prometheus-node-exporter ethtool \
+            logrotate
 # command:package pairs installed only when the command is missing (a NodeSource nodejs ships
 # node and npm and conflicts with Debian's npm package).
 DEB_CMDS := node:nodejs npm:npm
 
 .SECONDARY:
 
-.PHONY: all deps bench-deps run test test-only check-asan bench format format-check clean tests
+.PHONY: all deps bench-deps run test test-only check-asan bench format format-check clean tests \
+        torture
 
 all: $(BUILD)/cwagent
 
@@ -103,6 +105,13 @@ test-only: tests
 
 check-asan: deps
 	@$(MAKE) --no-print-directory BUILD=build-asan SANITIZE=1 CFLAGS="-O1 -g" test-only
+
+# The rotation torture test at the issue's size: Debian's logrotate, 150,000 lines per scenario
+# (about 15 minutes). `make test` runs the same scenarios with 16,000 lines. TORTURE_LINES=N.
+TORTURE_LINES ?= 150000
+torture: deps $(BUILD)/cwagent
+	@CW_REPO=$(CURDIR) CW_BUILD=$(CURDIR)/$(BUILD) CWAGENT=$(CURDIR)/$(BUILD)/cwagent PYTHONDONTWRITEBYTECODE=1 \
+	  PYTHONPATH=$(CURDIR)/tests/lib $(PYTHON) tests/e2e/torture_rotation.py $(TORTURE_LINES)
 
 # The logs throughput benchmark ships to nginx (a fast sink that is not the Python emulator).
 BENCH_PKGS := nginx-light

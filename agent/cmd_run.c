@@ -694,6 +694,8 @@ static json_t *logs_json(const struct run *r)
         (json_int_t)st.rejected_too_new, "rejected_by_service", (json_int_t)st.rejected_by_service,
         "dropped_invalid", (json_int_t)st.dropped_invalid, "groups_created",
         (json_int_t)st.groups_created, "destinations", (int)st.destinations);
+    json_object_set_new(o, "truncated_unread_bytes",
+                        json_integer((json_int_t)st.truncated_unread_bytes));
     json_t *files = json_array();
     logs_pipe_files(r->lp, file_json, files);
     json_object_set_new(o, "files", files);

@@ -762,7 +762,9 @@ struct logs_pipe *logs_pipe_new(const struct logs_pipe_options *o, char *err, si
     snprintf(dir, sizeof dir, "%s/logs", o->state_dir);
     struct lt_options lo = {0};
     lo.state_dir = dir;
-    lo.max_uncommitted = o->max_uncommitted;
+    lo.max_uncommitted =
+        o->max_uncommitted ? o->max_uncommitted : (size_t)o->cfg->agent.log_read_ahead_kb * 1024;
+    lo.rotate_quiet_ms = o->cfg->agent.rotated_file_quiet_seconds * 1000;
     lo.max_open_files = open_file_cap();
     lo.clock = o->wall_ms;
     lo.clock_ud = o->wall_ud;
@@ -825,6 +827,9 @@ int logs_pipe_busy(const struct logs_pipe *lp)
 void logs_pipe_stats(const struct logs_pipe *lp, struct logs_pipe_stats *out)
 {
     *out = lp->st;
+    struct lt_stats ls;
+    logtail_stats(lp->lt, &ls);
+    out->truncated_unread_bytes = ls.truncated_unread_bytes;
 }
 
 void logs_pipe_sources_status(const struct logs_pipe *lp, json_t *obj)

@@ -3,6 +3,8 @@
  * renames (source = FNV-1a of the file_path pattern):
  *   cwagent-logtail-state 1
  *   <source hex> <dev> <ino> <fp_len> <fp hex> <offset> <updated epoch s> <path>
+ * (path: the stream path the file was first followed at, not a rotated name it has now: the
+ * file and its later generations are looked for next to it after a restart, recover.c)
  * A round of changes is written atomically: temp file (0600), fsync, rename, fsync of the
  * directory (0700). One file rather than one per followed file: each atomic replacement costs
  * an inode allocation, which dominated the CPU profile with 100 files (ext4).

@@ -49,7 +49,7 @@ static void apply_defaults(struct lt_options *o)
         o->max_open_files = LT_DEFAULT_MAX_OPEN;
     o->partial_timeout_ms = dflt(o->partial_timeout_ms, 5000);
     o->multiline_idle_ms = dflt(o->multiline_idle_ms, 5000);
-    o->rotate_grace_ms = dflt(o->rotate_grace_ms, 2000);
+    o->rotate_quiet_ms = dflt(o->rotate_quiet_ms, LT_DEFAULT_ROTATE_QUIET_MS);
     o->poll_interval_ms = dflt(o->poll_interval_ms, 2000);
     o->rescan_interval_ms = dflt(o->rescan_interval_ms, 10000);
     o->checkpoint_interval_ms = dflt(o->checkpoint_interval_ms, 100);

@@ -17,6 +17,8 @@
 /* Scratch buffers larger than this are released after use (a long line must not pin 1 MiB
  * per file). */
 #define LT_IDLE_BUF_MAX (64 * 1024)
+/* Bytes kept from just before a file's read offset: a copytruncate copy must hold them too. */
+#define LT_TAIL_MAX 64
 
 /* ---- regex (filter.c) ---- */
 struct lt_re {
@@ -203,6 +205,11 @@ struct lt_file {
     uint64_t pred_id; /* 0, or the file whose events must all come first */
     uint64_t rr;      /* round-robin stamp of the last read */
     bool dirty, need_check, ckpt_dirty, at_eof, matched, superseded, selected, open_warned;
+    bool succ_seen;     /* draining: a later file of the stream was seen holding data */
+    bool handed_over;   /* draining: the next file of the stream may produce events */
+    uint64_t seen_size; /* largest size seen (fstat) for the current content */
+    unsigned char tail[LT_TAIL_MAX]; /* the last bytes read, before read_off */
+    uint32_t tail_len;
     int64_t last_data_ms, gone_ms;
     struct lt_lines lines;
     struct lt_dec dec;
@@ -222,7 +229,8 @@ struct lt_source {
     int64_t last_ts_ms;
     bool has_last_ts;
     int64_t last_rescan_ms;
-    uint64_t key; /* checkpoint key: FNV-1a of file_path */
+    uint64_t key;          /* checkpoint key: FNV-1a of file_path */
+    int64_t base_mtime_ns; /* newest mtime among the matches at the first scan */
 };
 
 struct lt_qev {
@@ -269,6 +277,8 @@ void lt_file_close(struct logtail *lt, struct lt_file *f);
 /* Reads one chunk; returns bytes read, 0 at EOF or when not readable, -1 on error. */
 long lt_file_read(struct logtail *lt, struct lt_file *f);
 void lt_file_check(struct logtail *lt, struct lt_file *f);
+/* Positions an open file at off (its checkpoint was found by content, not by inode). */
+void lt_file_resume_at(struct logtail *lt, struct lt_file *f, uint64_t off);
 void lt_file_flush_pending(struct logtail *lt, struct lt_file *f);
 void lt_file_flush_partial(struct logtail *lt, struct lt_file *f);
 /* Emits the pending multi-line event (complete lines only). */
@@ -294,8 +304,26 @@ void lt_rescan(struct logtail *lt, struct lt_source *s);
 void lt_start_drain(struct logtail *lt, struct lt_file *f, const char *why);
 /* The follower whose events must precede a new file found at path (same stream), or NULL. */
 struct lt_file *lt_predecessor(struct logtail *lt, struct lt_source *s, const char *path);
+/* siblings.c: rotated generations next to a file (base + [.-_] + digit, not compressed). */
+bool lt_rotation_name(const char *base, const char *name);
+/* Regular files next to `path` named as its rotated generations (paths owned by out; free
+ * with lt_matches_free). 0, or -1 (memory). */
+int lt_siblings(const char *path, struct lt_matches *out);
+/* True when the first fp_len bytes of the file at path hash to fp. */
+bool lt_same_prefix(const char *path, uint64_t fp, uint32_t fp_len);
+/* scan.c: a name with a compressed file's extension (.gz, .zip, ...). */
+bool lt_compressed_name(const char *base);
 /* recover.c: at a source's first scan, follows files rotated away while the agent was stopped
  * (found by their checkpoint's device and inode next to the checkpoint's path). */
 void lt_recover_rotated(struct logtail *lt, struct lt_source *s, const struct lt_matches *m);
+/* Follows m as a rotated (draining) file of `stream`, after the stream's newest file, reading
+ * from off. NULL when it could not be created. */
+struct lt_file *lt_follow_rotated(struct logtail *lt, struct lt_source *s, const struct lt_match *m,
+                                  uint64_t off, const char *stream);
+/* copytrunc.c: f was truncated or its content replaced. If a copy of its old content with
+ * bytes past f's read offset lies next to it (copytruncate), f moves to the copy and finishes
+ * it, the generations copied after it follow, and a new follower takes the truncated file
+ * from 0: true. Counts the bytes known lost in copytruncate's window. */
+bool lt_follow_copy(struct logtail *lt, struct lt_file *f);
 
 #endif
