@@ -146,6 +146,24 @@ static void metrics(FILE *f, const json_t *m, double now)
     listener(f, "collectd", json_object_get(m, "collectd"));
 }
 
+/* agent.cwagent.prometheus (agent/prom_exporter.h). */
+static void prometheus(FILE *f, const json_t *p)
+{
+    char b[32];
+    fprintf(f, "%-*shttp://%s/metrics: %lld scrapes, %lld series (%s), round %lld us", COL,
+            "prometheus", jstr(p, "listen"), jint(p, "scrapes"), jint(p, "series"),
+            bytes(jint(p, "page_bytes"), b, sizeof b), jint(p, "round_us"));
+    long long bad = jint(p, "bad_requests") + jint(p, "not_found") + jint(p, "conns_refused") +
+                    jint(p, "evicted") + jint(p, "timeouts") + jint(p, "render_failures");
+    if (bad)
+        fprintf(f,
+                "; refused: %lld bad requests, %lld not found, %lld connections refused, "
+                "%lld evicted, %lld timed out, %lld pages cut",
+                jint(p, "bad_requests"), jint(p, "not_found"), jint(p, "conns_refused"),
+                jint(p, "evicted"), jint(p, "timeouts"), jint(p, "render_failures"));
+    fputc('\n', f);
+}
+
 static void file_line(FILE *f, const json_t *fl)
 {
     char b[32], c[32], d[32];
@@ -172,6 +190,9 @@ static void logs(FILE *f, const json_t *l, double now)
             COL, "", jint(l, "events_sent"), bytes(jint(l, "bytes_sent"), b, sizeof b),
             jint(l, "destinations"), jint(l, "rejected_by_service"),
             jint(l, "rejected_too_old") + jint(l, "rejected_too_new"), jint(l, "dropped_invalid"));
+    if (jint(l, "truncated_unread_bytes") > 0)
+        fprintf(f, "%-*s%s lost: truncated before read (copytruncate window, docs/rotation.md)\n",
+                COL, "", bytes(jint(l, "truncated_unread_bytes"), b, sizeof b));
     api_line(f, api);
     size_t i;
     const json_t *fl;
@@ -217,6 +238,8 @@ char *status_text(const char *doc, double now)
         metrics(f, json_object_get(o, "metrics"), now);
     if (json_object_get(o, "logs"))
         logs(f, json_object_get(o, "logs"), now);
+    if (json_object_get(o, "prometheus"))
+        prometheus(f, json_object_get(o, "prometheus"));
     fclose(f);
     json_decref(o);
     return out;

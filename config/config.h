@@ -52,7 +52,11 @@
 #define CW_DEFAULT_LOGS_FLUSH    5         /* logs.force_flush_interval, seconds */
 #define CW_DEFAULT_MULTILINE     "^[\\S]"  /* logfile multi_line_start_pattern when absent */
 #define CW_DEFAULT_LOGFILE       "/opt/aws/amazon-cloudwatch-agent/logs/amazon-cloudwatch-agent.log"
-#define CW_CONFIG_MAX_FILE_BYTES (16u << 20) /* a bigger config file is refused */
+#define CW_DEFAULT_NVIDIA_SMI    "/usr/bin/nvidia-smi" /* nvidia_gpu.bin_path */
+#define CW_CONFIG_MAX_FILE_BYTES (16u << 20)           /* a bigger config file is refused */
+/* agent.cwagent bounds (cwagent-only settings, docs/rotation.md) */
+#define CW_MAX_ROTATED_QUIET_S 86400   /* rotated_file_quiet_seconds: 1 s .. 1 day */
+#define CW_MAX_READ_AHEAD_KB   1048576 /* log_read_ahead_kb: 64 KiB .. 1 GiB */
 
 /* Diagnostics: complete lines, errors and warnings separately, in the order found. */
 struct cw_config_diag {
@@ -120,6 +124,9 @@ enum cw_plugin_id {
     CW_PLUGIN_NET,
     CW_PLUGIN_NETSTAT,
     CW_PLUGIN_PROCESSES,
+    CW_PLUGIN_SYSTEM,     /* telegraf's system plugin: the reference accepts it and drops it */
+    CW_PLUGIN_ETHTOOL,    /* no measurement list: metrics_include selects statistics */
+    CW_PLUGIN_NVIDIA_GPU, /* metric names nvidia_smi_<field> */
     CW_PLUGIN_COUNT
 };
 
@@ -139,6 +146,9 @@ struct cw_procstat {
 #define CW_DIM_INSTANCE_ID   0x2u
 #define CW_DIM_INSTANCE_TYPE 0x4u
 #define CW_DIM_ASG_NAME      0x8u
+/* The key is present (even with no pair honoured): the reference's ec2tagger then removes the
+ * host dimension from every host metric (amazon-cloudwatch-agent.md, append_dimensions). */
+#define CW_DIM_PRESENT 0x10u
 
 /* metrics_collected.statsd (reference defaults in comments). */
 struct cw_statsd {
@@ -180,6 +190,8 @@ struct cw_metrics_config {
     int cpu_totalcpu; /* default 1 */
     int cpu_percpu;   /* resources ["*"] */
     struct cw_strlist disk_ignore_fs;
+    struct cw_strlist ethtool_include, ethtool_exclude, ethtool_metrics; /* ethtool */
+    char *nvidia_bin_path; /* nvidia_gpu.bin_path; NULL = CW_DEFAULT_NVIDIA_SMI */
     int disk_drop_device;
     struct cw_procstat *procstat;
     size_t n_procstat;
@@ -262,7 +274,11 @@ struct cw_agent_config {
     char *run_as_user;
     char *user_agent;
     int use_dualstack_endpoint; /* agent.use_dualstack_endpoint (agent/endpoint.h) */
-    int logs_compression;       /* CW_LOGS_COMPRESSION_*: agent.cwagent.logs_compression */
+    char *prom_listen;          /* agent.cwagent.prometheus.listen; NULL = no /metrics */
+    /* agent.cwagent (cwagent-only settings; 0 = the log tailer's default) */
+    int rotated_file_quiet_seconds; /* keep reading a rotated file until quiet this long */
+    int log_read_ahead_kb;          /* log bytes read but not yet accepted by CloudWatch */
+    int logs_compression;           /* CW_LOGS_COMPRESSION_*: agent.cwagent.logs_compression */
 };
 
 enum { CW_LOGS_COMPRESSION_AUTO = 0, CW_LOGS_COMPRESSION_GZIP, CW_LOGS_COMPRESSION_NONE };

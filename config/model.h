@@ -27,6 +27,12 @@ void mb_error(struct mb *m, const char *path, const char *fmt, ...)
 void mb_warn(struct mb *m, const char *path, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void mb_oom(struct mb *m);
+/* 1 when r looks like an AWS region name ([a-z0-9-]+). */
+int mb_region_ok(const char *r);
+/* Checks an endpoint_override (takes and returns ownership of url): a bare host gets
+ * "https://" as the reference does, another scheme is an error, plain http:// to a host that is
+ * not loopback a warning. */
+char *mb_endpoint(struct mb *m, char *url, const char *path);
 /* obj[key] as a string with ${ENV} expanded (malloc'd), or NULL when absent / not a string.
  * `path` is obj's path (for the unset-variable warning). */
 char *mb_str(struct mb *m, const json_t *obj, const char *key, const char *path);
@@ -50,13 +56,13 @@ void cw_model_plugin_dims(struct mb *m, const json_t *dims, const char *path,
 void cw_model_listeners(struct mb *m, const json_t *collected, int agent_interval,
                         struct cw_metrics_config *mc);
 void cw_listeners_free(struct cw_metrics_config *mc);
+/* agent.cwagent: cwagent-only settings (model_cwagent.c). */
+void cw_model_cwagent(struct mb *m, const json_t *agent, struct cw_agent_config *out);
 void cw_model_logs(struct mb *m, const json_t *logs, struct cw_config *c);
 /* model_journald.c: logs.logs_collected.journald and logs.metrics_collected.emf. */
 void cw_model_journald(struct mb *m, const json_t *journald, const char *region,
                        struct cw_logs_config *lc);
 void cw_model_emf(struct mb *m, const json_t *emf, struct cw_logs_config *lc);
 void cw_journald_free(struct cw_logs_config *lc);
-/* agent.cwagent's logs settings (model_cwagent_logs.c). */
-void cw_model_cwagent_logs(struct mb *m, const json_t *agent, struct cw_agent_config *out);
 
 #endif

@@ -42,6 +42,18 @@ static json_t *agent_json(const struct cw_agent_config *a)
     set_str(o, "hostname", a->hostname);
     set_str(o, "run_as_user", a->run_as_user);
     set_str(o, "user_agent", a->user_agent);
+    json_t *cw = json_object();
+    if (cw && a->prom_listen)
+        json_object_set_new(cw, "prometheus", json_pack("{s:s}", "listen", a->prom_listen));
+    if (cw && a->rotated_file_quiet_seconds)
+        json_object_set_new(cw, "rotated_file_quiet_seconds",
+                            json_integer(a->rotated_file_quiet_seconds));
+    if (cw && a->log_read_ahead_kb)
+        json_object_set_new(cw, "log_read_ahead_kb", json_integer(a->log_read_ahead_kb));
+    if (cw && json_object_size(cw))
+        json_object_set_new(o, "cwagent", cw);
+    else
+        json_decref(cw);
     return o;
 }
 
@@ -103,6 +115,19 @@ static json_t *procstat_json(const struct cw_metrics_config *mc)
     return a;
 }
 
+/* ethtool's schema allows only the interface and statistic lists (no measurement). */
+static json_t *ethtool_json(const struct cw_metrics_config *mc)
+{
+    json_t *o = json_object();
+    if (mc->ethtool_include.n)
+        json_object_set_new(o, "interface_include", strlist_json(&mc->ethtool_include));
+    if (mc->ethtool_exclude.n)
+        json_object_set_new(o, "interface_exclude", strlist_json(&mc->ethtool_exclude));
+    if (mc->ethtool_metrics.n)
+        json_object_set_new(o, "metrics_include", strlist_json(&mc->ethtool_metrics));
+    return o;
+}
+
 /* statsd and collectd with every default written out. */
 static void listeners_json(json_t *o, const struct cw_metrics_config *mc)
 {
@@ -144,9 +169,11 @@ static json_t *collected_json(const struct cw_metrics_config *mc)
         const struct cw_metric_plugin *p = &mc->plugins[i];
         if (!p->enabled)
             continue;
-        json_t *pj = plugin_json(p, 0);
+        json_t *pj = i == CW_PLUGIN_ETHTOOL ? ethtool_json(mc) : plugin_json(p, 0);
         if (i == CW_PLUGIN_CPU)
             json_object_set_new(pj, "totalcpu", json_boolean(mc->cpu_totalcpu));
+        if (i == CW_PLUGIN_NVIDIA_GPU && mc->nvidia_bin_path)
+            json_object_set_new(pj, "bin_path", json_string(mc->nvidia_bin_path));
         if (i == CW_PLUGIN_DISK) {
             json_object_set_new(pj, "drop_device", json_boolean(mc->disk_drop_device));
             if (mc->disk_ignore_fs.n)

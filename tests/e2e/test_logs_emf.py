@@ -17,7 +17,7 @@ NODE_DIR = os.path.join(os.environ.get("CW_REPO", "."), "tests", "node", "emf")
 
 
 def status(state):
-    r = subprocess.run([cwtest.CWAGENT, "status", "--state-dir", state], capture_output=True,
+    r = subprocess.run([cwtest.CWAGENT, "status", "--json", "--state-dir", state], capture_output=True,
                        text=True, timeout=30)
     cwtest.eq(r.returncode, 0, "status exit (%s)" % r.stderr)
     return json.loads(r.stdout)

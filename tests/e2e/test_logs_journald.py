@@ -291,7 +291,7 @@ def test_journald_outage_60s_nothing_lost():
             cwtest.eq(msgs(emu, "g-out", "s"), [], "nothing accepted during the outage")
             wait_for(lambda: len(msgs(emu, "g-out", "s")) >= n, 120, 1, "every entry after the outage")
             time.sleep(2)
-            r = subprocess.run([cwtest.CWAGENT, "status", "--state-dir", state], capture_output=True,
+            r = subprocess.run([cwtest.CWAGENT, "status", "--json", "--state-dir", state], capture_output=True,
                                text=True, timeout=30)
             st = json.loads(r.stdout)["logs"]["journald"]
             cwtest.eq(ag.stop(), 0, "exit status")
