@@ -306,8 +306,9 @@ def ship_file(ng, tmp, path, size, line, scheme, compression, concurrency):
     prof = perf_start(ag.pid, tmp)
     peak = 0
     deadline = t0 + 600
-    # Done when the whole file (its last line too) is committed.
-    while committed(state).get(path, 0) < size:
+    # The last line stays pending until 5 s without data (multi-line idle, as the reference):
+    # done when all but the last line are committed.
+    while committed(state).get(path, 0) < size - line:
         if ag.poll() is not None or time.monotonic() > deadline:
             print("   agent stopped early or timed out at offset %d of %d" % (committed(state).get(path, 0), size))
             break
