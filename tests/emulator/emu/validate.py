@@ -17,7 +17,7 @@ _MODELS = {}
 _SHARED = os.environ.get("CW_SHARED") or os.path.abspath(
     os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "shared"))
 MODEL_DIRS = [os.path.join(_SHARED, "reference", "aws-models"), "/work/shared/reference/aws-models"]
-_BOTOCORE_NAMES = {"ec2": "ec2", "ssm": "ssm"}
+_BOTOCORE_NAMES = {"ec2": "ec2", "ssm": "ssm", "autoscaling": "autoscaling"}
 _FILE_NAMES = {"monitoring": "cloudwatch", "logs": "logs", "sts": "sts"}
 
 
