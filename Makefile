@@ -14,8 +14,6 @@
 CC       ?= cc
 BUILD    ?= build
 SANITIZE ?=
-# ../shared beside the clone; from a git worktree under /work/wt, ../../shared.
-CW_SHARED ?= $(firstword $(wildcard $(abspath ../shared) $(abspath ../../shared)) $(abspath ../shared))
 PYTHON   ?= /usr/bin/python3
 
 PKGS      := libcurl openssl jansson zlib libpcre2-8
@@ -92,11 +90,11 @@ run: deps $(BUILD)/cwagent
 
 test: deps
 	@$(MAKE) --no-print-directory tests
-	@CW_SHARED=$(CW_SHARED) PYTHON=$(PYTHON) tests/run.sh $(BUILD) $(T)
+	@PYTHON=$(PYTHON) tests/run.sh $(BUILD) $(T)
 
 # Runs the suite without the deps step (CI and check-asan call it after deps).
 test-only: tests
-	@CW_SHARED=$(CW_SHARED) PYTHON=$(PYTHON) tests/run.sh $(BUILD) $(T)
+	@PYTHON=$(PYTHON) tests/run.sh $(BUILD) $(T)
 
 check-asan: deps
 	@$(MAKE) --no-print-directory BUILD=build-asan SANITIZE=1 CFLAGS="-O1 -g" test-only
@@ -108,7 +106,7 @@ bench-deps: deps
 	@$(MAKE) --no-print-directory deps DEB_PKGS="$(BENCH_PKGS)"
 
 bench: bench-deps $(BUILD)/cwagent $(BENCH_BINS)
-	@CW_SHARED=$(CW_SHARED) PYTHON=$(PYTHON) bench/run.sh $(BUILD)
+	@PYTHON=$(PYTHON) bench/run.sh $(BUILD)
 
 format:
 	clang-format -i $(C_FILES)

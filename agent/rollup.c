@@ -445,8 +445,9 @@ static size_t emit_chunk(struct datum_list *out, const struct datum *tmpl, int64
     d->values = v;
     d->counts = c;
     d->nvalues = (uint16_t)nd;
-    /* The stats are kept for callers but not sent: CloudWatch refuses Values together with
-     * StatisticValues (InvalidParameterCombination), and Values/Counts are exact anyway. */
+    /* The stats are kept for callers but not sent. CloudWatch accepts StatisticValues beside
+     * Values/Counts (the reference sends all three for statsd/collectd), but here Values/Counts
+     * hold every sample exactly, so the statistic set would only add bytes to the body. */
     d->has_stats = 0;
     d->stats = (struct datum_stats){(double)used, sum, v[0], v[nd - 1]};
     return used;

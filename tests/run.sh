@@ -10,7 +10,6 @@ build=${1:-build}
 filter=${2:-}
 repo=$(cd "$(dirname "$0")/.." && pwd)
 export CW_REPO="$repo"
-export CW_SHARED="${CW_SHARED:-$(cd "$repo/.." && pwd)/shared}"
 export CW_BUILD="$repo/$build"
 export CWAGENT="$repo/$build/cwagent"
 export PYTHON="${PYTHON:-/usr/bin/python3}"

@@ -354,7 +354,7 @@ def test_config_errors_name_the_json_path():
 
 def test_reference_sample_configs():
     """Every sample config of the reference with a metrics section is accepted as is."""
-    samples = os.path.join(cwtest.SHARED, "reference", "amazon-cloudwatch-agent", "samples")
+    samples = os.path.join(cwtest.REFERENCE, "amazon-cloudwatch-agent", "samples")
     if not os.path.isdir(samples):
         raise cwtest.Skip("no reference samples in %s" % samples)
     seen = 0

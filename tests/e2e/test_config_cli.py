@@ -8,10 +8,10 @@ import shutil
 import tempfile
 
 import cwtest
-from cwtest import REPO, SHARED, check, eq, run_agent
+from cwtest import REFERENCE, REPO, check, eq, run_agent
 
 FIX = os.path.join(REPO, "tests", "fixtures", "config")
-REF = os.path.join(SHARED, "reference", "amazon-cloudwatch-agent")
+REF = os.path.join(REFERENCE, "amazon-cloudwatch-agent")
 
 
 def fx(name):

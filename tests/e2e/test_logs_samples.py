@@ -14,7 +14,7 @@ import time
 import cwtest
 from test_logs_basic import Agent, TmpDir, events, wait_for, write_lines
 
-SAMPLES = os.path.join(cwtest.SHARED, "reference", "amazon-cloudwatch-agent", "samples")
+SAMPLES = os.path.join(cwtest.REFERENCE, "amazon-cloudwatch-agent", "samples")
 ENV = {"ENV_REGION": "us-east-1", "ENV_LOG_STREAM_NAME": "env-stream", "ENV_CREDENTIALS_ROLE_ARN": ""}
 
 

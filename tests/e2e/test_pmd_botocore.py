@@ -22,7 +22,7 @@ import cwtest
 
 BUILD = os.environ.get("CW_BUILD", os.path.join(cwtest.REPO, "build"))
 TEST_PMD = os.path.join(BUILD, "tests", "test_pmd")
-REF_MODEL = os.path.join(cwtest.SHARED, "reference", "aws-models", "cloudwatch", "service-2.json")
+REF_MODEL = os.path.join(cwtest.REFERENCE, "aws-models", "cloudwatch", "service-2.json")
 EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
 
 
@@ -158,7 +158,7 @@ def test_decoded_bodies_validate_against_reference_model():
     from botocore.validate import ParamValidator
 
     if not os.path.exists(REF_MODEL):
-        raise cwtest.Skip("reference model not found at %s (set CW_SHARED)" % REF_MODEL)
+        raise cwtest.Skip("reference model not found at %s (tests/fixtures/reference)" % REF_MODEL)
     with open(REF_MODEL) as f:
         op = ServiceModel(json.load(f), "cloudwatch").operation_model("PutMetricData")
     for name, case in _dump():

@@ -1,4 +1,4 @@
-"""The reference agent's sample configurations (CW_SHARED/reference/amazon-cloudwatch-agent/
+"""The reference agent's sample configurations (tests/fixtures/reference/amazon-cloudwatch-agent/
 samples/*.json) that have a "metrics" section, run with `cwagent run -c SAMPLE -c override.json`
 for a few seconds against the emulator.
 
@@ -24,7 +24,7 @@ import time
 import cwtest
 import run_common as rc
 
-SAMPLES = os.path.join(cwtest.SHARED, "reference", "amazon-cloudwatch-agent", "samples")
+SAMPLES = os.path.join(cwtest.REFERENCE, "amazon-cloudwatch-agent", "samples")
 SUPPORTED = {"cpu", "disk", "diskio", "mem", "swap", "net", "netstat", "processes", "procstat"}
 # plugins whose first gather already yields datums (the others are deltas: they need two)
 GAUGES = {"disk", "mem", "swap", "netstat", "processes", "procstat"}

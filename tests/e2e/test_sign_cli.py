@@ -6,10 +6,10 @@ import shutil
 import tempfile
 
 import cwtest
-from cwtest import SHARED, check, eq, run_agent
+from cwtest import REFERENCE, check, eq, run_agent
 
 SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
-VECTORS = os.path.join(SHARED, "reference", "sigv4-test-suite", "aws-sig-v4-test-suite")
+VECTORS = os.path.join(REFERENCE, "sigv4-test-suite", "aws-sig-v4-test-suite")
 BASE = ["--service", "service", "--region", "us-east-1", "--access-key", "AKIDEXAMPLE"]
 ENV = {"AWS_SECRET_ACCESS_KEY": SECRET, "AWS_SESSION_TOKEN": "", "AWS_ACCESS_KEY_ID": ""}
 

@@ -123,7 +123,26 @@ def test_limits_values():
        "non-ASCII dimension value")
     eq(_cw_error(cw, [_datum(Unit="Furlongs")])[0], "InvalidParameterValue", "unit outside the enum")
     eq(_cw_error(cw, [{"MetricName": "m"}])[0], "InvalidParameterCombination", "datum without a value")
+    stats = {"SampleCount": 3.0, "Sum": 6.0, "Minimum": 1.0, "Maximum": 3.0}
+    code, _, msg = _cw_error(cw, [_datum(StatisticValues=stats)])
+    eq(code, "InvalidParameterCombination", "Value+StatisticValues")
+    check("Value" in msg and "StatisticValues" in msg, "the message names both parameters: %s" % msg)
+    eq(_cw_error(cw, [_datum(Values=[1.0], StatisticValues=stats)])[0], "InvalidParameterCombination",
+       "Value+Values+StatisticValues")
     eq(len(e.get("/_emulator/metrics")["metrics"]), 3, "only the valid datums are stored")
+
+
+def test_values_counts_with_statistic_values():
+    """What amazon-cloudwatch-agent sends for every statsd/collectd datum (buildMetricDatumDist)."""
+    e = emutest.emu()
+    cw = e.client("cloudwatch")
+    stats = {"SampleCount": 6.0, "Sum": 14.0, "Minimum": 1.0, "Maximum": 3.0}
+    _put(cw, [{"MetricName": "latency", "Values": [1.0, 2.0, 3.0], "Counts": [1.0, 2.0, 3.0],
+               "StatisticValues": stats, "Unit": "Milliseconds", "Timestamp": NOW}])
+    got = e.get("/_emulator/metrics")["metrics"]
+    eq(len(got), 1, "one datum stored")
+    eq((got[0]["values"], got[0]["counts"]), ([1.0, 2.0, 3.0], [1.0, 2.0, 3.0]), "values and counts kept")
+    eq(got[0]["statistic_values"], stats, "statistic set kept")
 
 
 def test_query_encoding_strictness():

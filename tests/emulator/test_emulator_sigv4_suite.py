@@ -16,11 +16,10 @@ SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
 
 
 def _suite_dir():
-    for base in (cwtest.SHARED, "/work/shared"):
-        d = os.path.join(base, "reference", "sigv4-test-suite", "aws-sig-v4-test-suite")
-        if os.path.isdir(d):
-            return d
-    raise cwtest.Skip("sigv4 test suite not found")
+    d = os.path.join(cwtest.REFERENCE, "sigv4-test-suite", "aws-sig-v4-test-suite")
+    if not os.path.isdir(d):
+        raise RuntimeError("sigv4 test suite not found at %s" % d)
+    return d
 
 
 def _cases():

@@ -21,7 +21,8 @@ import urllib.error
 import urllib.request
 
 REPO = os.environ.get("CW_REPO", os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
-SHARED = os.environ.get("CW_SHARED", os.path.abspath(os.path.join(REPO, "..", "shared")))
+# Reference data vendored in the repository (tests/fixtures/reference/README.md).
+REFERENCE = os.path.join(REPO, "tests", "fixtures", "reference")
 CWAGENT = os.environ.get("CWAGENT", os.path.join(REPO, "build", "cwagent"))
 PYTHON = os.environ.get("PYTHON", "/usr/bin/python3")
 CWEMU = os.path.join(REPO, "tests", "emulator", "cwemu")
@@ -138,7 +139,7 @@ class Emulator:
                region="us-east-1", **config):
         """A botocore client for `service` (cloudwatch, logs, sts, ec2, ssm) aimed at the emulator.
 
-        logs and sts use the newer official models from CW_SHARED/reference/aws-models (so e.g.
+        logs and sts use the newer official models from tests/fixtures/reference/aws-models (so e.g.
         logGroupClass exists); cloudwatch keeps botocore's bundled awsQuery model.
         """
         import botocore.config
@@ -155,9 +156,7 @@ class Emulator:
         if self._models is None:
             self._models = tempfile.mkdtemp(prefix="cwtest-models-")
             for svc, ver in (("logs", "2014-03-28"), ("sts", "2011-06-15")):
-                src = os.path.join(SHARED, "reference", "aws-models", svc, "service-2.json")
-                if not os.path.exists(src):
-                    src = os.path.join("/work/shared/reference/aws-models", svc, "service-2.json")
+                src = os.path.join(REFERENCE, "aws-models", svc, "service-2.json")
                 if os.path.exists(src):
                     os.makedirs(os.path.join(self._models, svc, ver))
                     os.symlink(src, os.path.join(self._models, svc, ver, "service-2.json"))

@@ -56,9 +56,17 @@ static char *join_env(const char *var, const char *fallback, const char *rel)
     return p;
 }
 
-char *t_shared_path(const char *rel)
+char *t_reference_path(const char *rel)
 {
-    return join_env("CW_SHARED", "../shared", rel);
+    char *dir = t_repo_path("tests/fixtures");
+    if (!dir)
+        return NULL;
+    size_t n = strlen(dir) + strlen(rel) + 2;
+    char *p = malloc(n);
+    if (p)
+        snprintf(p, n, "%s/%s", dir, rel);
+    free(dir);
+    return p;
 }
 
 char *t_repo_path(const char *rel)

@@ -4,7 +4,7 @@
  *   SKIP <file>.<case>: <reason>
  * tests/run.sh counts these lines. Checks report and continue; a case fails if any check failed.
  *
- * Environment for tests: CW_SHARED (../shared), CW_REPO (repo root), CWAGENT (the binary).
+ * Environment for tests: CW_REPO (repo root; vendored reference data under tests/fixtures/reference), CWAGENT (the binary).
  */
 #ifndef CW_T_H
 #define CW_T_H
@@ -31,9 +31,9 @@ void t_fail_at(const char *file, int line, const char *fmt, ...)
 void t_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int t_failed(void);
 
-/* Returns a path under $CW_SHARED / $CW_REPO (static buffer per call site is not used: caller
- * gets a malloc'd string it frees). */
-char *t_shared_path(const char *rel);
+/* Returns a path under $CW_REPO/tests/fixtures (rel starts with "reference/" for the vendored
+ * reference data) or under $CW_REPO; the caller frees the malloc'd string. */
+char *t_reference_path(const char *rel);
 char *t_repo_path(const char *rel);
 /* Reads a whole file (malloc'd, NUL-terminated); NULL on error. */
 char *t_read_file(const char *path, size_t *len);

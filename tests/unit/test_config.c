@@ -116,7 +116,7 @@ static void expect_error(const char *text, const char *sub, int line)
 /* Counts schema errors per gojsonschema type for a file under the reference dir. */
 static int schema_counts(const char *rel, int counts[CW_SE_COUNT])
 {
-    char *path = t_shared_path(rel);
+    char *path = t_reference_path(rel);
     json_error_t jerr;
     json_t *doc = path ? json_load_file(path, 0, &jerr) : NULL;
     free(path);
@@ -199,7 +199,7 @@ TEST(schema_vectors_valid_ones_pass_schema_and_model)
             total += n[k];
         if (total)
             t_fail_at(__FILE__, __LINE__, "%s: %d schema errors, expected 0", valid[i], total);
-        char *path = t_shared_path(rel);
+        char *path = t_reference_path(rel);
         const char *paths[] = {path};
         struct cw_config *c = NULL;
         struct cw_config_diag d = {0};
@@ -224,7 +224,7 @@ TEST(schema_vectors_invalid_ones_fail_load)
                             "disk.metrics_collection_interval: found 1.9 (number)"};
     for (size_t i = 0; i < 3; i++) {
         char *rel = prefixed("reference/" REF "schema/sampleSchema/", invalid[i]);
-        char *path = rel ? t_shared_path(rel) : NULL;
+        char *path = rel ? t_reference_path(rel) : NULL;
         const char *paths[] = {path};
         struct cw_config *c = NULL;
         struct cw_config_diag d = {0};
@@ -263,7 +263,7 @@ static void round_trip(const char *name, const struct cw_config *c)
 
 TEST(every_sample_validates_and_round_trips)
 {
-    char *dir = t_shared_path("reference/" REF "samples");
+    char *dir = t_reference_path("reference/" REF "samples");
     DIR *dp = dir ? opendir(dir) : NULL;
     struct dirent *de;
     int count = 0;

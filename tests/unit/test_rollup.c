@@ -280,7 +280,7 @@ TEST(pack_counts_identical_values_per_series)
     T_EQ_DBL(p[0].counts[0], 2, 0);
     T_EQ_DBL(p[0].counts[1], 1, 0);
     T_EQ_DBL(p[0].counts[2], 2, 0);
-    T_EQ_INT(p[0].has_stats, 0); /* Values and StatisticValues are mutually exclusive */
+    T_EQ_INT(p[0].has_stats, 0); /* exact Values/Counts: a statistic set would add bytes only */
     T_EQ_DBL(p[0].stats.sample_count, 5, 0);
     T_EQ_DBL(p[0].stats.sum, 10, 0);
     T_EQ_DBL(p[0].stats.min, 1, 0);

@@ -81,8 +81,13 @@ def _check_values(m, p):
 def _check_datum(m, p, now):
     _check_dimensions(m.get("Dimensions", []), p)
     present = [k for k in ("Value", "Values", "StatisticValues") if k in m]
-    if len(present) > 1:
-        raise combination("The parameters %s are mutually exclusive for %s." % (", ".join(present), p))
+    # Value excludes both others (AWS's message for Value+StatisticValues; Value+Values inferred).
+    # Values+Counts together with StatisticValues is accepted: amazon-cloudwatch-agent sends exactly
+    # that for every statsd/collectd datum (buildMetricDatumDist).
+    if "Value" in m and len(present) > 1:
+        other = present[1]
+        raise combination("The parameters %s.Value and %s.%s are mutually exclusive and you have "
+                          "specified both." % (p, p, other))
     if not present:
         raise combination("One of the parameters %s.Value, %s.Values or %s.StatisticValues must be "
                           "specified." % (p, p, p))

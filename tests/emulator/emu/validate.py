@@ -1,6 +1,7 @@
 """Turns request bodies into an operation's input structure and judges it against the service model.
 
-Models: cloudwatch, logs, sts from the official files in CW_SHARED/reference/aws-models; ec2 and ssm
+Models: cloudwatch, logs, sts from the official files vendored in tests/fixtures/reference/aws-models
+(Debian's botocore 1.29 is too old for the logs model); every other service (ec2, ssm, autoscaling)
 from botocore's bundled data. Checks: botocore.validate.ParamValidator (required, unknown, types,
 minimums), then the model constraints botocore leaves to the server (max lengths and sizes, maximum
 values, enums, patterns).
@@ -14,11 +15,10 @@ import threading
 
 _LOCK = threading.Lock()
 _MODELS = {}
-_SHARED = os.environ.get("CW_SHARED") or os.path.abspath(
-    os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "shared"))
-MODEL_DIRS = [os.path.join(_SHARED, "reference", "aws-models"), "/work/shared/reference/aws-models"]
-_BOTOCORE_NAMES = {"ec2": "ec2", "ssm": "ssm", "autoscaling": "autoscaling"}
-_FILE_NAMES = {"monitoring": "cloudwatch", "logs": "logs", "sts": "sts"}
+MODEL_DIR = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "fixtures", "reference",
+                                         "aws-models"))
+# Signing name -> botocore service name, where they differ.
+_BOTOCORE_NAMES = {"monitoring": "cloudwatch"}
 
 
 class Invalid(Exception):
@@ -37,18 +37,13 @@ def service_model(service):
             return _MODELS[service]
         import botocore.model
         import botocore.session
-        if service in _BOTOCORE_NAMES:
-            model = botocore.session.get_session().get_service_model(_BOTOCORE_NAMES[service])
-        else:
-            model = None
-            for d in MODEL_DIRS:
-                path = os.path.join(d, _FILE_NAMES[service], "service-2.json")
-                if os.path.exists(path):
-                    with open(path, encoding="utf-8") as f:
-                        model = botocore.model.ServiceModel(json.load(f), _FILE_NAMES[service])
-                    break
-            if model is None:
-                raise RuntimeError("model for %s not found under %s" % (service, MODEL_DIRS))
+        name = _BOTOCORE_NAMES.get(service, service)
+        path = os.path.join(MODEL_DIR, name, "service-2.json")
+        if os.path.exists(path):  # vendored first
+            with open(path, encoding="utf-8") as f:
+                model = botocore.model.ServiceModel(json.load(f), name)
+        else:  # then botocore's bundled data (raises UnknownServiceError when it has none)
+            model = botocore.session.get_session().get_service_model(name)
         _MODELS[service] = model
         return model
 
