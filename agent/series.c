@@ -14,7 +14,6 @@ struct series_set {
     char *ns;
     struct series_item *items;
     size_t n, cap;
-    size_t *order; /* plugin instance index of each item, for sorting */
 };
 
 struct entry {
@@ -54,6 +53,7 @@ static void free_item(struct series_item *it)
     free((void *)it->dims);
     free((char *)it->name);
     free((char *)it->unit);
+    free((char *)it->plugin);
 }
 
 void series_free(struct series_set *s)
@@ -73,10 +73,10 @@ static int copy_item(struct entry *e, const struct datum *d, const char *plugin,
     e->it.dims = dims;
     e->it.name = strdup(d->name);
     e->it.unit = d->unit ? strdup(d->unit) : NULL;
-    e->it.plugin = plugin;
+    e->it.plugin = strdup(plugin);
     e->it.storage_res = d->storage_res;
     e->it.interval = interval;
-    if (!dims || !e->it.name || (d->unit && !e->it.unit))
+    if (!dims || !e->it.name || (d->unit && !e->it.unit) || !e->it.plugin)
         return -1;
     for (size_t i = 0; i < d->ndims; i++) {
         dims[i].name = strdup(d->dims[i].name);
