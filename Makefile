@@ -42,7 +42,7 @@ C_FILES   := $(shell git ls-files -co --exclude-standard '*.c' '*.h' 2>/dev/null
 
 DEB_PKGS := gcc make pkg-config libcurl4-openssl-dev libssl-dev libjansson-dev zlib1g-dev libpcre2-dev \
             python3 python3-botocore procps iproute2 sysstat \
-            dpkg-dev lintian systemd shellcheck man-db
+            dpkg-dev lintian systemd shellcheck man-db prometheus chromium
 
 .SECONDARY:
 

@@ -621,6 +621,18 @@ static void prom_rule(FILE *f, const char *name, const char *expr, int for_s, co
     fprintf(f, "        annotations:\n          summary: \"%s\"\n", summary);
 }
 
+/* A mount path for a double-quoted PromQL / YAML string: '\\' and '"' escaped. */
+static void prom_quote(const char *in, char *out, size_t n)
+{
+    size_t w = 0;
+    for (; in && *in && w + 2 < n; in++) {
+        if (*in == '"' || *in == '\\')
+            out[w++] = '\\';
+        out[w++] = *in;
+    }
+    out[w] = '\0';
+}
+
 /* The alert name: a valid Prometheus metric name ("MemHigh", "DiskHigh", "AgentHeartbeat"). */
 static const char *prom_name(const char *kind)
 {
@@ -645,8 +657,9 @@ char *alarm_plan_prometheus(const struct alarm_plan *p)
             p->opts->prefix);
     for (size_t i = 0; i < p->n; i++) {
         const struct alarm_def *a = &p->v[i];
-        char expr[1024], summary[512];
+        char expr[4096], summary[1024], mount[600];
         const char *name = prom_name(a->kind);
+        prom_quote(series_dim(a->series, "path"), mount, sizeof mount);
         int for_s = a->period * a->datapoints;
         if (strcmp(a->kind, "mem") == 0) {
             snprintf(expr, sizeof expr,
@@ -655,7 +668,7 @@ char *alarm_plan_prometheus(const struct alarm_plan *p)
             snprintf(summary, sizeof summary, "memory used above %g%% on {{ $labels.instance }}",
                      a->threshold);
         } else if (strcmp(a->kind, "disk") == 0) {
-            const char *path = series_dim(a->series, "path");
+            const char *path = mount;
             snprintf(expr, sizeof expr,
                      "100 * (node_filesystem_size_bytes{mountpoint=\"%s\"} - "
                      "node_filesystem_free_bytes{mountpoint=\"%s\"}) / "
@@ -667,8 +680,8 @@ char *alarm_plan_prometheus(const struct alarm_plan *p)
                      path, a->threshold);
         } else if (strcmp(a->kind, "swap") == 0) {
             snprintf(expr, sizeof expr,
-                     "node_memory_SwapTotal_bytes > 0 and 100 * (1 - node_memory_SwapFree_bytes / "
-                     "node_memory_SwapTotal_bytes) > %g",
+                     "100 * (1 - node_memory_SwapFree_bytes / node_memory_SwapTotal_bytes) > %g "
+                     "and node_memory_SwapTotal_bytes > 0",
                      a->threshold);
             snprintf(summary, sizeof summary, "swap used above %g%% on {{ $labels.instance }}",
                      a->threshold);
@@ -682,11 +695,11 @@ char *alarm_plan_prometheus(const struct alarm_plan *p)
                      "%s %g",
                      op_symbol(a->op), a->threshold);
             snprintf(summary, sizeof summary, "group memory %s %g%%: %s", op_symbol(a->op),
-                     a->threshold, a->scaling >= 0 ? "scale out" : "scale in");
+                     a->threshold, strcmp(a->kind, "scale-in") == 0 ? "scale in" : "scale out");
         }
         prom_rule(f, name, expr, for_s, summary,
                   strcmp(a->kind, "heartbeat") == 0 ? "critical" : "warning",
-                  strcmp(a->kind, "disk") == 0 ? series_dim(a->series, "path") : NULL);
+                  strcmp(a->kind, "disk") == 0 ? mount : NULL);
     }
     return close_stream(f, &buf);
 }
