@@ -23,6 +23,7 @@ struct dash_cmd {
     struct alarm_opts ao; /* thresholds for annotations, the alarm name prefix */
     const char *verb;
     const char *name;
+    int period;
 };
 
 static void usage(FILE *out)
@@ -33,7 +34,8 @@ static void usage(FILE *out)
             "%s"
             "  --name NAME             dashboard name (default <prefix>-<instance id>)\n"
             "  --prefix P              alarm and dashboard name prefix (default cwagent)\n"
-            "  --mem N, --disk N       alarm thresholds drawn on the graphs (80, 80)\n",
+            "  --mem N, --disk N       alarm thresholds drawn on the graphs (80, 80)\n"
+            "  --period S              graph period: 10, 20, 30 or a multiple of 60 (default 60)\n",
             plan_common_help);
 }
 
@@ -64,6 +66,18 @@ static int parse(struct dash_cmd *c, int argc, char **argv)
         }
         if (strcmp(a, "--name") == 0) {
             c->name = v;
+            i++;
+            continue;
+        }
+        if (strcmp(a, "--period") == 0) {
+            char *end;
+            long p = strtol(v, &end, 10);
+            if (*end || p <= 0 || p > 86400 || (p < 60 && p % 10) || (p >= 60 && p % 60)) {
+                fprintf(stderr, "%s: --period: expected 10, 20, 30 or a multiple of 60, got '%s'\n",
+                        CMD, v);
+                return -1;
+            }
+            c->period = (int)p;
             i++;
             continue;
         }
@@ -211,6 +225,7 @@ static int run(struct dash_cmd *c, struct plan_env *e)
     o.region = e->region;
     o.mem_threshold = c->ao.mem;
     o.disk_threshold = c->ao.disk;
+    o.period = c->period;
     o.log_groups = logs;
     o.nlogs = log_groups(e->cfg, logs);
     o.alarm_arns = arns;

@@ -31,17 +31,23 @@ static void place(struct layout *l, json_t *w, int width, int height)
 }
 
 /* One metrics line: [namespace, name, dim, value, ..., {stat, label}]. */
-static json_t *metric_line(const char *ns, const struct series_item *it, const char *stat)
+/* The label is the metric name when the widget shows several, then the values of the dimensions
+ * that tell the lines apart (not the instance's identity). */
+static json_t *metric_line(const char *ns, const struct series_item *it, const char *stat,
+                           int with_name)
 {
+    static const char *const identity[] = {"InstanceId", "ImageId", "InstanceType", "host",
+                                           "AutoScalingGroupName"};
     json_t *line = json_pack("[s,s]", ns, it->name);
     char label[512] = "";
-    size_t used = 0;
+    size_t used = with_name ? (size_t)snprintf(label, sizeof label, "%s", it->name) : 0;
     for (size_t i = 0; i < it->ndims; i++) {
         json_array_append_new(line, json_string(it->dims[i].name));
         json_array_append_new(line, json_string(it->dims[i].value));
-        if (strcmp(it->dims[i].name, "InstanceId") && strcmp(it->dims[i].name, "ImageId") &&
-            strcmp(it->dims[i].name, "InstanceType") && strcmp(it->dims[i].name, "host") &&
-            used < sizeof label)
+        int skip = 0;
+        for (size_t k = 0; k < sizeof identity / sizeof identity[0]; k++)
+            skip |= strcmp(it->dims[i].name, identity[k]) == 0;
+        if (!skip && used < sizeof label)
             used += (size_t)snprintf(label + used, sizeof label - used, "%s%s", used ? " " : "",
                                      it->dims[i].value);
     }
@@ -67,7 +73,8 @@ static json_t *metric_widget(const struct series_set *s, const struct dashboard_
             if (!group && strcmp(it->name, "cpu_usage_active") == 0 &&
                 strcmp(series_dim(it, "cpu") ? series_dim(it, "cpu") : "", "cpu-total") != 0)
                 continue;
-            json_array_append_new(metrics, metric_line(series_namespace(s), it, stat));
+            json_array_append_new(metrics,
+                                  metric_line(series_namespace(s), it, stat, nnames > 1));
         }
     if (json_array_size(metrics) == 0) {
         json_decref(metrics);
