@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ALARM_MAX_DISKS 64 /* per-mount disk alarms */
+#define ALARM_MAX_DISKS 64  /* per-mount disk alarms */
 #define NAME_MAX_LEN    255 /* API: AlarmName 1..255 */
 
 void alarm_opts_init(struct alarm_opts *o)
@@ -109,9 +109,10 @@ int alarm_opts_set(struct alarm_opts *o, const char *flag, const char *value, ch
     if (strcmp(flag, "--sns") != 0)
         return 0;
     if (!valid_sns_arn(value)) {
-        snprintf(err, errlen,
-                 "--sns: '%s' is not an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT(12 digits):TOPIC)",
-                 value);
+        snprintf(
+            err, errlen,
+            "--sns: '%s' is not an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT(12 digits):TOPIC)",
+            value);
         return -1;
     }
     if (o->nactions == ALARM_MAX_ACTIONS) {
@@ -267,8 +268,8 @@ static int disks(struct alarm_plan *p, const struct series_set *s, const char *i
 
 static int heartbeat(struct alarm_plan *p, const struct series_set *s, const char *id)
 {
-    static const char *const always[] = {"mem_used_percent", "cpu_usage_active",
-                                         "cpu_usage_idle", "disk_used_percent"};
+    static const char *const always[] = {"mem_used_percent", "cpu_usage_active", "cpu_usage_idle",
+                                         "disk_used_percent"};
     const struct series_item *one[1];
     for (size_t i = 0; i < sizeof always / sizeof always[0]; i++) {
         if (instance_series(s, always[i], one, 1) == 0)
@@ -382,13 +383,12 @@ static json_t *actions_json(const struct alarm_opts *o, const char *extra)
 json_t *alarm_put_params(const struct alarm_plan *p, const struct alarm_def *a,
                          const char *policy_arn)
 {
-    json_t *o = json_pack("{s:s,s:s,s:b,s:s,s:s,s:o,s:s,s:i,s:i,s:i,s:f,s:s,s:s}", "AlarmName",
-                          a->name, "AlarmDescription", a->description, "ActionsEnabled", 1,
-                          "Namespace", p->ns, "MetricName", a->series->name, "Dimensions",
-                          dims_json(a->series), "Statistic", a->stat, "Period", a->period,
-                          "EvaluationPeriods", a->eval, "DatapointsToAlarm", a->datapoints,
-                          "Threshold", a->threshold, "ComparisonOperator", a->op,
-                          "TreatMissingData", a->missing);
+    json_t *o = json_pack(
+        "{s:s,s:s,s:b,s:s,s:s,s:o,s:s,s:i,s:i,s:i,s:f,s:s,s:s}", "AlarmName", a->name,
+        "AlarmDescription", a->description, "ActionsEnabled", 1, "Namespace", p->ns, "MetricName",
+        a->series->name, "Dimensions", dims_json(a->series), "Statistic", a->stat, "Period",
+        a->period, "EvaluationPeriods", a->eval, "DatapointsToAlarm", a->datapoints, "Threshold",
+        a->threshold, "ComparisonOperator", a->op, "TreatMissingData", a->missing);
     if (!o)
         return NULL;
     json_t *acts = actions_json(p->opts, a->scaling ? policy_arn : NULL);
@@ -489,8 +489,8 @@ char *alarm_plan_text(const struct alarm_plan *p)
             fprintf(f, "%s%s=%s", d ? "," : " {", a->series->dims[d].name,
                     a->series->dims[d].value);
         fprintf(f, "%s %s %g over %d of %d x %d s (missing data: %s)\n",
-                a->series->ndims ? "}" : "", op_symbol(a->op), a->threshold, a->datapoints,
-                a->eval, a->period, a->missing);
+                a->series->ndims ? "}" : "", op_symbol(a->op), a->threshold, a->datapoints, a->eval,
+                a->period, a->missing);
         fprintf(f, "    %s\n", a->description);
         if (a->scaling)
             fprintf(f, "    action: step scaling policy %s-%s-%s (%+d instance)\n", p->opts->prefix,
@@ -506,12 +506,12 @@ char *alarm_plan_text(const struct alarm_plan *p)
 static json_t *policy_json(const struct alarm_plan *p, int scaling)
 {
     char *name = alarm_policy_name(p, scaling);
-    json_t *o = json_pack(
-        "{s:s,s:s,s:s,s:s,s:s,s:i,s:[{s:f,s:i}]}", "AutoScalingGroupName", p->asg, "PolicyName",
-        name ? name : "", "PolicyType", "StepScaling", "AdjustmentType", "ChangeInCapacity",
-        "MetricAggregationType", "Average", "EstimatedInstanceWarmup", 300, "StepAdjustments",
-        scaling > 0 ? "MetricIntervalLowerBound" : "MetricIntervalUpperBound", 0.0,
-        "ScalingAdjustment", scaling);
+    json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:i,s:[{s:f,s:i}]}", "AutoScalingGroupName", p->asg,
+                          "PolicyName", name ? name : "", "PolicyType", "StepScaling",
+                          "AdjustmentType", "ChangeInCapacity", "MetricAggregationType", "Average",
+                          "EstimatedInstanceWarmup", 300, "StepAdjustments",
+                          scaling > 0 ? "MetricIntervalLowerBound" : "MetricIntervalUpperBound",
+                          0.0, "ScalingAdjustment", scaling);
     free(name);
     return o;
 }
@@ -525,8 +525,8 @@ static char *dump(json_t *o)
 
 char *alarm_plan_json(const struct alarm_plan *p)
 {
-    json_t *o = json_pack("{s:s,s:[],s:[],s:[]}", "namespace", p->ns, "alarms",
-                          "scaling_policies", "notes");
+    json_t *o = json_pack("{s:s,s:[],s:[],s:[]}", "namespace", p->ns, "alarms", "scaling_policies",
+                          "notes");
     if (!o)
         return NULL;
     json_t *alarms = json_object_get(o, "alarms");
@@ -564,20 +564,18 @@ static json_t *cfn_policy(const struct alarm_plan *p, int scaling)
     char *name = alarm_policy_name(p, scaling);
     json_t *o = json_pack(
         "{s:s,s:{s:s,s:s,s:s,s:s,s:i,s:[{s:f,s:i}]}}", "Type", "AWS::AutoScaling::ScalingPolicy",
-        "Properties", "AutoScalingGroupName", p->asg, "PolicyType", "StepScaling",
-        "AdjustmentType", "ChangeInCapacity", "MetricAggregationType", "Average",
-        "EstimatedInstanceWarmup", 300, "StepAdjustments",
-        scaling > 0 ? "MetricIntervalLowerBound" : "MetricIntervalUpperBound", 0.0,
-        "ScalingAdjustment", scaling);
+        "Properties", "AutoScalingGroupName", p->asg, "PolicyType", "StepScaling", "AdjustmentType",
+        "ChangeInCapacity", "MetricAggregationType", "Average", "EstimatedInstanceWarmup", 300,
+        "StepAdjustments", scaling > 0 ? "MetricIntervalLowerBound" : "MetricIntervalUpperBound",
+        0.0, "ScalingAdjustment", scaling);
     free(name);
     return o;
 }
 
 char *alarm_plan_cfn(const struct alarm_plan *p)
 {
-    json_t *o = json_pack("{s:s,s:s,s:{}}", "AWSTemplateFormatVersion", "2010-09-09",
-                          "Description", "cwagent alarms generated from the agent configuration",
-                          "Resources");
+    json_t *o = json_pack("{s:s,s:s,s:{}}", "AWSTemplateFormatVersion", "2010-09-09", "Description",
+                          "cwagent alarms generated from the agent configuration", "Resources");
     if (!o)
         return NULL;
     json_t *res = json_object_get(o, "Resources");
@@ -596,13 +594,13 @@ char *alarm_plan_cfn(const struct alarm_plan *p)
                 json_object_set_new(props, "AlarmActions", acts);
             }
             json_array_insert_new(
-                acts, 0, json_pack("{s:s}", "Ref", a->scaling > 0 ? "ScaleOutPolicy" : "ScaleInPolicy"));
+                acts, 0,
+                json_pack("{s:s}", "Ref", a->scaling > 0 ? "ScaleOutPolicy" : "ScaleInPolicy"));
         }
         char id[300];
         logical_id(a->name, id, sizeof id);
-        json_object_set_new(res, id,
-                            json_pack("{s:s,s:o}", "Type", "AWS::CloudWatch::Alarm", "Properties",
-                                      props));
+        json_object_set_new(
+            res, id, json_pack("{s:s,s:o}", "Type", "AWS::CloudWatch::Alarm", "Properties", props));
     }
     return dump(o);
 }
@@ -637,8 +635,9 @@ static void prom_quote(const char *in, char *out, size_t n)
 static const char *prom_name(const char *kind)
 {
     static const char *const names[][2] = {
-        {"mem", "MemHigh"},      {"disk", "DiskHigh"}, {"swap", "SwapHigh"},
-        {"heartbeat", "AgentHeartbeat"}, {"scale-out", "ScaleOut"}, {"scale-in", "ScaleIn"}};
+        {"mem", "MemHigh"},        {"disk", "DiskHigh"},
+        {"swap", "SwapHigh"},      {"heartbeat", "AgentHeartbeat"},
+        {"scale-out", "ScaleOut"}, {"scale-in", "ScaleIn"}};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (strcmp(kind, names[i][0]) == 0)
             return names[i][1];
@@ -652,8 +651,9 @@ char *alarm_plan_prometheus(const struct alarm_plan *p)
     FILE *f = open_memstream(&buf, &len);
     if (!f)
         return NULL;
-    fprintf(f, "# cwagent alerting rules; the same thresholds as `cwagent alarms plan`.\n"
-               "groups:\n  - name: %s\n    rules:\n",
+    fprintf(f,
+            "# cwagent alerting rules; the same thresholds as `cwagent alarms plan`.\n"
+            "groups:\n  - name: %s\n    rules:\n",
             p->opts->prefix);
     for (size_t i = 0; i < p->n; i++) {
         const struct alarm_def *a = &p->v[i];

@@ -29,7 +29,7 @@
 
 struct alarm_opts {
     double mem, disk, swap, scale_out, scale_in; /* percent thresholds */
-    const char *actions[ALARM_MAX_ACTIONS];     /* --sns ARNs (alarm and OK actions) */
+    const char *actions[ALARM_MAX_ACTIONS];      /* --sns ARNs (alarm and OK actions) */
     size_t nactions;
     int scaling_policies; /* --scaling-policies: create step policies and wire them */
     const char *prefix;   /* alarm name prefix, default "cwagent" */

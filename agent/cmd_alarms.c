@@ -135,9 +135,8 @@ struct applier {
 
 static int api_error(const char *op, const char *what, const struct plan_result *r)
 {
-    fprintf(stderr, "%s: %s %s: %s: %s%s%ld%s\n", CMD, op, what,
-            r->code[0] ? r->code : "error", r->message, r->status ? " (HTTP " : "",
-            r->status, r->status ? ")" : "");
+    fprintf(stderr, "%s: %s %s: %s: %s%s%ld%s\n", CMD, op, what, r->code[0] ? r->code : "error",
+            r->message, r->status ? " (HTTP " : "", r->status, r->status ? ")" : "");
     return -1;
 }
 

@@ -76,8 +76,8 @@ int cmd_cost(int argc, char **argv)
             char *end;
             log_gb = strtod(v, &end);
             if (*end || !isfinite(log_gb) || log_gb < 0) {
-                fprintf(stderr, "%s: --log-gb-per-month: expected a number >= 0, got '%s'\n",
-                        CMD, v);
+                fprintf(stderr, "%s: --log-gb-per-month: expected a number >= 0, got '%s'\n", CMD,
+                        v);
                 return 2;
             }
             i++;

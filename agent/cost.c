@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PMD_MAX_DATUMS     1000 /* API: MetricData per PutMetricData call */
-#define PACK_MAX_VALUES    150  /* API: distinct Values per datum */
-#define EXPLODE_THRESHOLD  50   /* series per plugin worth a warning */
-#define MAX_PLUGINS        64
+#define PMD_MAX_DATUMS    1000 /* API: MetricData per PutMetricData call */
+#define PACK_MAX_VALUES   150  /* API: distinct Values per datum */
+#define EXPLODE_THRESHOLD 50   /* series per plugin worth a warning */
+#define MAX_PLUGINS       64
 
 static int get_str(json_t *o, const char *key, char **out, const char *path, char *err,
                    size_t errlen)
@@ -39,8 +39,7 @@ static int load_tiers(json_t *arr, struct cost_prices *p, const char *path, char
 {
     size_t i;
     json_t *t;
-    if (!json_is_array(arr) || json_array_size(arr) == 0 ||
-        json_array_size(arr) > COST_MAX_TIERS) {
+    if (!json_is_array(arr) || json_array_size(arr) == 0 || json_array_size(arr) > COST_MAX_TIERS) {
         snprintf(err, errlen, "%s: metric_tiers: expected 1 to %d tiers", path, COST_MAX_TIERS);
         return -1;
     }
@@ -78,8 +77,7 @@ int cost_prices_load(const char *path, struct cost_prices *p, char *err, size_t 
         get_str(o, "currency", &p->currency, path, err, errlen) == 0 &&
         get_str(o, "source", &p->source, path, err, errlen) == 0 &&
         load_tiers(json_object_get(o, "metric_tiers"), p, path, err, errlen) == 0 &&
-        get_num(o, "put_metric_data_per_1000_requests", &p->api_per_1000, path, err, errlen) ==
-            0 &&
+        get_num(o, "put_metric_data_per_1000_requests", &p->api_per_1000, path, err, errlen) == 0 &&
         get_num(o, "logs_ingestion_per_gb", &p->logs_per_gb, path, err, errlen) == 0 &&
         get_num(o, "hours_per_month", &p->hours_per_month, path, err, errlen) == 0)
         rc = 0;
@@ -159,7 +157,8 @@ static void compute(const struct cost_inputs *in, const struct cost_prices *p, s
         t->datums_month += t->pl[i].datums_month;
     t->calls_month = per_flush > 0 ? flushes * ceil(per_flush / PMD_MAX_DATUMS) : 0;
     t->packed_datums_month = packed_per_flush * flushes;
-    t->packed_calls_month = packed_per_flush > 0 ? flushes * ceil(packed_per_flush / PMD_MAX_DATUMS) : 0;
+    t->packed_calls_month =
+        packed_per_flush > 0 ? flushes * ceil(packed_per_flush / PMD_MAX_DATUMS) : 0;
     t->metrics_cost = tiered(p, (double)t->series);
     t->api_cost = t->calls_month / 1000.0 * p->api_per_1000;
     t->api_cost_packed = t->packed_calls_month / 1000.0 * p->api_per_1000;
@@ -191,8 +190,8 @@ static json_t *series_json(const struct series_set *s)
         const struct series_item *it = series_get(s, i);
         json_t *dims = json_array();
         for (size_t d = 0; d < it->ndims; d++)
-            json_array_append_new(dims, json_pack("{s:s,s:s}", "Name", it->dims[d].name, "Value",
-                                                  it->dims[d].value));
+            json_array_append_new(
+                dims, json_pack("{s:s,s:s}", "Name", it->dims[d].name, "Value", it->dims[d].value));
         json_array_append_new(a, json_pack("{s:s,s:s,s:o,s:b}", "plugin", it->plugin, "name",
                                            it->name, "dimensions", dims, "rollup", it->is_rollup));
     }
@@ -227,9 +226,9 @@ static char *report_json(const struct cost_inputs *in, const struct cost_prices 
     }
     json_t *o = json_pack(
         "{s:b,s:{s:s,s:s,s:s,s:s},s:s,s:o,s:I,s:f,s:f,s:f,s:f,s:{s:f,s:f,s:f,s:f,s:f},s:o}",
-        "estimate", 1, "prices", "as_of", p->as_of, "region", p->region, "currency",
-        p->currency, "source", p->source, "namespace", series_namespace(in->series), "plugins",
-        plugins, "series", (json_int_t)t->series, "datums_per_month", t->datums_month,
+        "estimate", 1, "prices", "as_of", p->as_of, "region", p->region, "currency", p->currency,
+        "source", p->source, "namespace", series_namespace(in->series), "plugins", plugins,
+        "series", (json_int_t)t->series, "datums_per_month", t->datums_month,
         "put_metric_data_calls_per_month", t->calls_month, "packed_datums_per_month",
         t->packed_datums_month, "packed_put_metric_data_calls_per_month", t->packed_calls_month,
         "monthly_cost", "metrics", t->metrics_cost, "put_metric_data", t->api_cost,
@@ -256,8 +255,8 @@ static char *report_text(const struct cost_inputs *in, const struct cost_prices 
             p->region, p->as_of, p->source);
     fprintf(f, "%-12s %8s %9s %16s\n", "plugin", "series", "roll-ups", "datums/month");
     for (size_t i = 0; i < t->npl; i++)
-        fprintf(f, "%-12s %8zu %9zu %16.0f\n", t->pl[i].plugin, t->pl[i].series,
-                t->pl[i].rollups, t->pl[i].datums_month);
+        fprintf(f, "%-12s %8zu %9zu %16.0f\n", t->pl[i].plugin, t->pl[i].series, t->pl[i].rollups,
+                t->pl[i].datums_month);
     fprintf(f, "%-12s %8zu %9s %16.0f\n\n", "total", t->series, "", t->datums_month);
     fprintf(f, "custom metrics (series in %s): %zu -> %.2f %s/month\n",
             series_namespace(in->series), t->series, t->metrics_cost, p->currency);
@@ -274,8 +273,8 @@ static char *report_text(const struct cost_inputs *in, const struct cost_prices 
             t->metrics_cost + t->api_cost + t->logs_cost, p->currency);
     for (size_t i = 0; i < t->npl; i++)
         if (t->pl[i].series > EXPLODE_THRESHOLD)
-            fprintf(f, "\nwarning: %s publishes %zu series: %s\n", t->pl[i].plugin,
-                    t->pl[i].series, explode_hint(t->pl[i].plugin));
+            fprintf(f, "\nwarning: %s publishes %zu series: %s\n", t->pl[i].plugin, t->pl[i].series,
+                    explode_hint(t->pl[i].plugin));
     if (in->list_series)
         series_text(f, in->series);
     int bad = ferror(f);

@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define GRID_WIDTH     24 /* API: the dashboard grid has 24 columns */
-#define WIDGET_W       12
-#define WIDGET_H       6
+#define GRID_WIDTH       24 /* API: the dashboard grid has 24 columns */
+#define WIDGET_W         12
+#define WIDGET_H         6
 #define LINES_PER_WIDGET 100 /* a graph shows at most 500 series; keep them readable */
 
 struct layout {
@@ -51,8 +51,8 @@ static json_t *metric_line(const char *ns, const struct series_item *it, const c
             used += (size_t)snprintf(label + used, sizeof label - used, "%s%s", used ? " " : "",
                                      it->dims[i].value);
     }
-    json_array_append_new(line, json_pack("{s:s,s:s}", "stat", stat, "label",
-                                           used ? label : it->name));
+    json_array_append_new(line,
+                          json_pack("{s:s,s:s}", "stat", stat, "label", used ? label : it->name));
     return line;
 }
 
@@ -73,23 +73,22 @@ static json_t *metric_widget(const struct series_set *s, const struct dashboard_
             if (!group && strcmp(it->name, "cpu_usage_active") == 0 &&
                 strcmp(series_dim(it, "cpu") ? series_dim(it, "cpu") : "", "cpu-total") != 0)
                 continue;
-            json_array_append_new(metrics,
-                                  metric_line(series_namespace(s), it, stat, nnames > 1));
+            json_array_append_new(metrics, metric_line(series_namespace(s), it, stat, nnames > 1));
         }
     if (json_array_size(metrics) == 0) {
         json_decref(metrics);
         return NULL;
     }
-    json_t *props =
-        json_pack("{s:s,s:s,s:s,s:b,s:i,s:s,s:o}", "title", title, "region", o->region, "view",
-                  "timeSeries", "stacked", 0, "period", o->period > 0 ? o->period : 60, "stat",
-                  stat, "metrics", metrics);
+    json_t *props = json_pack("{s:s,s:s,s:s,s:b,s:i,s:s,s:o}", "title", title, "region", o->region,
+                              "view", "timeSeries", "stacked", 0, "period",
+                              o->period > 0 ? o->period : 60, "stat", stat, "metrics", metrics);
     if (percent)
-        json_object_set_new(props, "yAxis", json_pack("{s:{s:i,s:i}}", "left", "min", 0, "max", 100));
+        json_object_set_new(props, "yAxis",
+                            json_pack("{s:{s:i,s:i}}", "left", "min", 0, "max", 100));
     if (annotation > 0)
-        json_object_set_new(props, "annotations",
-                            json_pack("{s:[{s:f,s:s}]}", "horizontal", "value", annotation,
-                                      "label", "alarm"));
+        json_object_set_new(
+            props, "annotations",
+            json_pack("{s:[{s:f,s:s}]}", "horizontal", "value", annotation, "label", "alarm"));
     return json_pack("{s:s,s:o}", "type", "metric", "properties", props);
 }
 
@@ -142,9 +141,9 @@ char *dashboard_body(const struct series_set *s, const struct dashboard_opts *o)
     struct layout l = {json_array(), 0, 1};
     char md[512];
     snprintf(md, sizeof md, "# %s — cwagent", o->title);
-    json_array_append_new(l.widgets,
-                          json_pack("{s:s,s:i,s:i,s:i,s:i,s:{s:s}}", "type", "text", "x", 0, "y", 0,
-                                    "width", GRID_WIDTH, "height", 1, "properties", "markdown", md));
+    json_array_append_new(l.widgets, json_pack("{s:s,s:i,s:i,s:i,s:i,s:{s:s}}", "type", "text", "x",
+                                               0, "y", 0, "width", GRID_WIDTH, "height", 1,
+                                               "properties", "markdown", md));
     add_metric(&l, metric_widget(s, o, "CPU %", cpu, 4, "Average", 0, 0, 1));
     add_metric(&l, metric_widget(s, o, "Memory used %", mem, 1, "Average", 0, o->mem_threshold, 1));
     add_metric(&l, metric_widget(s, o, "Disk used % per mount", disk, 1, "Average", 0,
@@ -154,8 +153,8 @@ char *dashboard_body(const struct series_set *s, const struct dashboard_opts *o)
     add_metric(&l, metric_widget(s, o, "Disk I/O per period", dio, 3, "Sum", 0, 0, 0));
     add_metric(&l, metric_widget(s, o, "Group memory used % (AutoScalingGroupName)", mem, 1,
                                  "Average", 1, 0, 1));
-    add_metric(&l, metric_widget(s, o, "Group CPU % (AutoScalingGroupName)", cpu, 1, "Average", 1,
-                                 0, 1));
+    add_metric(
+        &l, metric_widget(s, o, "Group CPU % (AutoScalingGroupName)", cpu, 1, "Average", 1, 0, 1));
     add_alarms(&l, o);
     add_logs(&l, o);
     json_t *body = json_pack("{s:s,s:o}", "start", "-PT3H", "widgets", l.widgets);

@@ -15,8 +15,8 @@
 #include "agent/series.h"
 
 struct dashboard_opts {
-    const char *title;  /* shown in the text widget, e.g. the instance id */
-    const char *region; /* every metric and log widget's region */
+    const char *title;             /* shown in the text widget, e.g. the instance id */
+    const char *region;            /* every metric and log widget's region */
     const char *const *alarm_arns; /* for the alarm status widget (none = no widget) */
     size_t nalarms;
     const char *const *log_groups; /* for the Logs Insights widget (none = no widget) */

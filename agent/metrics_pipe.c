@@ -170,8 +170,7 @@ static void on_collect(struct cw_loop *loop, void *ud)
     (void)loop;
     struct plugin_inst *pi = ud;
     struct metrics_pipe *mp = pi->mp;
-    mp->st.samples +=
-        mshape_gather(pi->shape, mp->wall_ms(mp->wall_ud), mp->pending, on_full, mp);
+    mp->st.samples += mshape_gather(pi->shape, mp->wall_ms(mp->wall_ud), mp->pending, on_full, mp);
 }
 
 static void on_flush(struct cw_loop *loop, void *ud)

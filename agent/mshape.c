@@ -111,8 +111,8 @@ void mshape_free(struct mshape *s)
 }
 
 struct mshape *mshape_new(const struct mshape_options *o, const char *name,
-                          const struct cw_metric_plugin *p, const struct cw_procstat *pr,
-                          char *err, size_t errlen)
+                          const struct cw_metric_plugin *p, const struct cw_procstat *pr, char *err,
+                          size_t errlen)
 {
     if (collectors_plugin_by_name(name) < 0) {
         snprintf(err, errlen, "metrics_collected.%s: no collector for this plugin", name);

@@ -32,8 +32,8 @@ struct mshape;
 /* Builds the instance for plugin `name` ("cpu", ..., "procstat"); `pr` names the procstat entry
  * when `p` is its common part. Returns NULL with a message in err. */
 struct mshape *mshape_new(const struct mshape_options *o, const char *name,
-                          const struct cw_metric_plugin *p, const struct cw_procstat *pr,
-                          char *err, size_t errlen);
+                          const struct cw_metric_plugin *p, const struct cw_procstat *pr, char *err,
+                          size_t errlen);
 void mshape_free(struct mshape *s);
 
 /* The plugin's JSON key ("cpu", "procstat") and collection interval in seconds. */

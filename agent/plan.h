@@ -41,8 +41,8 @@ struct plan_env {
     char host[256]; /* the host dimension value ("" with omit_hostname) */
     char region[64];
     char instance_id[64], instance_type[64], image_id[64], asg[256], account_id[32];
-    int have_id;                /* identity from IMDS or --instance-id */
-    struct datum_dim ec2[4];    /* global EC2 dimensions the agent adds */
+    int have_id;             /* identity from IMDS or --instance-id */
+    struct datum_dim ec2[4]; /* global EC2 dimensions the agent adds */
     size_t nec2;
     struct series_set *series; /* NULL until plan_env_open with want_series */
     struct cw_loop *loop;

@@ -7,7 +7,7 @@
 
 #include "common/clock.h"
 
-#define SERIES_MAX_DATUMS 1000000    /* one round of one plugin; a sanity cap */
+#define SERIES_MAX_DATUMS 1000000     /* one round of one plugin; a sanity cap */
 #define SERIES_MAX_BYTES  (64u << 20) /* arena cap for one round */
 
 struct series_set {
@@ -93,8 +93,8 @@ struct collect {
     size_t n, cap;
 };
 
-static int add_round(struct collect *c, const struct datum_list *l, const char *plugin,
-                     size_t pidx, int interval)
+static int add_round(struct collect *c, const struct datum_list *l, const char *plugin, size_t pidx,
+                     int interval)
 {
     const struct datum *d = datum_list_items(l);
     for (size_t i = 0, n = datum_list_len(l); i < n; i++) {
@@ -120,6 +120,8 @@ static int add_round(struct collect *c, const struct datum_list *l, const char *
 /* Keeps the first of equal keys (sorted), frees the others and the keys. */
 static void dedupe(struct collect *c)
 {
+    if (c->n == 0)
+        return;
     qsort(c->v, c->n, sizeof *c->v, cmp_entry);
     size_t w = 0;
     for (size_t i = 0; i < c->n; i++) {
@@ -174,8 +176,8 @@ static int gather_rounds(struct mshape **shapes, size_t nshapes, int wait_ms, st
         for (size_t i = 0; i < nshapes; i++) {
             datum_list_clear(l);
             mshape_gather(shapes[i], cw_wall_ms(NULL), l, NULL, NULL);
-            if (round == 1 && add_round(c, l, mshape_plugin(shapes[i]), i,
-                                        mshape_interval(shapes[i])) != 0)
+            if (round == 1 &&
+                add_round(c, l, mshape_plugin(shapes[i]), i, mshape_interval(shapes[i])) != 0)
                 goto out;
         }
     }

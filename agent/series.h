@@ -23,9 +23,9 @@ struct series_item {
     const char *unit;   /* CloudWatch unit, or NULL */
     const struct datum_dim *dims;
     size_t ndims;
-    int storage_res;   /* 1 or 60 */
-    int interval;      /* the plugin's collection interval, seconds */
-    int is_rollup;     /* an aggregation_dimensions datum, not the plugin's original */
+    int storage_res; /* 1 or 60 */
+    int interval;    /* the plugin's collection interval, seconds */
+    int is_rollup;   /* an aggregation_dimensions datum, not the plugin's original */
 };
 
 struct series_set;

@@ -15,10 +15,10 @@
 
 #define CONFIG_WITH(AGG)                                                                           \
     "{\"agent\":{\"metrics_collection_interval\":10},\"metrics\":{"                                \
-    "\"append_dimensions\":{\"InstanceId\":\"${aws:InstanceId}\","                                \
+    "\"append_dimensions\":{\"InstanceId\":\"${aws:InstanceId}\","                                 \
     "\"AutoScalingGroupName\":\"${aws:AutoScalingGroupName}\"},"                                   \
     "\"aggregation_dimensions\":[[\"" AGG "\"]],"                                                  \
-    "\"metrics_collected\":{\"mem\":{\"measurement\":[\"mem_used_percent\"]},"                    \
+    "\"metrics_collected\":{\"mem\":{\"measurement\":[\"mem_used_percent\"]},"                     \
     "\"swap\":{\"measurement\":[\"swap_used_percent\"]},"                                          \
     "\"disk\":{\"measurement\":[\"used_percent\"],\"resources\":[\"/\"],\"drop_device\":true}}}}"
 
@@ -263,6 +263,5 @@ TEST(cost_counts_series_and_prices_tiers)
 
 T_MAIN("test_alarm_plan", T_CASE(series_are_what_the_agent_shapes),
        T_CASE(plan_binds_every_alarm_to_a_series),
-       T_CASE(no_group_rollup_means_no_scale_alarms_and_a_note),
-       T_CASE(option_errors_are_specific), T_CASE(dashboard_lines_are_published_series),
-       T_CASE(cost_counts_series_and_prices_tiers))
+       T_CASE(no_group_rollup_means_no_scale_alarms_and_a_note), T_CASE(option_errors_are_specific),
+       T_CASE(dashboard_lines_are_published_series), T_CASE(cost_counts_series_and_prices_tiers))
