@@ -617,17 +617,23 @@ static void start_status(struct run *r)
 
 static void cancel_reload(struct run *r);
 
+/* Stops collection and flushes what is queued; safe to call again once more jobs exist. */
+static void stop_jobs(struct run *r)
+{
+    cancel_reload(r);
+    if (r->mp)
+        metrics_pipe_stop(r->mp);
+    if (r->lp)
+        logs_pipe_flush(r->lp);
+}
+
 static void on_stop(struct cw_loop *loop, int signo, void *ud)
 {
     struct run *r = ud;
     cw_info("agent", "received %s: flushing", signo == SIGTERM ? "SIGTERM" : "SIGINT");
     r->stopping = 1;
     cw_sd_notify("STOPPING=1");
-    cancel_reload(r);
-    if (r->mp)
-        metrics_pipe_stop(r->mp);
-    if (r->lp)
-        logs_pipe_flush(r->lp);
+    stop_jobs(r);
     cw_loop_stop(loop);
 }
 
@@ -777,6 +783,11 @@ static int start(struct run *r)
     r->curl = r->loop ? cw_http_curl_new(r->loop, NULL) : NULL;
     if (!r->curl)
         return 1;
+    /* A stop asked for while starting (IMDS, credentials) is taken once the jobs exist, not
+     * left to the default action that would kill the process without its orderly exit. */
+    if (cw_loop_on_signal(r->loop, SIGTERM, on_stop, r) != 0 ||
+        cw_loop_on_signal(r->loop, SIGINT, on_stop, r) != 0)
+        return 1;
     r->http = cw_http_curl_transport(r->curl);
     cw_clock_skew_init(&r->skew);
     fetch_identity(r);
@@ -797,9 +808,7 @@ static int start(struct run *r)
     if (start_metrics(r) != 0 || start_logs(r) != 0)
         return 2;
     start_status(r);
-    if (cw_loop_on_signal(r->loop, SIGTERM, on_stop, r) != 0 ||
-        cw_loop_on_signal(r->loop, SIGINT, on_stop, r) != 0 ||
-        cw_loop_on_signal(r->loop, SIGHUP, on_reload, r) != 0)
+    if (cw_loop_on_signal(r->loop, SIGHUP, on_reload, r) != 0)
         return 1;
     return 0;
 }
@@ -817,7 +826,10 @@ int cmd_run(int argc, char **argv)
     if (rc == 0) {
         cw_info("agent", "running");
         cw_sd_notify("READY=1"); /* systemd Type=notify; a no-op elsewhere */
-        cw_loop_run(r.loop);
+        if (r.stopping) /* SIGTERM/SIGINT came while starting: stop the jobs started since */
+            stop_jobs(&r);
+        else
+            cw_loop_run(r.loop);
         drain(&r);
     }
     cleanup(&r);

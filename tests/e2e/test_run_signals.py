@@ -140,4 +140,33 @@ def test_sighup_while_a_call_is_on_the_wire_sends_nothing_twice():
     rc.check_exactly_once(got, ag.queued_total())
 
 
+
+
+def test_sigterm_while_starting_exits_cleanly():
+    """A stop asked for while the agent still waits for instance metadata (here: an IMDS that
+    accepts connections and never answers) is honoured in order: exit 0, not killed by the signal."""
+    import socket
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    try:
+        with Tmp() as tmp, cwtest.Emulator() as emu:
+            cfg = rc.write_json(os.path.join(tmp, "c.json"), rc.metrics_config(emu.endpoint, MEM))
+            env = rc.agent_env(emu, extra={
+                "AWS_EC2_METADATA_SERVICE_ENDPOINT": "http://127.0.0.1:%d" % silent.getsockname()[1]})
+            ag = rc.Agent([cfg], os.path.join(tmp, "state"), env).start()
+            try:
+                time.sleep(1.0)
+                cwtest.check("running" not in ag.err().split("starting", 1)[-1].split("\n")[0],
+                             "still starting when the signal is sent")
+                code, took = ag.stop(timeout=30)
+            finally:
+                ag.close()
+        cwtest.eq(code, 0, "exit status (stderr: %s)" % ag.err()[-600:])
+        cwtest.check("received SIGTERM" in ag.err(), "the stop was logged: %s" % ag.err()[-600:])
+        cwtest.check(took < 25, "SIGTERM while starting to exit took %.1f s" % took)
+    finally:
+        silent.close()
+
+
 cwtest.main(globals())
