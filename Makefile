@@ -132,8 +132,9 @@ INSTALL_MAN := $(DESTDIR)$(PREFIX)/share/man/man1
 
 install: $(BUILD)/cwagent
 	install -d -m 0755 $(INSTALL_BIN) $(INSTALL_MAN) $(DESTDIR)$(UNITDIR) \
-	  $(DESTDIR)/etc/cwagent/cwagent.d $(DESTDIR)/etc/default
+	  $(DESTDIR)/etc/cwagent/cwagent.d $(DESTDIR)/etc/default $(DESTDIR)$(PREFIX)/share/cwagent
 	install -m 0755 $(BUILD)/cwagent $(INSTALL_BIN)/cwagent
+	install -m 0644 packaging/cloudwatch-prices.json $(DESTDIR)$(PREFIX)/share/cwagent/
 	sed 's|/usr/bin/cwagent|$(PREFIX)/bin/cwagent|' packaging/cwagent-ctl >$(INSTALL_BIN)/cwagent-ctl
 	chmod 0755 $(INSTALL_BIN)/cwagent-ctl
 	gzip -9n <packaging/man/cwagent.1 >$(INSTALL_MAN)/cwagent.1.gz
