@@ -391,12 +391,14 @@ json_t *alarm_put_params(const struct alarm_plan *p, const struct alarm_def *a,
         a->threshold, "ComparisonOperator", a->op, "TreatMissingData", a->missing);
     if (!o)
         return NULL;
+    /* Always both lists (empty when none), so that an apply without --sns clears actions an
+     * earlier apply set. */
     json_t *acts = actions_json(p->opts, a->scaling ? policy_arn : NULL);
-    if (json_array_size(acts) > 0) {
-        json_object_set(o, "AlarmActions", acts);
-        if (!a->scaling)
-            json_object_set(o, "OKActions", acts);
-    }
+    json_object_set(o, "AlarmActions", acts);
+    if (a->scaling)
+        json_object_set_new(o, "OKActions", json_array());
+    else
+        json_object_set(o, "OKActions", acts);
     json_decref(acts);
     return o;
 }

@@ -141,6 +141,11 @@ def test_append_and_aggregation_dimensions_with_scaling():
             cwtest.check("0 created, 0 updated, %d unchanged" % len(alarms) in again.stdout,
                          "second apply changed something: %s %s" % (again.stdout, again.stderr[-300:]))
             cwtest.eq(len(emu.client("autoscaling").describe_policies()["ScalingPolicies"]), 2, "policies after twice")
+            # without --sns the notification actions go away again
+            third = case.alarms("apply", "--scaling-policies")
+            cwtest.check("updated cwagent-%s-mem-high" % INSTANCE in third.stdout, third.stdout)
+            mem = emu.client("cloudwatch").describe_alarms(AlarmNames=["cwagent-%s-mem-high" % INSTANCE])
+            cwtest.eq(mem["MetricAlarms"][0]["AlarmActions"], [], "actions after an apply without --sns")
         finally:
             case.close()
 
