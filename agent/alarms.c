@@ -452,6 +452,30 @@ char *alarm_policy_query(const struct alarm_plan *p, int scaling)
     return buf;
 }
 
+char *alarm_policy_describe_query(const struct alarm_plan *p, int scaling)
+{
+    char *name = alarm_policy_name(p, scaling), *buf = NULL;
+    size_t len = 0;
+    FILE *f = name ? open_memstream(&buf, &len) : NULL;
+    if (!f) {
+        free(name);
+        return NULL;
+    }
+    fputs("Action=DescribePolicies&Version=2011-01-01&AutoScalingGroupName=", f);
+    form_escape(f, p->asg);
+    fputs("&PolicyNames.member.1=", f);
+    form_escape(f, name);
+    int bad = ferror(f);
+    if (fclose(f) != 0)
+        bad = 1;
+    free(name);
+    if (bad) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
 /* ---- renderings ------------------------------------------------------------------------------ */
 
 static const char *op_symbol(const char *op)

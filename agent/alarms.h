@@ -81,6 +81,8 @@ json_t *alarm_put_params(const struct alarm_plan *p, const struct alarm_def *a,
 char *alarm_policy_name(const struct alarm_plan *p, int scaling);
 /* PutScalingPolicy query body for the scale-out (+1) or scale-in (-1) policy. Caller frees. */
 char *alarm_policy_query(const struct alarm_plan *p, int scaling);
+/* DescribePolicies query body for that one policy. Caller frees. */
+char *alarm_policy_describe_query(const struct alarm_plan *p, int scaling);
 
 /* Renderings of the whole plan (caller frees): human text; JSON {namespace, alarms:
  * [PutMetricAlarm inputs], scaling_policies, notes}; a CloudFormation template; Prometheus

@@ -2,7 +2,7 @@
  * configuration publishes (agent/alarms), printed (text, JSON, CloudFormation, Prometheus rules)
  * or applied idempotently with signed CloudWatch calls (JSON 1.0: DescribeAlarms, then
  * PutMetricAlarm only for alarms that differ, DeleteAlarms with --prune) and Auto Scaling's
- * PutScalingPolicy (query protocol) with --scaling-policies. */
+ * DescribePolicies / PutScalingPolicy (query protocol) with --scaling-policies. */
 #include "agent/commands.h"
 
 #include <jansson.h>
@@ -285,14 +285,66 @@ static int put_alarm(struct applier *ap, const struct alarm_def *a, const char *
     return rc;
 }
 
+static int xml_is(const char *doc, size_t len, const char *name, const char *want)
+{
+    char v[128];
+    return xml_get(doc, len, name, v, sizeof v) == 0 && strcmp(v, want) == 0;
+}
+
+static int xml_num_is(const char *doc, size_t len, const char *name, double want)
+{
+    char v[64], *end;
+    if (xml_get(doc, len, name, v, sizeof v) != 0)
+        return 0;
+    double d = strtod(v, &end);
+    return *end == '\0' && d == want;
+}
+
+/* DescribePolicies for the one policy: 1 with its ARN when it exists exactly as planned (step
+ * scaling, ChangeInCapacity, one step of +1 above / -1 below the threshold), 0 when it must be
+ * put, -1 when the call failed. */
+static int same_policy(struct plan_env *e, struct aws_client *as, const struct alarm_plan *p,
+                       const char *name, int scaling, char *arn, size_t arnlen)
+{
+    char *body = alarm_policy_describe_query(p, scaling);
+    struct plan_result r;
+    if (!body)
+        return -1;
+    int rc = plan_call(e, as, NULL, body, &r);
+    free(body);
+    if (rc != 0 || !r.ok) {
+        api_error("DescribePolicies", name, &r);
+        plan_result_free(&r);
+        return -1;
+    }
+    const char *d = r.body;
+    size_t n = r.body_len;
+    int same =
+        xml_is(d, n, "PolicyName", name) && xml_is(d, n, "PolicyType", "StepScaling") &&
+        xml_is(d, n, "AdjustmentType", "ChangeInCapacity") &&
+        xml_is(d, n, "MetricAggregationType", "Average") &&
+        xml_num_is(d, n, "EstimatedInstanceWarmup", 300) &&
+        xml_num_is(d, n, "ScalingAdjustment", scaling) &&
+        xml_num_is(d, n, scaling > 0 ? "MetricIntervalLowerBound" : "MetricIntervalUpperBound",
+                   0) &&
+        xml_get(d, n, "PolicyARN", arn, arnlen) == 0;
+    plan_result_free(&r);
+    return same;
+}
+
 static int put_policy(struct plan_env *e, struct aws_client *as, const struct alarm_plan *p,
                       int scaling, char *arn, size_t arnlen)
 {
     char *body = alarm_policy_query(p, scaling), *name = alarm_policy_name(p, scaling);
     struct plan_result r;
     int rc = -1;
+    int same = body && name ? same_policy(e, as, p, name, scaling, arn, arnlen) : -1;
     if (!body || !name) {
         fprintf(stderr, "%s: out of memory\n", CMD);
+    } else if (same != 0) {
+        if (same > 0)
+            printf("unchanged scaling policy %s: %s\n", name, arn);
+        rc = same > 0 ? 0 : -1;
     } else if (plan_call(e, as, NULL, body, &r) != 0 || !r.ok) {
         api_error("PutScalingPolicy", name, &r);
         plan_result_free(&r);
@@ -301,7 +353,7 @@ static int put_policy(struct plan_env *e, struct aws_client *as, const struct al
         if (rc != 0)
             fprintf(stderr, "%s: PutScalingPolicy %s: no PolicyARN in the answer\n", CMD, name);
         else
-            printf("scaling policy %s: %s\n", name, arn);
+            printf("put scaling policy %s: %s\n", name, arn);
         plan_result_free(&r);
     }
     free(body);

@@ -140,6 +140,9 @@ def test_append_and_aggregation_dimensions_with_scaling():
             again = case.alarms("apply", "--scaling-policies", "--sns", "arn:aws:sns:us-east-1:123456789012:ops")
             cwtest.check("0 created, 0 updated, %d unchanged" % len(alarms) in again.stdout,
                          "second apply changed something: %s %s" % (again.stdout, again.stderr[-300:]))
+            for d in ("out", "in"):
+                cwtest.check("unchanged scaling policy cwagent-%s-scale-%s" % (ASG, d) in again.stdout,
+                             "scaling policy put again: %s" % again.stdout)
             cwtest.eq(len(emu.client("autoscaling").describe_policies()["ScalingPolicies"]), 2, "policies after twice")
             # without --sns the notification actions go away again
             third = case.alarms("apply", "--scaling-policies")
