@@ -329,8 +329,10 @@ struct aws_client *plan_client(struct plan_env *e, const char *service, const ch
     return aws_client_new(&ao);
 }
 
+/* One call's wait. Heap-allocated: when the caller stops waiting (timeout), the callback may
+ * still run later from the loop; it then frees the wait instead of writing to the caller. */
 struct call_wait {
-    struct plan_result *r;
+    struct plan_result *r; /* NULL once abandoned */
     int done;
 };
 
@@ -338,6 +340,10 @@ static void on_done(void *ud, const struct aws_result *res)
 {
     struct call_wait *w = ud;
     struct plan_result *r = w->r;
+    if (!r) {
+        free(w);
+        return;
+    }
     w->done = 1;
     r->ok = res->ok;
     r->status = res->status;
@@ -361,15 +367,20 @@ int plan_call(struct plan_env *e, struct aws_client *c, const char *target, cons
     call.content_type = target ? "application/x-amz-json-1.0" : NULL;
     call.body = body;
     call.body_len = strlen(body);
-    struct call_wait w = {r, 0};
-    if (aws_client_call(c, &call, on_done, &w) != 0) {
+    struct call_wait *w = calloc(1, sizeof *w);
+    if (w)
+        w->r = r;
+    if (!w || aws_client_call(c, &call, on_done, w) != 0) {
+        free(w);
         copy(r->message, sizeof r->message, "the call could not be started");
         return -1;
     }
-    if (cw_loop_run_until(e->loop, &w.done, PLAN_CALL_WAIT_MS) != 0) {
+    if (cw_loop_run_until(e->loop, &w->done, PLAN_CALL_WAIT_MS) != 0) {
+        w->r = NULL; /* abandoned: on_done frees it if it ever runs */
         copy(r->message, sizeof r->message, "no answer in time");
         return -1;
     }
+    free(w);
     if (!r->body) {
         copy(r->message, sizeof r->message, "out of memory");
         return -1;
