@@ -14,6 +14,8 @@ extern char **environ;
 #define PLAN_IMDS_WAIT_MS 6000
 #define PLAN_CALL_WAIT_MS 120000 /* one call with its retries */
 #define PLAN_SERIES_WAIT  300    /* ms between the two collection rounds */
+#define PLAN_MAX_ATTEMPTS 5      /* a command, not a daemon: like the SDKs, give up soon */
+#define PLAN_BACKOFF_CAP  8000   /* ms */
 
 const char plan_common_help[] =
     "  -c, --config PATH       the agent's configuration, file or directory (repeatable)\n"
@@ -326,6 +328,8 @@ struct aws_client *plan_client(struct plan_env *e, const char *service, const ch
     ao.region = e->region;
     ao.endpoint = url;
     cw_retry_policy_init(&ao.policy);
+    ao.policy.max_attempts = PLAN_MAX_ATTEMPTS;
+    ao.policy.cap_ms = PLAN_BACKOFF_CAP;
     return aws_client_new(&ao);
 }
 

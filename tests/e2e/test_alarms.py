@@ -272,5 +272,30 @@ def test_plan_formats():
             case.close()
 
 
+
+def test_throttling_is_retried_and_refusals_are_reported():
+    cfg = rc.metrics_config(None, collected())
+    del cfg["metrics"]["endpoint_override"]
+    with cwtest.Emulator("-q") as emu:
+        case = Case(emu, cfg)
+        try:
+            emu.post("/_emulator/faults", {"operation": "PutMetricAlarm", "mode": "throttle", "count": 2})
+            r = case.alarms("apply")
+            cwtest.eq(r.returncode, 0, "apply through throttling (stderr %s)" % r.stderr[-500:])
+            cwtest.check("4 created" in r.stdout, r.stdout)
+            cwtest.eq(len(applied(emu)), 4, "alarms after throttling")
+            r = case.alarms("apply", "--mem", "70", "--sns", "arn:aws:sns:us-east-1:123456789012:ops")
+            cwtest.eq(r.returncode, 0, "apply with a topic: %s" % r.stderr[-300:])
+            emu.post("/_emulator/faults", {"operation": "PutMetricAlarm", "mode": "500", "seconds": 120})
+            start = time.time()
+            r = case.alarms("apply", "--mem", "60", timeout=60)
+            cwtest.check(time.time() - start < 30, "gave up after %.1f s" % (time.time() - start))
+            cwtest.eq(r.returncode, 1, "apply while CloudWatch fails (stdout %s)" % r.stdout)
+            cwtest.check("PutMetricAlarm cwagent-%s-mem-high: InternalServiceError" % INSTANCE in r.stderr,
+                         "message: %s" % r.stderr[-500:])
+        finally:
+            case.close()
+
+
 if __name__ == "__main__":
     cwtest.main(globals())
