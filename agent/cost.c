@@ -9,6 +9,8 @@
 #define PMD_MAX_DATUMS    1000 /* API: MetricData per PutMetricData call */
 #define PACK_MAX_VALUES   150  /* API: distinct Values per datum */
 #define EXPLODE_THRESHOLD 50   /* series per plugin worth a warning */
+#define EXPLODE_RESOURCES 10   /* distinct mounts / cpus / devices / interfaces worth one */
+#define MAX_TRACKED       64   /* distinct resource values counted per plugin */
 #define MAX_PLUGINS       64
 
 static int get_str(json_t *o, const char *key, char **out, const char *path, char *err,
@@ -102,6 +104,8 @@ struct plugin_cost {
     const char *plugin;
     size_t series, rollups;
     double datums_month; /* one datum per sample, unpacked */
+    const char *seen[MAX_TRACKED]; /* distinct values of the plugin's resource dimension */
+    size_t nseen;                  /* saturates at MAX_TRACKED */
 };
 
 struct totals {
@@ -134,6 +138,35 @@ static struct plugin_cost *plugin_slot(struct totals *t, const char *name)
     return &t->pl[t->npl++];
 }
 
+/* The dimension that multiplies a plugin's series with the host's shape. */
+static const char *resource_dim(const char *plugin)
+{
+    static const char *const map[][2] = {{"cpu", "cpu"},         {"disk", "path"},
+                                         {"diskio", "name"},     {"net", "interface"},
+                                         {"procstat", "pid"},    {"netstat", NULL}};
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (strcmp(plugin, map[i][0]) == 0)
+            return map[i][1];
+    return NULL;
+}
+
+static void track(struct plugin_cost *pc, const struct series_item *it)
+{
+    const char *dim = resource_dim(pc->plugin);
+    const char *v = dim ? series_dim(it, dim) : NULL;
+    if (!v || pc->nseen == MAX_TRACKED)
+        return;
+    for (size_t i = 0; i < pc->nseen; i++)
+        if (strcmp(pc->seen[i], v) == 0)
+            return;
+    pc->seen[pc->nseen++] = v;
+}
+
+static int explodes(const struct plugin_cost *pc)
+{
+    return pc->series > EXPLODE_THRESHOLD || pc->nseen > EXPLODE_RESOURCES;
+}
+
 static void compute(const struct cost_inputs *in, const struct cost_prices *p, struct totals *t)
 {
     double month_s = p->hours_per_month * 3600.0;
@@ -146,6 +179,7 @@ static void compute(const struct cost_inputs *in, const struct cost_prices *p, s
         struct plugin_cost *pc = plugin_slot(t, it->plugin);
         pc->series++;
         pc->rollups += it->is_rollup != 0;
+        track(pc, it);
         pc->datums_month += month_s / every;
         t->series++;
         double samples = flush / every; /* per flush, fractional when collected less often */
@@ -219,9 +253,10 @@ static char *report_json(const struct cost_inputs *in, const struct cost_prices 
                                                  "series", (json_int_t)t->pl[i].series, "rollups",
                                                  (json_int_t)t->pl[i].rollups, "datums_per_month",
                                                  t->pl[i].datums_month));
-        if (t->pl[i].series > EXPLODE_THRESHOLD)
-            json_array_append_new(warn, json_pack("{s:s,s:I,s:s}", "plugin", t->pl[i].plugin,
-                                                  "series", (json_int_t)t->pl[i].series, "hint",
+        if (explodes(&t->pl[i]))
+            json_array_append_new(warn, json_pack("{s:s,s:I,s:I,s:s}", "plugin", t->pl[i].plugin,
+                                                  "series", (json_int_t)t->pl[i].series,
+                                                  "resources", (json_int_t)t->pl[i].nseen, "hint",
                                                   explode_hint(t->pl[i].plugin)));
     }
     json_t *o = json_pack(
@@ -272,8 +307,11 @@ static char *report_text(const struct cost_inputs *in, const struct cost_prices 
     fprintf(f, "estimated total: %.2f %s/month (free tier not subtracted)\n",
             t->metrics_cost + t->api_cost + t->logs_cost, p->currency);
     for (size_t i = 0; i < t->npl; i++)
-        if (t->pl[i].series > EXPLODE_THRESHOLD)
-            fprintf(f, "\nwarning: %s publishes %zu series: %s\n", t->pl[i].plugin, t->pl[i].series,
+        if (explodes(&t->pl[i]))
+            fprintf(f, "\nwarning: %s publishes %zu series (%zu%s distinct %s): %s\n",
+                    t->pl[i].plugin, t->pl[i].series, t->pl[i].nseen,
+                    t->pl[i].nseen == MAX_TRACKED ? "+" : "",
+                    resource_dim(t->pl[i].plugin) ? resource_dim(t->pl[i].plugin) : "resources",
                     explode_hint(t->pl[i].plugin));
     if (in->list_series)
         series_text(f, in->series);

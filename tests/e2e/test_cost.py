@@ -86,6 +86,10 @@ def check_sample(path, doc):
         cwtest.check(not extra, "%s: published but not counted by cost: %s" % (name, extra[:5]))
         cwtest.check(not missing, "%s: counted by cost but not published: %s" % (name, missing[:5]))
         per_plugin = {p["plugin"]: p["series"] for p in report["plugins"]}
+        warned = {w["plugin"] for w in report["warnings"]}
+        for plugin, n in per_plugin.items():
+            if n > 50:
+                cwtest.check(plugin in warned, "%s: %s publishes %d series without a warning" % (name, plugin, n))
         for plugin, n in per_plugin.items():
             cwtest.eq(sum(1 for k in got if planned.get(k) == plugin), n, "%s: %s series" % (name, plugin))
         return per_plugin
@@ -131,9 +135,11 @@ def test_arithmetic_and_explosion_warning():
         cwtest.eq(rep["monthly_cost"]["logs"], 5.0, "10 GB of logs at 0.50")
         text = cost(cfg, env).stdout
         cwtest.check(text.startswith("ESTIMATE"), "text says it is an estimate: %r" % text[:80])
-        if n > 50:
+        if 10 * (ncpu + 1) > 50 or ncpu + 1 > 10:  # the cost module's thresholds
             cwtest.check("warning: cpu publishes" in text and "per-cpu" in text, "per-cpu warning: %s" % text)
             cwtest.eq([w["plugin"] for w in rep["warnings"]], ["cpu"], "warnings")
+        else:
+            cwtest.eq(rep["warnings"], [], "warnings for %d cpus" % ncpu)
         bad = rc.write_json(os.path.join(tmp, "prices.json"), {"as_of": "x", "region": "r", "currency": "USD",
                                                                "source": "s", "metric_tiers": []})
         r = subprocess.run([cwtest.CWAGENT, "cost", "-c", cfg, "--prices", bad], capture_output=True,
