@@ -3,7 +3,7 @@ renders a dashboard's widgets from what the emulator holds. Metric widgets becom
 the stored datums with GetMetricData semantics (each line's stat over the widget's period, newest
 3 hours at most), alarm widgets show each alarm's state as DescribeAlarms evaluates it, log widgets
 show the newest events of the groups named in their SOURCE, text widgets their markdown heading.
-Everything is rendered on the server; a few lines of script count the widgets and report errors
+Everything is rendered on the server (the page reloads itself every 10 s); a few lines of script count the widgets and report errors
 into data attributes for tests (no network access, no libraries)."""
 import html
 import json
@@ -53,7 +53,8 @@ SCRIPT = """
 
 
 def _page(title, body):
-    text = ("<!doctype html><html><head><meta charset='utf-8'><title>%s</title><style>%s</style></head>"
+    text = ("<!doctype html><html><head><meta charset='utf-8'><meta http-equiv='refresh' content='10'>"
+            "<title>%s</title><style>%s</style></head>"
             "<body><header><b>cwemu</b> &mdash; <a href='/'>dashboards and alarms</a>%s</header>%s"
             "<script>%s</script></body></html>") % (html.escape(title), STYLE, html.escape(title), body, SCRIPT)
     return Response(200, text, {"Cache-Control": "no-store"}, "text/html; charset=utf-8")
