@@ -103,7 +103,7 @@ void cost_prices_free(struct cost_prices *p)
 struct plugin_cost {
     const char *plugin;
     size_t series, rollups;
-    double datums_month; /* one datum per sample, unpacked */
+    double datums_month;           /* one datum per sample, unpacked */
     const char *seen[MAX_TRACKED]; /* distinct values of the plugin's resource dimension */
     size_t nseen;                  /* saturates at MAX_TRACKED */
 };
@@ -141,9 +141,9 @@ static struct plugin_cost *plugin_slot(struct totals *t, const char *name)
 /* The dimension that multiplies a plugin's series with the host's shape. */
 static const char *resource_dim(const char *plugin)
 {
-    static const char *const map[][2] = {{"cpu", "cpu"},         {"disk", "path"},
-                                         {"diskio", "name"},     {"net", "interface"},
-                                         {"procstat", "pid"},    {"netstat", NULL}};
+    static const char *const map[][2] = {{"cpu", "cpu"},      {"disk", "path"},
+                                         {"diskio", "name"},  {"net", "interface"},
+                                         {"procstat", "pid"}, {"netstat", NULL}};
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
         if (strcmp(plugin, map[i][0]) == 0)
             return map[i][1];
