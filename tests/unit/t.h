@@ -4,7 +4,8 @@
  *   SKIP <file>.<case>: <reason>
  * tests/run.sh counts these lines. Checks report and continue; a case fails if any check failed.
  *
- * Environment for tests: CW_REPO (repo root; vendored reference data under tests/fixtures/reference), CWAGENT (the binary).
+ * Environment for tests: CW_REPO (repo root; vendored reference data under
+ * tests/fixtures/reference), CWAGENT (the binary).
  */
 #ifndef CW_T_H
 #define CW_T_H
