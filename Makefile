@@ -42,7 +42,11 @@ C_FILES   := $(shell git ls-files -co --exclude-standard '*.c' '*.h' 2>/dev/null
 
 DEB_PKGS := gcc make pkg-config libcurl4-openssl-dev libssl-dev libjansson-dev zlib1g-dev libpcre2-dev \
             python3 python3-botocore procps iproute2 sysstat \
-            dpkg-dev lintian systemd shellcheck man-db prometheus chromium
+            dpkg-dev lintian systemd shellcheck man-db \
+            python3-statsd collectd-core prometheus chromium
+# command:package pairs installed only when the command is missing (a NodeSource nodejs ships
+# node and npm and conflicts with Debian's npm package).
+DEB_CMDS := node:nodejs npm:npm
 
 .SECONDARY:
 
@@ -77,6 +81,7 @@ deps:
 	@missing=""; for p in $(DEB_PKGS); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
 	done; \
+	for c in $(DEB_CMDS); do command -v $${c%%:*} >/dev/null || missing="$$missing $${c#*:}"; done; \
 	if [ -z "$$missing" ]; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ]; then \
 	  echo "deps: installing$$missing"; \

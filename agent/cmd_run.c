@@ -19,6 +19,7 @@
 #include "agent/http_curl.h"
 #include "agent/logs_pipe.h"
 #include "agent/loop.h"
+#include "agent/listeners.h"
 #include "agent/metrics_pipe.h"
 #include "agent/sdnotify.h"
 #include "agent/spool.h"
@@ -539,6 +540,18 @@ static json_t *creds_json(const struct creds_cache *c)
                      "last_error", cs.last_error);
 }
 
+/* Counters of a StatsD or collectd listener: everything received, refused and dropped. */
+static json_t *listener_json(const struct listener_stats *l)
+{
+    return json_pack("{s:b,s:i,s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "listening", l->listening,
+                     "port", l->port, "rcvbuf", l->rcvbuf, "datagrams", (json_int_t)l->datagrams,
+                     "received", (json_int_t)l->items, "refused", (json_int_t)l->refused,
+                     "insecure", (json_int_t)l->insecure, "kernel_drops",
+                     (json_int_t)l->kernel_drops, "truncated", (json_int_t)l->truncated,
+                     "series_dropped", (json_int_t)l->series_dropped, "datums_failed",
+                     (json_int_t)l->datums_failed);
+}
+
 static json_t *metrics_json(const struct run *r)
 {
     struct metrics_pipe_stats st;
@@ -553,6 +566,12 @@ static json_t *metrics_json(const struct run *r)
                           "dropped_full", (json_int_t)ss.dropped_full, "dropped_expired",
                           (json_int_t)ss.dropped_expired, "corrupt", (json_int_t)ss.corrupt);
     json_object_set_new(o, "api", client_json(r->cw));
+    struct listeners_stats ls;
+    metrics_pipe_listener_stats(r->mp, &ls);
+    if (ls.statsd.enabled)
+        json_object_set_new(o, "statsd", listener_json(&ls.statsd));
+    if (ls.collectd.enabled)
+        json_object_set_new(o, "collectd", listener_json(&ls.collectd));
     return o;
 }
 

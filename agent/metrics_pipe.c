@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "agent/listeners.h"
 #include "agent/mshape.h"
 #include "agent/pmd.h"
 #include "agent/rollup.h"
@@ -32,6 +33,7 @@ struct metrics_pipe {
     char *ns;
     struct plugin_inst *plugins;
     size_t nplugins;
+    struct listeners *listeners; /* statsd, collectd */
     struct datum_list *pending;
     struct datum_list *packed;
     struct pmd_encoder *enc;
@@ -165,6 +167,42 @@ static void on_full(void *ud)
     metrics_pipe_flush(ud); /* the pending list is full: spool it and start again */
 }
 
+/* listeners_sink: one listener sample (or distribution) into the pending datums. */
+static int listener_put(void *ud, const struct rollup *r, const struct rollup_sample *s,
+                        const struct rollup_values *v)
+{
+    struct metrics_pipe *mp = ud;
+    mp->st.samples++;
+    if (rollup_apply_values(r, s, v, mp->pending) == 0)
+        return 0;
+    metrics_pipe_flush(mp); /* the pending list is full: spool it and start again */
+    if (rollup_apply_values(r, s, v, mp->pending) == 0)
+        return 0;
+    cw_error("metrics", "datum %s does not fit an empty batch; dropped", s->name);
+    return -1;
+}
+
+static int setup_listeners(struct metrics_pipe *mp, const struct metrics_pipe_options *o, char *err,
+                           size_t errlen)
+{
+    struct listeners_options lo = {0};
+    lo.loop = o->loop;
+    lo.cfg = o->cfg;
+    lo.host = o->host;
+    lo.ec2 = o->ec2;
+    lo.nec2 = o->nec2;
+    lo.sink = (struct listeners_sink){listener_put, mp};
+    lo.wall_ms = mp->wall_ms;
+    lo.wall_ud = mp->wall_ud;
+    mp->listeners = listeners_new(&lo, err, errlen);
+    return mp->listeners ? 0 : -1;
+}
+
+void metrics_pipe_listener_stats(const struct metrics_pipe *mp, struct listeners_stats *out)
+{
+    listeners_get_stats(mp->listeners, out);
+}
+
 static void on_collect(struct cw_loop *loop, void *ud)
 {
     (void)loop;
@@ -258,7 +296,7 @@ struct metrics_pipe *metrics_pipe_new(const struct metrics_pipe_options *o, char
         metrics_pipe_free(mp);
         return NULL;
     }
-    if (setup_plugins(mp, o, err, errlen) != 0) {
+    if (setup_plugins(mp, o, err, errlen) != 0 || setup_listeners(mp, o, err, errlen) != 0) {
         metrics_pipe_free(mp);
         return NULL;
     }
@@ -280,6 +318,7 @@ void metrics_pipe_stop(struct metrics_pipe *mp)
     cw_loop_timer_cancel(mp->loop, mp->flush_timer);
     cw_loop_timer_cancel(mp->loop, mp->start_timer);
     mp->flush_timer = mp->start_timer = 0;
+    listeners_stop(mp->listeners); /* their windows and aggregations go out now */
     metrics_pipe_flush(mp);
 }
 
@@ -317,6 +356,7 @@ void metrics_pipe_free(struct metrics_pipe *mp)
     for (size_t i = 0; i < mp->nplugins; i++)
         free_plugin(mp, &mp->plugins[i]);
     free(mp->plugins);
+    listeners_free(mp->listeners);
     pmd_encoder_free(mp->enc);
     datum_list_free(mp->pending);
     datum_list_free(mp->packed);

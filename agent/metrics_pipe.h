@@ -68,6 +68,9 @@ void metrics_pipe_hold(struct metrics_pipe *mp, int hold);
 /* Non-zero while a PutMetricData request is on the wire (not waiting for a retry). */
 int metrics_pipe_on_wire(const struct metrics_pipe *mp);
 void metrics_pipe_stats(const struct metrics_pipe *mp, struct metrics_pipe_stats *out);
+/* Counters of the StatsD and collectd listeners (zeros when none is configured). */
+struct listeners_stats;
+void metrics_pipe_listener_stats(const struct metrics_pipe *mp, struct listeners_stats *out);
 void metrics_pipe_free(struct metrics_pipe *mp);
 
 #endif

@@ -304,7 +304,37 @@ static struct datum *add_datum(struct datum_list *out, const struct datum *tmpl,
     return d;
 }
 
+/* Copies a distribution's Values/Counts into the arena. */
+static int copy_values(struct datum_list *out, const struct rollup_values *rv, struct datum *t)
+{
+    if (!rv)
+        return 0;
+    if (rv->nvalues == 0 || rv->nvalues > DATUM_MAX_VALUES)
+        return -1;
+    double *v = datum_list_alloc(out, rv->nvalues * sizeof *v);
+    double *c = rv->counts ? datum_list_alloc(out, rv->nvalues * sizeof *c) : NULL;
+    if (!v || (rv->counts && !c))
+        return -1;
+    memcpy(v, rv->values, rv->nvalues * sizeof *v);
+    if (c)
+        memcpy(c, rv->counts, rv->nvalues * sizeof *c);
+    t->values = v;
+    t->counts = c;
+    t->nvalues = (uint16_t)rv->nvalues;
+    if (rv->stats) {
+        t->stats = *rv->stats;
+        t->has_stats = 1;
+    }
+    return 0;
+}
+
 int rollup_apply(const struct rollup *r, const struct rollup_sample *s, struct datum_list *out)
+{
+    return rollup_apply_values(r, s, NULL, out);
+}
+
+int rollup_apply_values(const struct rollup *r, const struct rollup_sample *s,
+                        const struct rollup_values *v, struct datum_list *out)
 {
     size_t start = datum_list_len(out);
     struct merge m;
@@ -317,7 +347,7 @@ int rollup_apply(const struct rollup *r, const struct rollup_sample *s, struct d
     t.value = s->value;
     t.storage_res = r->storage_res;
     struct datum_dim *dims = intern_dims(out, &m);
-    if (!t.name || (s->unit && !t.unit) || !dims)
+    if (!t.name || (s->unit && !t.unit) || !dims || copy_values(out, v, &t) != 0)
         goto full;
     if (!is_dropped(r, s->name) && !add_datum(out, &t, dims, m.n))
         goto full;

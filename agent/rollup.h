@@ -69,6 +69,20 @@ void rollup_free(struct rollup *r);
  * is full (datums added for this sample are removed again). */
 int rollup_apply(const struct rollup *r, const struct rollup_sample *s, struct datum_list *out);
 
+/* A distribution to send instead of a sample's single value (StatsD and collectd aggregation):
+ * Values with their Counts, and StatisticValues when `stats` is not NULL. Borrowed. */
+struct rollup_values {
+    const double *values;
+    const double *counts; /* NULL or nvalues entries */
+    size_t nvalues;       /* 1..DATUM_MAX_VALUES */
+    const struct datum_stats *stats;
+};
+
+/* rollup_apply for a distribution: the datums carry `v` (copied into out's arena) instead of
+ * s->value. Same return values. */
+int rollup_apply_values(const struct rollup *r, const struct rollup_sample *s,
+                        const struct rollup_values *v, struct datum_list *out);
+
 /* Packs `in` into `out`: datums of one series (same name, unit, dimensions and storage
  * resolution, each with a single Value) become datums with Values/Counts (identical values
  * counted, at most 150 distinct per datum, split beyond; `stats` filled but has_stats 0: CloudWatch

@@ -140,6 +140,33 @@ struct cw_procstat {
 #define CW_DIM_INSTANCE_TYPE 0x4u
 #define CW_DIM_ASG_NAME      0x8u
 
+/* metrics_collected.statsd (reference defaults in comments). */
+struct cw_statsd {
+    int enabled;
+    char *service_address;    /* ":8125" (UDP, every interface) */
+    int interval;             /* metrics_collection_interval, 10 s */
+    int aggregation_interval; /* metrics_aggregation_interval, 60 s; 0 = none, high resolution */
+    int allowed_pending;      /* allowed_pending_messages, 10000: sizes the socket buffer */
+    char *separator;          /* metric_separator, "_" */
+    struct cw_strlist drop_original; /* drop_original_metrics: final metric names */
+};
+
+enum cw_collectd_level { CW_COLLECTD_NONE = 0, CW_COLLECTD_SIGN, CW_COLLECTD_ENCRYPT };
+
+/* metrics_collected.collectd. */
+struct cw_collectd {
+    int enabled;
+    char *service_address;           /* "udp://127.0.0.1:25826" */
+    char *name_prefix;               /* "collectd_" */
+    enum cw_collectd_level level;    /* collectd_security_level, "encrypt" */
+    char *auth_file;                 /* collectd_auth_file, "/etc/collectd/auth_file" */
+    struct cw_strlist typesdb;       /* collectd_typesdb, ["/usr/share/collectd/types.db"] */
+    int aggregation_interval;        /* metrics_aggregation_interval, 60 s; 0 = none */
+    struct cw_kv *append_dimensions; /* resolved static pairs */
+    size_t n_append_dimensions;
+    struct cw_strlist drop_original;
+};
+
 struct cw_metrics_config {
     int present;
     char *namespace;
@@ -156,6 +183,8 @@ struct cw_metrics_config {
     int disk_drop_device;
     struct cw_procstat *procstat;
     size_t n_procstat;
+    struct cw_statsd statsd;
+    struct cw_collectd collectd;
 };
 
 struct cw_log_filter {

@@ -357,6 +357,7 @@ static void free_metrics(struct cw_metrics_config *mc)
         free(mc->procstat[i].pid_finder);
     }
     free(mc->procstat);
+    cw_listeners_free(mc);
 }
 
 static void free_logs(struct cw_logs_config *lc)

@@ -43,6 +43,13 @@ void mb_role_arn(struct mb *m, const json_t *section, const char *path, char **o
 void cw_strlist_free(struct cw_strlist *l);
 
 void cw_model_metrics(struct mb *m, const json_t *metrics, struct cw_config *c);
+/* A plugin's append_dimensions object at `path` into p (resolving ${aws:...} values). */
+void cw_model_plugin_dims(struct mb *m, const json_t *dims, const char *path,
+                          struct cw_metric_plugin *p);
+/* metrics_collected.statsd and .collectd (model_listeners.c). */
+void cw_model_listeners(struct mb *m, const json_t *collected, int agent_interval,
+                        struct cw_metrics_config *mc);
+void cw_listeners_free(struct cw_metrics_config *mc);
 void cw_model_logs(struct mb *m, const json_t *logs, struct cw_config *c);
 
 #endif

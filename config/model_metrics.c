@@ -31,8 +31,8 @@ static const struct mb_keyspec collected_keys[] = {
     {"netstat", MB_OK},
     {"processes", MB_OK},
     {"procstat", MB_OK},
-    {"statsd", MB_UNSUPPORTED},
-    {"collectd", MB_UNSUPPORTED},
+    {"statsd", MB_OK},
+    {"collectd", MB_OK},
     {"ethtool", MB_UNSUPPORTED},
     {"nvidia_gpu", MB_UNSUPPORTED},
     {"nvidia_smi", MB_UNSUPPORTED},
@@ -212,8 +212,8 @@ static void apply_drops(struct mb *m, const char *plugin, const json_t *obj, con
 
 /* ---- append_dimensions ---- */
 
-static void build_plugin_dims(struct mb *m, const json_t *dims, const char *path,
-                              struct cw_metric_plugin *p)
+void cw_model_plugin_dims(struct mb *m, const json_t *dims, const char *path,
+                          struct cw_metric_plugin *p)
 {
     const char *k;
     const json_t *v;
@@ -296,7 +296,7 @@ static void build_common(struct mb *m, const char *plugin, const json_t *obj, co
     build_measurements(m, plugin, obj, path, p);
     apply_drops(m, plugin, obj, path, p);
     if (json_is_object(json_object_get(obj, "append_dimensions")))
-        build_plugin_dims(m, json_object_get(obj, "append_dimensions"), path, p);
+        cw_model_plugin_dims(m, json_object_get(obj, "append_dimensions"), path, p);
     if (json_is_array(json_object_get(obj, "resources")))
         mb_strlist(m, json_object_get(obj, "resources"), &p->resources);
     if (p->n_measurements == 0 && !m->failed)
@@ -371,6 +371,7 @@ static void build_plugins(struct mb *m, const json_t *collected, int agent_inter
         mb_strlist(m, json_object_get(disk, "ignore_file_system_types"), &mc->disk_ignore_fs);
     if (json_is_array(json_object_get(collected, "procstat")))
         build_procstat(m, json_object_get(collected, "procstat"), agent_interval, mc);
+    cw_model_listeners(m, collected, agent_interval, mc);
 }
 
 static void build_aggregation(struct mb *m, const json_t *list, struct cw_metrics_config *mc)

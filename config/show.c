@@ -101,6 +101,40 @@ static json_t *procstat_json(const struct cw_metrics_config *mc)
     return a;
 }
 
+/* statsd and collectd with every default written out. */
+static void listeners_json(json_t *o, const struct cw_metrics_config *mc)
+{
+    const struct cw_statsd *sd = &mc->statsd;
+    const struct cw_collectd *cd = &mc->collectd;
+    static const char *const levels[] = {"none", "sign", "encrypt"};
+    if (sd->enabled) {
+        json_t *j =
+            json_pack("{s:s,s:i,s:i,s:i,s:s}", "service_address", sd->service_address,
+                      "metrics_collection_interval", sd->interval, "metrics_aggregation_interval",
+                      sd->aggregation_interval, "allowed_pending_messages", sd->allowed_pending,
+                      "metric_separator", sd->separator);
+        if (j && sd->drop_original.n)
+            json_object_set_new(j, "drop_original_metrics", strlist_json(&sd->drop_original));
+        json_object_set_new(o, "statsd", j);
+    }
+    if (cd->enabled) {
+        json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:o,s:i}", "service_address", cd->service_address,
+                              "name_prefix", cd->name_prefix, "collectd_security_level",
+                              levels[cd->level], "collectd_auth_file", cd->auth_file,
+                              "collectd_typesdb", strlist_json(&cd->typesdb),
+                              "metrics_aggregation_interval", cd->aggregation_interval);
+        if (j && cd->drop_original.n)
+            json_object_set_new(j, "drop_original_metrics", strlist_json(&cd->drop_original));
+        if (j && cd->n_append_dimensions) {
+            json_t *a = json_object();
+            for (size_t i = 0; i < cd->n_append_dimensions; i++)
+                set_str(a, cd->append_dimensions[i].key, cd->append_dimensions[i].value);
+            json_object_set_new(j, "append_dimensions", a);
+        }
+        json_object_set_new(o, "collectd", j);
+    }
+}
+
 static json_t *collected_json(const struct cw_metrics_config *mc)
 {
     json_t *o = json_object();
@@ -121,6 +155,7 @@ static json_t *collected_json(const struct cw_metrics_config *mc)
     }
     if (mc->n_procstat)
         json_object_set_new(o, "procstat", procstat_json(mc));
+    listeners_json(o, mc);
     return o;
 }
 
@@ -202,7 +237,8 @@ static json_t *logs_json(const struct cw_logs_config *lc)
 json_t *cw_config_to_json_tree(const struct cw_config *c)
 {
     json_t *root = json_object();
-    int any_plugin = c->metrics.n_procstat > 0;
+    int any_plugin =
+        c->metrics.n_procstat > 0 || c->metrics.statsd.enabled || c->metrics.collectd.enabled;
     if (!root)
         return NULL;
     for (int i = 0; i < CW_PLUGIN_COUNT; i++)

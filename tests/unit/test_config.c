@@ -745,7 +745,7 @@ TEST(not_supported_lines_once_each)
     struct cw_config_diag d;
     T_ASSERT(load1("{\"agent\":{\"flush_interval\":\"1s\",\"usage_data\":false,\"custom\":1},"
                    "\"metrics\":{\"metrics_destinations\":{\"amp\":{\"workspace_id\":\"ws\"}},"
-                   "\"metrics_collected\":{\"statsd\":{},\"collectd\":{},\"ethtool\":{},"
+                   "\"metrics_collected\":{\"statsd\":{\"service.name\":\"s\"},\"ethtool\":{},"
                    "\"nvidia_gpu\":{\"measurement\":[\"utilization_gpu\"]},"
                    "\"system\":{\"measurement\":[\"x\"]},\"mem\":{\"measurement\":[\"used\"],"
                    "\"resources\":[\"*\"]}}},"
@@ -759,8 +759,7 @@ TEST(not_supported_lines_once_each)
         "a.json: agent.usage_data: not supported by cwagent; ignored",
         "a.json: agent.custom: unknown key, not used by cwagent; ignored",
         "a.json: metrics.metrics_destinations.amp: not supported by cwagent; ignored",
-        "a.json: metrics.metrics_collected.statsd: not supported by cwagent; ignored",
-        "a.json: metrics.metrics_collected.collectd: not supported by cwagent; ignored",
+        "a.json: metrics.metrics_collected.statsd[\"service.name\"]: not supported",
         "a.json: metrics.metrics_collected.ethtool: not supported by cwagent; ignored",
         "a.json: metrics.metrics_collected.nvidia_gpu: not supported by cwagent; ignored",
         "a.json: metrics.metrics_collected.system: unknown key, not used by cwagent; ignored",

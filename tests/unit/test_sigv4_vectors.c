@@ -1,10 +1,12 @@
 /* The official SigV4 test vectors, every one of them, one PASS/FAIL line each.
  *
- *   classic/<name>  tests/fixtures/reference/sigv4-test-suite/aws-sig-v4-test-suite/ (botocore's
- * copy): parse <name>.req, compare .creq, .sts and .authz. The signing values are not in the files;
- * they are the suite's (README.txt): AKIDEXAMPLE, 20150830T123600Z, us-east-1, service "service",
- * normalised paths. v4/<name> tests/fixtures/reference/sigv4-test-suite/aws-signing-test-suite/v4/
- * (aws-c-auth): context.json gives the values; compare header-canonical-request.txt,
+ * Both suites are vendored under tests/fixtures/reference/sigv4-test-suite/ (SUITE below).
+ *   classic/<name>  SUITE/aws-sig-v4-test-suite/ (botocore's copy):
+ *                   parse <name>.req, compare .creq, .sts and .authz. The signing values are not
+ *                   in the files; they are the suite's (README.txt): AKIDEXAMPLE,
+ *                   20150830T123600Z, us-east-1, service "service", normalised paths.
+ *   v4/<name>       SUITE/aws-signing-test-suite/v4/ (aws-c-auth):
+ *                   context.json gives the values; compare header-canonical-request.txt,
  *                   header-string-to-sign.txt, header-signature.txt and the Authorization header
  *                   of header-signed-request.txt.
  * Query-string (presigned URL) signing is not implemented: each query-*.txt set is one SKIP line.
@@ -406,8 +408,7 @@ static void check_count(struct tally *t, const char *what, int got, int want)
 {
     struct verdict v = {{0}, 0};
     if (got != want)
-        note(&v, "expected %d vectors, found %d (is tests/fixtures/reference complete?)", want,
-             got);
+        note(&v, "expected %d vectors, found %d (vendored suite incomplete?)", want, got);
     char name[64];
     snprintf(name, sizeof name, "%s_count", what);
     report(t, name, &v);
