@@ -112,7 +112,16 @@ def test_dashboard_apply_and_page():
             env = rc.agent_env(emu)
             ag = rc.Agent([cfg], os.path.join(tmp, "state"), env).start()
             try:
-                time.sleep(14)  # crosses at least one 10 s period boundary: graphs get lines
+                # graphs get lines once every series has datums in two 10 s periods
+                def two_periods():
+                    got = rc.metrics(emu)
+                    per = {}
+                    for m in got:
+                        per.setdefault((m["name"], tuple(sorted(d["Value"] for d in m["dimensions"]))),
+                                       set()).add(int(m["timestamp"]) // 10)
+                    return len(per) > 0 and all(len(b) >= 2 for b in per.values())
+                time.sleep(10)
+                rc.wait_for(two_periods, 45, step=1, what="datums in two 10 s periods")
                 code, _ = ag.stop()
             finally:
                 ag.close()
