@@ -100,7 +100,8 @@ int cmd_cost(int argc, char **argv)
     struct plan_env e;
     int rc = plan_env_open(&e, &pa, 1, CMD);
     if (rc == 0) {
-        struct cost_inputs in = {e.series, e.cfg->metrics.force_flush_interval, log_gb, list};
+        struct cost_inputs in = {e.series, e.cfg->metrics.force_flush_interval, log_gb, list,
+                                 e.cfg->metrics.statsd.enabled || e.cfg->metrics.collectd.enabled};
         char *out = cost_report(&in, &p, json);
         if (out)
             fputs(out, stdout);

@@ -271,6 +271,8 @@ static char *report_json(const struct cost_inputs *in, const struct cost_prices 
         t->metrics_cost + t->api_cost + t->logs_cost, "warnings", warn);
     if (o && in->log_gb_month >= 0)
         json_object_set_new(o, "log_gb_per_month", json_real(in->log_gb_month));
+    if (o && in->listeners)
+        json_object_set_new(o, "listeners_not_counted", json_true());
     if (o && in->list_series)
         json_object_set_new(o, "series_list", series_json(in->series));
     char *s = o ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
@@ -313,6 +315,9 @@ static char *report_text(const struct cost_inputs *in, const struct cost_prices 
                     t->pl[i].nseen == MAX_TRACKED ? "+" : "",
                     resource_dim(t->pl[i].plugin) ? resource_dim(t->pl[i].plugin) : "resources",
                     explode_hint(t->pl[i].plugin));
+    if (in->listeners)
+        fprintf(f, "\nnote: statsd/collectd series depend on the traffic the listeners receive "
+                   "and are not counted\n");
     if (in->list_series)
         series_text(f, in->series);
     int bad = ferror(f);

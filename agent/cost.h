@@ -38,6 +38,7 @@ struct cost_inputs {
     int flush_interval;  /* metrics.force_flush_interval, seconds */
     double log_gb_month; /* < 0: unknown */
     int list_series;     /* also list every series (plugin, name, dimensions) */
+    int listeners;       /* statsd/collectd enabled: their series depend on traffic */
 };
 
 /* The report as text (json == 0) or JSON (json != 0); caller frees. NULL when out of memory. */

@@ -240,7 +240,7 @@ TEST(cost_counts_series_and_prices_tiers)
     T_ASSERT(setup(&f, CONFIG) == 0);
     T_ASSERT(path && cost_prices_load(path, &p, err, sizeof err) == 0);
     T_EQ_STR(p.region, "us-east-1");
-    struct cost_inputs in = {f.series, 60, 2.0, 0};
+    struct cost_inputs in = {f.series, 60, 2.0, 0, 0};
     char *out = cost_report(&in, &p, 1);
     json_t *doc = out ? json_loads(out, 0, NULL) : NULL;
     size_t n = series_count(f.series);
