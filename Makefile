@@ -16,9 +16,9 @@ BUILD    ?= build
 SANITIZE ?=
 PYTHON   ?= /usr/bin/python3
 
-PKGS      := libcurl openssl jansson zlib libpcre2-8
+PKGS      := libcurl openssl jansson zlib libpcre2-8 libsystemd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lcurl -lssl -lcrypto -ljansson -lz -lpcre2-8)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lcurl -lssl -lcrypto -ljansson -lz -lpcre2-8 -lsystemd)
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral
 CFLAGS   ?= -O2 -g -fstack-protector-strong -D_FORTIFY_SOURCE=2
@@ -41,9 +41,9 @@ BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 C_FILES   := $(shell git ls-files -co --exclude-standard '*.c' '*.h' 2>/dev/null || find . -name '*.[ch]' -not -path './build*')
 
 DEB_PKGS := gcc make pkg-config libcurl4-openssl-dev libssl-dev libjansson-dev zlib1g-dev libpcre2-dev \
-            python3 python3-botocore procps iproute2 sysstat \
-            dpkg-dev lintian systemd shellcheck man-db \
-            python3-statsd collectd-core prometheus chromium
+            python3 python3-botocore procps iproute2 sysstat openssl tinyproxy-bin \
+            dpkg-dev lintian systemd shellcheck man-db libsystemd-dev systemd-journal-remote \
+            python3-statsd collectd-core prometheus prometheus-node-exporter ethtool chromium
 # command:package pairs installed only when the command is missing (a NodeSource nodejs ships
 # node and npm and conflicts with Debian's npm package).
 DEB_CMDS := node:nodejs npm:npm
@@ -150,6 +150,8 @@ install: $(BUILD)/cwagent
 	chmod 0644 $(DESTDIR)$(UNITDIR)/cwagent.service
 	test -e $(DESTDIR)/etc/default/cwagent || install -m 0644 packaging/cwagent.default \
 	  $(DESTDIR)/etc/default/cwagent
+	test -e $(DESTDIR)/etc/cwagent/common-config.toml || install -m 0644 \
+	  packaging/common-config.toml $(DESTDIR)/etc/cwagent/common-config.toml
 	install -d -m 0700 $(DESTDIR)/var/lib/cwagent
 
 deb: $(BUILD)/cwagent

@@ -10,9 +10,10 @@
 #include "sigv4/creds.h"
 #include "sigv4/sigv4.h"
 
-#define CREDS_WAIT_MS     250 /* poll for credentials not yet available */
-#define REFRESH_POLL_MS   50  /* poll for a forced refresh to land before resending */
-#define REFRESH_MAX_POLLS 100 /* then resend anyway (5 s) */
+#define CREDS_WAIT_MS     250   /* poll for credentials not yet available */
+#define REFRESH_POLL_MS   50    /* poll for a forced refresh to land before resending */
+#define REFRESH_MAX_POLLS 100   /* then resend anyway (5 s) */
+#define FAILING_LOG_MS    60000 /* a persistent failure is logged at once, then once a minute */
 
 struct call {
     struct call *next, *prev;
@@ -22,6 +23,7 @@ struct call {
     char *body;
     size_t body_len;
     int gzip;
+    int emf;
     unsigned max_attempts;
     size_t max_response;
     aws_done_fn done;
@@ -46,6 +48,10 @@ struct aws_client {
     struct call *calls;
     unsigned pending;
     struct aws_client_stats st;
+    /* the endpoint's current failure streak (attempts retried since the last success) */
+    uint64_t failing;
+    int64_t failing_since_ms, failing_logged_ms;
+    int ever_logged, streak_logged;
 };
 
 /* Splits "scheme://authority/path" into host (authority) and path; both malloc'd. */
@@ -201,7 +207,7 @@ static void finish(struct aws_client *c, struct call *k, struct aws_result *r)
 static int sign_attempt(struct aws_client *c, struct call *k, const struct creds *cr,
                         struct sigv4_result *sig)
 {
-    struct sigv4_header h[4];
+    struct sigv4_header h[5];
     size_t nh = 0;
     h[nh++] = (struct sigv4_header){"Host", c->host};
     h[nh++] = (struct sigv4_header){"Content-Type", k->content_type};
@@ -209,6 +215,8 @@ static int sign_attempt(struct aws_client *c, struct call *k, const struct creds
         h[nh++] = (struct sigv4_header){"X-Amz-Target", k->target};
     if (k->gzip)
         h[nh++] = (struct sigv4_header){"Content-Encoding", "gzip"};
+    if (k->emf)
+        h[nh++] = (struct sigv4_header){"x-amzn-logs-format", "json/emf"};
     struct sigv4_request req = {"POST", c->path, NULL, h, nh, k->body, k->body_len, NULL};
     struct sigv4_params p = {0};
     p.service = c->service;
@@ -218,6 +226,48 @@ static int sign_attempt(struct aws_client *c, struct call *k, const struct creds
     p.normalize_path = 1;
     struct sigv4_credentials sc = creds_for_signing(cr);
     return sigv4_sign(&req, &sc, &p, c->keys, sig);
+}
+
+/* An attempt failed and will be retried: the first failure of a streak is logged at once (a
+ * TLS, proxy or DNS problem must not hide behind silent retries), then at most once a minute,
+ * across streaks too (a client throttled now and then logs one line a minute, not two per
+ * blip); the recovery of a streak whose start was logged is logged. */
+static void note_retry(struct aws_client *c, long delay_ms)
+{
+    int64_t now = cw_loop_now_ms(c->loop);
+    int due = !c->ever_logged || now - c->failing_logged_ms >= FAILING_LOG_MS;
+    c->st.failing_attempts = c->failing + 1;
+    if (c->failing++ == 0) {
+        c->failing_since_ms = now;
+        c->st.failing_since_ms = c->wall_ms(c->wall_ud);
+        c->streak_logged = due;
+        if (due)
+            cw_warn("aws", "%s (%s): %s; retrying in %ld ms (repeats are logged once a minute)",
+                    c->service, c->host, c->st.last_error, delay_ms);
+    } else if (due) {
+        c->streak_logged = 1;
+        cw_warn("aws", "%s (%s): still failing: %llu attempts over %lld s, last: %s", c->service,
+                c->host, (unsigned long long)c->failing,
+                (long long)((now - c->failing_since_ms) / 1000), c->st.last_error);
+    }
+    if (due) {
+        c->failing_logged_ms = now;
+        c->ever_logged = 1;
+    }
+}
+
+static void note_success(struct aws_client *c)
+{
+    c->st.last_success_ms = c->wall_ms(c->wall_ud);
+    c->st.failing_since_ms = 0;
+    c->st.failing_attempts = 0;
+    if (!c->failing)
+        return;
+    if (c->streak_logged)
+        cw_info("aws", "%s (%s): delivering again after %llu failed attempts over %lld s",
+                c->service, c->host, (unsigned long long)c->failing,
+                (long long)((cw_loop_now_ms(c->loop) - c->failing_since_ms) / 1000));
+    c->failing = 0;
 }
 
 static void on_response(void *ud, const struct cw_http_response *resp);
@@ -236,12 +286,13 @@ static int add_header(char **lines, size_t *n, const char *name, const char *val
 
 static int submit_signed(struct aws_client *c, struct call *k, const struct sigv4_result *sig)
 {
-    char *lines[7] = {0};
+    char *lines[8] = {0};
     size_t n = 0;
     int rc = -1;
     if (add_header(lines, &n, "Content-Type", k->content_type) == 0 &&
         add_header(lines, &n, "X-Amz-Target", k->target) == 0 &&
         add_header(lines, &n, "Content-Encoding", k->gzip ? "gzip" : NULL) == 0 &&
+        add_header(lines, &n, "x-amzn-logs-format", k->emf ? "json/emf" : NULL) == 0 &&
         add_header(lines, &n, "X-Amz-Date", sig->amz_date) == 0 &&
         add_header(lines, &n, "X-Amz-Security-Token", sig->security_token) == 0 &&
         add_header(lines, &n, "Authorization", sig->authorization) == 0) {
@@ -373,6 +424,8 @@ static void on_response(void *ud, const struct cw_http_response *resp)
     struct cw_retry_decision d;
     cw_retry_decide(&pol, &k->rs, cls, &d);
     r.cls = d.cls;
+    if (r.ok)
+        note_success(c);
     if (!r.ok) {
         note_failure(c, &r);
         if (cls == CW_RETRY_THROTTLE)
@@ -383,6 +436,7 @@ static void on_response(void *ud, const struct cw_http_response *resp)
         c->st.retries++;
         cw_debug("aws", "%s: %s; retry %u in %ld ms", c->service, c->st.last_error, k->rs.attempts,
                  d.delay_ms);
+        note_retry(c, d.delay_ms);
         wait_then_attempt(c, k, d.delay_ms);
         return;
     }
@@ -408,6 +462,7 @@ int aws_client_call(struct aws_client *c, const struct aws_call *call, aws_done_
     memcpy(k->body, call->body, call->body_len);
     k->body_len = call->body_len;
     k->gzip = call->gzip;
+    k->emf = call->emf;
     k->max_attempts = call->max_attempts;
     k->max_response = call->max_response;
     k->done = done;

@@ -44,6 +44,7 @@ struct aws_call {
     const void *body;         /* copied */
     size_t body_len;
     int gzip;              /* the body is gzip-compressed: send Content-Encoding: gzip */
+    int emf;               /* PutLogEvents of EMF documents: x-amzn-logs-format: json/emf */
     unsigned max_attempts; /* 0 = the policy's */
     size_t max_response;   /* 0 = 1 MiB */
 };
@@ -70,7 +71,11 @@ struct aws_client_stats {
     uint64_t failures; /* calls that ended without success */
     uint64_t cred_refreshes;
     uint64_t skew_corrections;
-    char last_error[640]; /* "<code>: <message>" of the last failed attempt */
+    char last_error[640];      /* "<code>: <message>" of the last failed attempt */
+    int64_t last_success_ms;   /* wall clock of the last 2xx answer, 0 = none yet */
+    int64_t failing_since_ms;  /* wall clock of the first failed attempt of the current streak
+                                  of retried failures, 0 = not failing */
+    uint64_t failing_attempts; /* attempts failed in that streak */
 };
 
 /* Returns NULL (logged) on bad options or no memory. The strings are copied. */

@@ -37,6 +37,7 @@
 #include "agent/endpoint.h"
 #include "agent/http_curl.h"
 #include "agent/loop.h"
+#include "agent/netconf.h"
 #include "common/log.h"
 #include "config/config.h"
 #include "sigv4/creds.h"
@@ -59,6 +60,9 @@ struct fetch {
     const char *source;
     const char *out_dir;
     const char *region_arg;
+    const char *common_path; /* common-config.toml: proxy, CA bundle, credentials */
+    struct cw_netconf net;
+    int net_loaded;
     enum multi multi;
     enum mode mode;
     char name[NAME_MAX + 1]; /* target file name in out_dir; "" for `all` */
@@ -92,6 +96,8 @@ static void fetch_usage(FILE *out)
             "  -m, --mode MODE      ec2 (default), onPremise or auto (asks instance metadata);\n"
             "                       `default` on EC2 adds the four EC2 append_dimensions\n"
             "  --region REGION      SSM region (else AWS_REGION, AWS_DEFAULT_REGION, IMDS)\n"
+            "  --common-config FILE proxy, CA bundle and credentials (default\n"
+            "                       " CW_COMMON_CONFIG_PATH ")\n"
             "Exit status: 0 ok, 1 runtime failure, 2 usage error, missing source or invalid\n"
             "configuration.\n");
 }
@@ -143,6 +149,8 @@ static int parse_args(struct fetch *f, int argc, char **argv)
             f->out_dir = v;
         } else if (strcmp(a, "--region") == 0) {
             f->region_arg = v;
+        } else if (strcmp(a, "--common-config") == 0) {
+            f->common_path = v;
         } else if ((strcmp(a, "-m") == 0 || strcmp(a, "--mode") == 0)) {
             if (parse_mode(v, &f->mode) != 0) {
                 fprintf(stderr, "cwagent fetch-config: mode must be ec2, onPremise or auto\n");
@@ -457,12 +465,34 @@ static int ensure_dir(const char *dir)
 
 /* ---- instance metadata (mode auto, region) --------------------------------------------------- */
 
+/* common-config.toml and the network environment, once; a bad file or CA bundle is reported
+ * (the agent would refuse to start with it, as the reference's translator refuses it). */
+static int load_net(struct fetch *f)
+{
+    char err[1024];
+    if (f->net_loaded)
+        return 0;
+    if (cw_netconf_load(&f->net, f->common_path, (const char *const *)environ, err, sizeof err) !=
+        0) {
+        fprintf(stderr, "cwagent fetch-config: %s\n", err);
+        return -1;
+    }
+    for (size_t i = 0; i < f->net.file.n_warnings; i++)
+        fprintf(stderr, "warning: %s\n", f->net.file.warnings[i]);
+    f->net_loaded = 1;
+    return 0;
+}
+
 static int net_up(struct fetch *f)
 {
     if (f->curl)
         return 0;
+    if (load_net(f) != 0)
+        return -1;
+    struct cw_http_curl_options ho = {0};
+    cw_netconf_curl_options(&f->net, &ho);
     f->loop = cw_loop_new();
-    f->curl = f->loop ? cw_http_curl_new(f->loop, NULL) : NULL;
+    f->curl = f->loop ? cw_http_curl_new(f->loop, &ho) : NULL;
     if (!f->curl) {
         fprintf(stderr, "cwagent fetch-config: cannot start the HTTP client\n");
         return -1;
@@ -568,7 +598,12 @@ static int creds_up(struct fetch *f)
     f->cctx.region = f->region;
     if (cw_endpoint_for("sts", "STS", f->region, NULL, f->sts, sizeof f->sts) == 0)
         f->cctx.sts_endpoint = f->sts;
-    struct creds_provider *p = creds_default_chain_new(&f->cctx, NULL);
+    const struct cw_common_config *cc = &f->net.file;
+    struct creds_provider *p =
+        cc->credential_profile || cc->credential_file
+            ? creds_profile_provider_new_files(&f->cctx, cc->credential_profile,
+                                               cc->credential_file, NULL)
+            : creds_default_chain_new(&f->cctx, NULL);
     f->creds = p ? creds_cache_new(p, &f->cctx, on_creds, f) : NULL;
     if (!f->creds)
         return -1;
@@ -720,6 +755,8 @@ static int do_remove(struct fetch *f)
 static int do_fetch(struct fetch *f)
 {
     char *text = NULL;
+    if (load_net(f) != 0)
+        return EXIT_CONFIG;
     int rc = fetch_source(f, &text);
     if (rc != 0)
         return rc;
@@ -747,6 +784,7 @@ static void teardown(struct fetch *f)
     creds_cache_free(f->creds);
     cw_http_curl_free(f->curl);
     cw_loop_free(f->loop);
+    cw_netconf_free(&f->net);
     free(f->value);
 }
 
@@ -755,6 +793,7 @@ int cmd_fetch_config(int argc, char **argv)
     struct fetch f = {0};
     f.multi = MULTI_DEFAULT;
     f.mode = MODE_EC2;
+    f.common_path = CW_COMMON_CONFIG_PATH;
     int rc = parse_args(&f, argc, argv);
     if (rc != 0)
         return rc > 0 ? 0 : EXIT_CONFIG;

@@ -21,6 +21,8 @@
 #include "agent/loop.h"
 #include "agent/listeners.h"
 #include "agent/metrics_pipe.h"
+#include "agent/netconf.h"
+#include "agent/prom_exporter.h"
 #include "agent/sdnotify.h"
 #include "agent/spool.h"
 #include "agent/status.h"
@@ -47,6 +49,8 @@ struct run {
     size_t npaths;
     const char *state_dir;
     const char *root;
+    const char *common_path; /* common-config.toml */
+    struct cw_netconf net;
     int pack;
     uint64_t spool_max;
     struct cw_loop *loop;
@@ -71,6 +75,7 @@ struct run {
     struct aws_client *cw;
     struct spool *spool;
     struct metrics_pipe *mp;
+    struct prom_exporter *prom; /* agent.cwagent.prometheus; NULL = off */
     struct aws_client *logs;
     struct logs_pipe *lp;
     uint64_t creds_timer;
@@ -88,15 +93,18 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: cwagent run -c FILE|DIR [-c ...] [--state-dir DIR] [--spool-mb N]\n"
-            "                   [--pack-values] [--root DIR]\n\n"
+            "                   [--pack-values] [--root DIR] [--common-config FILE]\n\n"
             "Runs the agent in the foreground with an amazon-cloudwatch-agent JSON config.\n"
             "  -c, --config PATH  a config file or a directory of them (repeatable)\n"
             "  --state-dir DIR    spool and checkpoints (default " DEFAULT_STATE_DIR ")\n"
             "  --spool-mb N       bound of the on-disk metrics spool (default %d MB)\n"
             "  --pack-values      pack a series' samples of one flush into Values/Counts\n"
             "  --root DIR         read /proc and /sys below DIR (containers: /hostfs)\n"
+            "  --common-config FILE  proxy, CA bundle, shared credentials, IMDS retries\n"
+            "                     (default " CW_COMMON_CONFIG_PATH "; a missing file is fine)\n"
             "Environment: AWS credentials chain variables, AWS_REGION,\n"
-            "AWS_EC2_METADATA_SERVICE_ENDPOINT, AWS_ENDPOINT_URL[_<SERVICE>].\n"
+            "AWS_EC2_METADATA_SERVICE_ENDPOINT, AWS_ENDPOINT_URL[_<SERVICE>],\n"
+            "HTTPS_PROXY, HTTP_PROXY, NO_PROXY, AWS_CA_BUNDLE.\n"
             "Signals: SIGTERM/SIGINT stop (queued data stays in the spool), SIGHUP reloads.\n",
             DEFAULT_SPOOL_MB);
 }
@@ -123,6 +131,8 @@ static int parse_args(struct run *r, int argc, char **argv)
             r->state_dir = v;
         } else if (strcmp(a, "--root") == 0) {
             r->root = v;
+        } else if (strcmp(a, "--common-config") == 0) {
+            r->common_path = v;
         } else if (strcmp(a, "--spool-mb") == 0) {
             char *end;
             unsigned long mb = strtoul(v, &end, 10);
@@ -169,6 +179,8 @@ static void fetch_identity(struct run *r)
     struct imds_options io = {0};
     io.http = &r->http;
     imds_options_from_env(&io, (const char *const *)environ);
+    if (r->net.file.imds_retries >= 0)
+        io.retries = r->net.file.imds_retries ? r->net.file.imds_retries : IMDS_RETRIES_NONE;
     if (io.disabled)
         return;
     r->imds = imds_client_new(&io);
@@ -246,6 +258,22 @@ static int pick_region(struct run *r)
     return 0;
 }
 
+/* The endpoint of a service: the override, else FIPS / dual-stack as the environment and
+ * agent.use_dualstack_endpoint ask, in the region's partition (agent/endpoint.h). */
+static int endpoint(struct run *r, const char *prefix, const char *env_name, const char *override,
+                    char *out, size_t outlen)
+{
+    struct cw_endpoint_opts eo = {0};
+    char err[256];
+    eo.dualstack = r->cfg->agent.use_dualstack_endpoint;
+    cw_endpoint_opts_from_env(&eo);
+    if (cw_endpoint_resolve(prefix, env_name, r->region, override, &eo, out, outlen, err,
+                            sizeof err) == 0)
+        return 0;
+    cw_error("agent", "no endpoint for %s: %s", prefix, err);
+    return -1;
+}
+
 /* ---- credentials ----------------------------------------------------------------------------- */
 
 static void tick_cache(struct run *r, struct creds_cache *c)
@@ -261,6 +289,17 @@ static void on_creds_tick(struct cw_loop *loop, void *ud)
     tick_cache(r, r->creds);
     for (size_t i = 0; i < r->nroles; i++)
         tick_cache(r, r->roles[i].cache);
+}
+
+/* The root of every credentials chain: common-config.toml's [credentials] profile and file
+ * when set (as the reference: the shared file only), else the SDK default chain. */
+static struct creds_provider *root_provider(struct run *r)
+{
+    const struct cw_common_config *f = &r->net.file;
+    if (f->credential_profile || f->credential_file)
+        return creds_profile_provider_new_files(&r->cctx, f->credential_profile, f->credential_file,
+                                                NULL);
+    return creds_default_chain_new(&r->cctx, NULL);
 }
 
 static struct creds_provider *with_role(struct run *r, struct creds_provider *p, const char *role)
@@ -283,7 +322,7 @@ static struct creds_cache *creds_for(struct run *r, const char *role)
             return r->roles[i].cache;
     if (r->nroles == sizeof r->roles / sizeof r->roles[0])
         return r->creds;
-    struct creds_provider *p = with_role(r, creds_default_chain_new(&r->cctx, NULL), role);
+    struct creds_provider *p = with_role(r, root_provider(r), role);
     struct creds_cache *c = p ? creds_cache_new(p, &r->cctx, NULL, NULL) : NULL;
     char *copy = strdup(role);
     if (!c || !copy) {
@@ -303,10 +342,9 @@ static int setup_creds(struct run *r)
     r->cctx.sign = sigv4_sign;
     r->cctx.sign_free = sigv4_result_free;
     r->cctx.region = r->region;
-    if (cw_endpoint_for("sts", "STS", r->region, NULL, r->sts, sizeof r->sts) == 0)
+    if (endpoint(r, "sts", "STS", NULL, r->sts, sizeof r->sts) == 0)
         r->cctx.sts_endpoint = r->sts;
-    struct creds_provider *p =
-        with_role(r, creds_default_chain_new(&r->cctx, NULL), r->cfg->agent.role_arn);
+    struct creds_provider *p = with_role(r, root_provider(r), r->cfg->agent.role_arn);
     r->creds = p ? creds_cache_new(p, &r->cctx, NULL, NULL) : NULL;
     if (!r->creds)
         return -1;
@@ -375,7 +413,7 @@ static void on_tags(void *ud, const struct aws_result *res)
 static int fetch_asg(struct run *r)
 {
     char url[512], body[512];
-    if (cw_endpoint_for("ec2", "EC2", r->region, NULL, url, sizeof url) != 0)
+    if (endpoint(r, "ec2", "EC2", NULL, url, sizeof url) != 0)
         return -1;
     snprintf(body, sizeof body,
              "Action=DescribeTags&Version=2016-11-15&Filter.1.Name=resource-id&Filter.1.Value.1=%s"
@@ -432,11 +470,8 @@ static int start_metrics(struct run *r)
     if (!mc->present)
         return 0;
     char url[512];
-    if (cw_endpoint_for("monitoring", "CLOUDWATCH", r->region, mc->endpoint_override, url,
-                        sizeof url) != 0) {
-        fprintf(stderr, "cwagent run: metrics.endpoint_override is too long\n");
+    if (endpoint(r, "monitoring", "CLOUDWATCH", mc->endpoint_override, url, sizeof url) != 0)
         return -1;
-    }
     r->cw = new_client(r, "monitoring", url, creds_for(r, mc->role_arn));
     if (!r->cw)
         return -1;
@@ -465,8 +500,57 @@ static int start_metrics(struct run *r)
     return 0;
 }
 
+/* agent.cwagent.prometheus: node_exporter-compatible /metrics (off when listen is unset). */
+static int start_prom(struct run *r)
+{
+    if (!r->cfg->agent.prom_listen)
+        return 0;
+    struct prom_exporter_options po = {0};
+    po.loop = r->loop;
+    po.listen = r->cfg->agent.prom_listen;
+    po.root = r->root;
+    po.interval_ms = (long)(r->cfg->agent.metrics_collection_interval > 0
+                                ? r->cfg->agent.metrics_collection_interval
+                                : CW_DEFAULT_INTERVAL) *
+                     1000;
+    char err[512];
+    r->prom = prom_exporter_new(&po, err, sizeof err);
+    if (!r->prom) {
+        fprintf(stderr, "cwagent run: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+static json_t *prom_json(const struct run *r)
+{
+    struct prom_exporter_stats st;
+    prom_exporter_stats(r->prom, &st);
+    const struct {
+        const char *key;
+        uint64_t v;
+    } f[] = {{"rounds", st.rounds},
+             {"scrapes", st.scrapes},
+             {"series", st.series},
+             {"page_bytes", st.page_bytes},
+             {"round_us", st.round_us},
+             {"bad_requests", st.bad_requests},
+             {"not_found", st.not_found},
+             {"conns_refused", st.conns_refused},
+             {"evicted", st.evicted},
+             {"timeouts", st.timeouts},
+             {"render_failures", st.render_failures}};
+    json_t *o = json_object();
+    json_object_set_new(o, "listen", json_string(r->cfg->agent.prom_listen));
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
+        json_object_set_new(o, f[i].key, json_integer((json_int_t)f[i].v));
+    return o;
+}
+
 static void stop_metrics(struct run *r)
 {
+    prom_exporter_free(r->prom);
+    r->prom = NULL;
     metrics_pipe_free(r->mp);
     r->mp = NULL;
     aws_client_free(r->cw);
@@ -478,14 +562,11 @@ static void stop_metrics(struct run *r)
 static int start_logs(struct run *r)
 {
     const struct cw_logs_config *lc = &r->cfg->logs;
-    if (!lc->present || lc->n_files == 0)
+    if (!lc->present || (lc->n_files == 0 && lc->n_journald == 0 && !lc->emf.present))
         return 0;
     char url[512];
-    if (cw_endpoint_for("logs", "CLOUDWATCH_LOGS", r->region, lc->endpoint_override, url,
-                        sizeof url) != 0) {
-        fprintf(stderr, "cwagent run: logs.endpoint_override is too long\n");
+    if (endpoint(r, "logs", "CLOUDWATCH_LOGS", lc->endpoint_override, url, sizeof url) != 0)
         return -1;
-    }
     r->logs = new_client(r, "logs", url, creds_for(r, lc->role_arn));
     if (!r->logs)
         return -1;
@@ -524,11 +605,16 @@ static json_t *client_json(const struct aws_client *c)
 {
     struct aws_client_stats st;
     aws_client_stats(c, &st);
-    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:s}", "calls", (json_int_t)st.calls, "attempts",
-                     (json_int_t)st.attempts, "retries", (json_int_t)st.retries, "throttled",
-                     (json_int_t)st.throttled, "failures", (json_int_t)st.failures,
-                     "credential_refreshes", (json_int_t)st.cred_refreshes, "last_error",
-                     st.last_error);
+    json_t *o = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:s}", "calls", (json_int_t)st.calls,
+                          "attempts", (json_int_t)st.attempts, "retries", (json_int_t)st.retries,
+                          "throttled", (json_int_t)st.throttled, "failures",
+                          (json_int_t)st.failures, "credential_refreshes",
+                          (json_int_t)st.cred_refreshes, "last_error", st.last_error);
+    /* seconds since the epoch; 0 = never / not failing (cwagent status turns them into ages) */
+    json_object_set_new(o, "last_success", json_real((double)st.last_success_ms / 1000.0));
+    json_object_set_new(o, "failing_since", json_real((double)st.failing_since_ms / 1000.0));
+    json_object_set_new(o, "failing_attempts", json_integer((json_int_t)st.failing_attempts));
+    return o;
 }
 
 static json_t *creds_json(const struct creds_cache *c)
@@ -597,6 +683,7 @@ static json_t *logs_json(const struct run *r)
     json_t *files = json_array();
     logs_pipe_files(r->lp, file_json, files);
     json_object_set_new(o, "files", files);
+    logs_pipe_sources_status(r->lp, o);
     json_object_set_new(o, "api", client_json(r->logs));
     return o;
 }
@@ -614,6 +701,8 @@ static char *render_status(void *ud)
         json_object_set_new(o, "metrics", metrics_json(r));
     if (r->lp)
         json_object_set_new(o, "logs", logs_json(r));
+    if (r->prom)
+        json_object_set_new(o, "prometheus", prom_json(r));
     char *doc = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     json_decref(o);
     return doc;
@@ -677,7 +766,7 @@ static void apply_config(struct run *r)
         if (setup_creds(r) != 0)
             cw_error("agent", "SIGHUP: could not set up credentials for the new role");
     }
-    if (start_metrics(r) != 0 || start_logs(r) != 0)
+    if (start_metrics(r) != 0 || start_prom(r) != 0 || start_logs(r) != 0)
         cw_error("agent", "SIGHUP: could not start with the new configuration");
     else
         cw_info("agent", "configuration reloaded");
@@ -788,6 +877,7 @@ static void cleanup(struct run *r)
     cw_config_free(r->cfg);
     cw_http_curl_free(r->curl);
     cw_loop_free(r->loop);
+    cw_netconf_free(&r->net);
     if (r->logfile) {
         cw_log_set_sink(NULL, NULL);
         cw_logfile_close(r->logfile);
@@ -798,8 +888,16 @@ static int start(struct run *r)
 {
     if (gethostname(r->os_host, sizeof r->os_host - 1) != 0)
         snprintf(r->os_host, sizeof r->os_host, "localhost");
+    char err[1024];
+    if (cw_netconf_load(&r->net, r->common_path, (const char *const *)environ, err, sizeof err) !=
+        0) {
+        fprintf(stderr, "cwagent run: %s\n", err);
+        return 2;
+    }
+    struct cw_http_curl_options ho = {0};
+    cw_netconf_curl_options(&r->net, &ho);
     r->loop = cw_loop_new();
-    r->curl = r->loop ? cw_http_curl_new(r->loop, NULL) : NULL;
+    r->curl = r->loop ? cw_http_curl_new(r->loop, &ho) : NULL;
     if (!r->curl)
         return 1;
     /* A stop asked for while starting (IMDS, credentials) is taken once the jobs exist, not
@@ -815,6 +913,7 @@ static int start(struct run *r)
     if (r->cfg->agent.debug)
         cw_log_set_level(CW_LOG_DEBUG);
     open_logfile(r);
+    cw_netconf_log(&r->net);
     if (setup_creds(r) != 0 || open_state(r) != 0)
         return 1;
     if (need_asg(r) && fetch_asg(r) == 0) {
@@ -824,7 +923,7 @@ static int start(struct run *r)
             r->cfg = ncfg;
         }
     }
-    if (start_metrics(r) != 0 || start_logs(r) != 0)
+    if (start_metrics(r) != 0 || start_prom(r) != 0 || start_logs(r) != 0)
         return 2;
     start_status(r);
     if (cw_loop_on_signal(r->loop, SIGHUP, on_reload, r) != 0)
@@ -837,6 +936,7 @@ int cmd_run(int argc, char **argv)
     struct run r = {0};
     r.state_dir = DEFAULT_STATE_DIR;
     r.spool_max = (uint64_t)DEFAULT_SPOOL_MB << 20;
+    r.common_path = CW_COMMON_CONFIG_PATH;
     int rc = parse_args(&r, argc, argv);
     if (rc != 0)
         return rc > 0 ? 0 : 2;

@@ -18,6 +18,15 @@ static int add_fields(struct collectors_list *l, const struct cw_metric_plugin *
     return 0;
 }
 
+static bool wants_nvme(const struct cw_metric_plugin *p)
+{
+    for (size_t i = 0; i < p->n_measurements; i++)
+        if (strncmp(p->measurements[i].field, "ebs_", 4) == 0 ||
+            strncmp(p->measurements[i].field, "instance_store_", 15) == 0)
+            return true;
+    return false;
+}
+
 int collect_opts_add(struct collectors_opts *co, const struct cw_metrics_config *mc,
                      const char *plugin, const struct cw_metric_plugin *p,
                      const struct cw_procstat *pr)
@@ -32,6 +41,20 @@ int collect_opts_add(struct collectors_opts *co, const struct cw_metrics_config 
     if (co->disk_ignore_fs.n == 0 &&
         add_list(&co->disk_ignore_fs, mc->disk_ignore_fs.v, mc->disk_ignore_fs.n) != 0)
         return -1;
+    if (cp == COLL_ETHTOOL &&
+        (add_list(&co->ethtool_include, mc->ethtool_include.v, mc->ethtool_include.n) != 0 ||
+         add_list(&co->ethtool_exclude, mc->ethtool_exclude.v, mc->ethtool_exclude.n) != 0 ||
+         add_list(&co->ethtool_metrics, mc->ethtool_metrics.v, mc->ethtool_metrics.n) != 0))
+        return -1;
+    if (cp == COLL_NVIDIA_GPU && mc->nvidia_bin_path && !co->nvidia_bin_path &&
+        !(co->nvidia_bin_path = strdup(mc->nvidia_bin_path)))
+        return -1;
+    if (cp == COLL_DISKIO && wants_nvme(p)) { /* ebs_* / instance_store_*: the NVMe collector */
+        co->plugin[COLL_DISKIO_NVME].enabled = true;
+        if (add_fields(&co->plugin[COLL_DISKIO_NVME].measurements, p) != 0 ||
+            add_list(&co->plugin[COLL_DISKIO_NVME].resources, p->resources.v, p->resources.n) != 0)
+            return -1;
+    }
     if (!pr)
         return add_fields(&co->plugin[cp].measurements, p) == 0 &&
                        add_list(&co->plugin[cp].resources, p->resources.v, p->resources.n) == 0

@@ -1,5 +1,6 @@
 #include "agent/http_curl.h"
 
+#include "agent/proxy.h"
 #include "agent/version.h"
 #include "common/buf.h"
 #include "common/log.h"
@@ -33,6 +34,7 @@ struct xfer {
     char *hdrs[CW_HTTP_CURL_MAX_HEADERS + 1];
     size_t nhdrs, hdr_bytes;
     int too_big;
+    const char *proxy; /* the proxy this transfer goes through (owned by h), NULL = direct */
     char errbuf[CURL_ERROR_SIZE];
     struct xfer *prev, *next;
 };
@@ -43,6 +45,8 @@ struct cw_http_curl {
     uint64_t timer;
     char *user_agent;
     char *ca_bundle;
+    char *http_proxy, *https_proxy, *no_proxy;
+    struct cw_proxy_settings proxy; /* views of the three strings above */
     int verbose;
     int closing;
     unsigned in_flight;
@@ -178,6 +182,39 @@ static void xfer_detach(struct cw_http_curl *h, struct xfer *x)
     h->in_flight--;
 }
 
+static int is_tls_trust_error(CURLcode rc)
+{
+    return rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE ||
+           rc == CURLE_SSL_ISSUER_ERROR;
+}
+
+/* The error text of a failed transfer: curl's words, which proxy was used (credentials
+ * redacted), and for a certificate not trusted, where a private CA is configured. */
+static void describe_error(const struct xfer *x, CURLcode rc, enum cw_http_error err, char *out,
+                           size_t outlen)
+{
+    const char *msg = x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc);
+    char via[300] = "";
+    if (err == CW_HTTP_ETOOBIG) {
+        snprintf(out, outlen, "response body exceeds max_response");
+        return;
+    }
+    if (x->proxy) {
+        char red[256];
+        cw_proxy_redact(x->proxy, red, sizeof red);
+        snprintf(via, sizeof via, " (through proxy %s)", red);
+    }
+    if (is_tls_trust_error(rc))
+        snprintf(out, outlen,
+                 "TLS: %s%s; the server's certificate is not trusted (a private CA goes in "
+                 "common-config.toml [ssl] ca_bundle_path or AWS_CA_BUNDLE)",
+                 msg, via);
+    else if (rc == CURLE_SSL_CONNECT_ERROR)
+        snprintf(out, outlen, "TLS: %s%s", msg, via);
+    else
+        snprintf(out, outlen, "%s%s", msg, via);
+}
+
 static void xfer_finished(struct cw_http_curl *h, struct xfer *x, CURLcode rc)
 {
     long nconn = 0;
@@ -185,9 +222,8 @@ static void xfer_finished(struct cw_http_curl *h, struct xfer *x, CURLcode rc)
         h->conns += (unsigned long)nconn;
     xfer_detach(h, x);
     enum cw_http_error err = map_error(rc, x->too_big);
-    const char *msg = x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc);
-    if (err == CW_HTTP_ETOOBIG)
-        msg = "response body exceeds max_response";
+    char msg[CURL_ERROR_SIZE + 512];
+    describe_error(x, rc, err, msg, sizeof msg);
     xfer_complete(x, err, msg);
 }
 
@@ -360,6 +396,11 @@ static int set_options(struct cw_http_curl *h, struct xfer *x, const struct cw_h
     rc |= curl_easy_setopt(e, CURLOPT_VERBOSE, (long)h->verbose);
     if (h->ca_bundle)
         rc |= curl_easy_setopt(e, CURLOPT_CAINFO, h->ca_bundle);
+    /* The proxy is decided here for every request (proxy.h), never by curl from the
+     * environment: "" disables curl's own http_proxy / ALL_PROXY / no_proxy handling. */
+    x->proxy = cw_proxy_for_url(&h->proxy, req->url);
+    rc |= curl_easy_setopt(e, CURLOPT_PROXY, x->proxy ? x->proxy : "");
+    rc |= curl_easy_setopt(e, CURLOPT_NOPROXY, "");
     if (rc != CURLE_OK || build_headers(x, req) != 0 || set_method(e, req) != 0)
         return -1;
     return curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->req_headers) == CURLE_OK ? 0 : -1;
@@ -405,6 +446,23 @@ static int multi_setup(struct cw_http_curl *h, unsigned max)
     return rc == CURLM_OK ? 0 : -1;
 }
 
+static int dup_opt(char **slot, const char *v)
+{
+    *slot = v && *v ? strdup(v) : NULL;
+    return v && *v && !*slot ? -1 : 0;
+}
+
+static int dup_proxy(struct cw_http_curl *h, const struct cw_proxy_settings *p)
+{
+    if (dup_opt(&h->http_proxy, p->http_proxy) != 0 ||
+        dup_opt(&h->https_proxy, p->https_proxy) != 0 || dup_opt(&h->no_proxy, p->no_proxy) != 0)
+        return -1;
+    h->proxy.http_proxy = h->http_proxy;
+    h->proxy.https_proxy = h->https_proxy;
+    h->proxy.no_proxy = h->no_proxy;
+    return 0;
+}
+
 struct cw_http_curl *cw_http_curl_new(struct cw_loop *loop, const struct cw_http_curl_options *opts)
 {
     struct cw_http_curl_options none = {0};
@@ -423,6 +481,7 @@ struct cw_http_curl *cw_http_curl_new(struct cw_loop *loop, const struct cw_http
     h->ca_bundle = opts->ca_bundle ? strdup(opts->ca_bundle) : NULL;
     h->multi = curl_multi_init();
     if (!h->user_agent || (opts->ca_bundle && !h->ca_bundle) || !h->multi ||
+        dup_proxy(h, &opts->proxy) != 0 ||
         multi_setup(h, opts->max_concurrent ? opts->max_concurrent : DEFAULT_MAX_CONCURRENT) != 0)
         goto fail;
     return h;
@@ -451,6 +510,9 @@ void cw_http_curl_free(struct cw_http_curl *h)
     cw_loop_timer_cancel(h->loop, h->timer);
     free(h->user_agent);
     free(h->ca_bundle);
+    free(h->http_proxy);
+    free(h->https_proxy);
+    free(h->no_proxy);
     free(h);
     curl_global_cleanup();
 }

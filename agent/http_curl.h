@@ -14,13 +14,18 @@
  *  - errors map to enum cw_http_error: timeouts → ETIMEDOUT; refused, unreachable, DNS and TLS
  *    handshake failures → ECONNECT; reset, empty reply, receive/send errors, truncated body →
  *    ECONNRESET; anything else (certificate verification, bad URL) → EOTHER;
- *  - redirects are not followed; proxies from the environment (https_proxy, no_proxy) are
- *    honoured as curl does by default.
+ *  - redirects are not followed;
+ *  - the proxy of each request is chosen by agent/proxy.h from opts->proxy (the caller reads
+ *    the environment and common-config.toml); curl's own environment handling is disabled, and
+ *    metadata, container-credentials and loopback URLs never go through a proxy. Errors of a
+ *    proxied transfer say which proxy (credentials redacted); an untrusted server certificate
+ *    is reported as "TLS: ..." with where a private CA is configured.
  */
 #ifndef CW_HTTP_CURL_H
 #define CW_HTTP_CURL_H
 
 #include "agent/loop.h"
+#include "agent/proxy.h"
 #include "common/http.h"
 
 #include <stddef.h>
@@ -31,11 +36,12 @@
 struct cw_http_curl;
 
 struct cw_http_curl_options {
-    unsigned max_concurrent; /* transfers (and cached connections); 0 means 8 */
-    const char *user_agent;  /* NULL means "cwagent/<version>"; copied */
-    const char *ca_bundle;   /* CA file path, NULL for the system default; copied */
-    int verbose;             /* curl's debug output on stderr (never in production: it shows
-                                Authorization headers) */
+    unsigned max_concurrent;        /* transfers (and cached connections); 0 means 8 */
+    const char *user_agent;         /* NULL means "cwagent/<version>"; copied */
+    const char *ca_bundle;          /* CA file path, NULL for the system default; copied */
+    struct cw_proxy_settings proxy; /* all NULL: every request is direct; strings copied */
+    int verbose;                    /* curl's debug output on stderr (never in production: it shows
+                                       Authorization headers) */
 };
 
 /* Creates the transport on `loop`, which must outlive it. `opts` may be NULL (defaults).

@@ -6,6 +6,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "agent/logs_sources.h"
 #include "agent/ple.h"
 #include "common/buf.h"
 #include "common/gzip.h"
@@ -51,6 +52,7 @@ struct dest {
     enum dest_op op;
     uint64_t retry_timer;
     int held;
+    int emf; /* EMF documents seen: PutLogEvents carries x-amzn-logs-format: json/emf */
     int64_t held_ts;
     char *held_msg;
     size_t held_len;
@@ -72,6 +74,7 @@ struct logs_pipe {
     struct cw_loop *loop;
     struct aws_client *client;
     struct logtail *lt;
+    struct logs_sources *xs; /* the journal and the EMF listener */
     uint64_t watch, tick_timer, work_timer, ckpt_timer;
     int64_t (*wall_ms)(void *);
     void *wall_ud;
@@ -140,6 +143,16 @@ static void on_ckpt_timer(struct cw_loop *loop, void *ud)
     struct logs_pipe *lp = ud;
     lp->ckpt_timer = 0;
     logtail_flush(lp->lt);
+    logs_sources_save(lp->xs);
+}
+
+/* Hands a delivered (or dropped on purpose) token back to the source that made it. */
+static void commit_one(struct logs_pipe *lp, uint64_t file_id, uint64_t end)
+{
+    if (logs_sources_owns(file_id))
+        logs_sources_commit(lp->xs, file_id, end);
+    else
+        logtail_commit(lp->lt, file_id, end);
 }
 
 /* Commits a delivered batch. Its checkpoint is saved within CKPT_DELAY_MS: left to the 1 s tick,
@@ -148,7 +161,7 @@ static void on_ckpt_timer(struct cw_loop *loop, void *ud)
 static void batch_commit(struct logs_pipe *lp, struct batch *b)
 {
     for (size_t i = 0; i < b->nc; i++)
-        logtail_commit(lp->lt, b->c[i].file_id, b->c[i].end);
+        commit_one(lp, b->c[i].file_id, b->c[i].end);
     if (b->nc && !lp->ckpt_timer)
         lp->ckpt_timer = cw_loop_timer_add(lp->loop, CKPT_DELAY_MS, on_ckpt_timer, lp);
 }
@@ -271,6 +284,7 @@ static int call(struct dest *d, enum dest_op op, const char *target, const struc
     struct logs_pipe *lp = d->lp;
     struct aws_call c = {0};
     c.target = target;
+    c.emf = d->emf && op == OP_PUT;
     c.body = body->data;
     c.body_len = body->len;
     if (allow_gzip && gzip_if_smaller(body->data, body->len, &lp->gz, GZIP_LEVEL_FAST) == 0) {
@@ -548,7 +562,7 @@ static void place(struct dest *d, int64_t ts, const char *msg, size_t len, struc
     case PLE_TOO_NEW:
         note_age(lp, r, d);
         if (ple_batch_count(d->fill.pb) == 0 && d->op == OP_NONE && d->fill.nc == 0)
-            logtail_commit(lp->lt, c.file_id, c.end);
+            commit_one(lp, c.file_id, c.end);
         else
             batch_note(&d->fill, c.file_id, c.end);
         break;
@@ -566,6 +580,33 @@ static void on_work(struct cw_loop *loop, void *ud)
     pump(lp);
 }
 
+/* The reference's test for an EMF line in a file (cloudwatchlogs.go): {...} naming
+ * CloudWatchMetrics. Only the first byte is looked at for other lines. */
+static int is_emf_line(const char *m, size_t n)
+{
+    return n > 2 && m[0] == '{' && m[n - 1] == '}' && memmem(m, n, "\"CloudWatchMetrics\"", 19);
+}
+
+/* Events of the journal and the EMF listener, which name their destination. */
+static void pump_sources(struct logs_pipe *lp)
+{
+    struct logs_src_event ev;
+    while (!lp->blocked && logs_sources_next(lp->xs, &ev) == 1) {
+        struct route r = {0};
+        r.klass = (char *)ev.klass;
+        r.retention = ev.retention;
+        struct dest *d = dest_get(lp, ev.group, ev.stream, &r);
+        lp->st.events_read++;
+        if (!d) {
+            cw_error("logs", "no destination for %s/%s (out of memory)", ev.group, ev.stream);
+            commit_one(lp, ev.file_id, ev.end);
+            continue;
+        }
+        d->emf |= ev.emf;
+        place(d, ev.timestamp_ms, ev.message, ev.len, (struct commit){ev.file_id, ev.end});
+    }
+}
+
 static void pump(struct logs_pipe *lp)
 {
     struct lt_event ev;
@@ -578,9 +619,13 @@ static void pump(struct logs_pipe *lp)
             cw_error("logs", "no destination for %s (out of memory)", ev.stream_path);
             continue;
         }
+        if (!d->emf && ev.message[0] == '{')
+            d->emf = is_emf_line(ev.message, ev.len);
         place(d, ev.timestamp_ms, ev.message, ev.len, (struct commit){ev.file_id, ev.end_offset});
     }
-    if (!lp->blocked && !lp->work_timer && logtail_has_work(lp->lt))
+    pump_sources(lp);
+    if (!lp->blocked && !lp->work_timer &&
+        (logtail_has_work(lp->lt) || logs_sources_has_work(lp->xs)))
         lp->work_timer = cw_loop_timer_add(lp->loop, 0, on_work, lp);
 }
 
@@ -594,12 +639,18 @@ static void on_readable(struct cw_loop *loop, int fd, unsigned events, void *ud)
     pump(lp);
 }
 
+static void wake(void *ud)
+{
+    pump(ud);
+}
+
 static void on_tick(struct cw_loop *loop, void *ud)
 {
     (void)loop;
     struct logs_pipe *lp = ud;
     int64_t now = now_ms(lp);
     logtail_tick(lp->lt, now);
+    logs_sources_tick(lp->xs, now);
     pump(lp);
     for (struct dest *d = lp->dests; d; d = d->next) {
         int due = ple_batch_count(d->fill.pb) > 0 && now - d->fill.first_ms >= lp->flush_ms;
@@ -707,6 +758,18 @@ struct logs_pipe *logs_pipe_new(const struct logs_pipe_options *o, char *err, si
             return NULL;
         }
     }
+    struct logs_sources_options so = {0};
+    so.loop = o->loop;
+    so.cfg = o->cfg;
+    so.state_dir = o->state_dir;
+    so.wake = wake;
+    so.wake_ud = lp;
+    so.wall_ms = o->wall_ms;
+    so.wall_ud = o->wall_ud;
+    if (!(lp->xs = logs_sources_new(&so, err, errlen))) {
+        logs_pipe_free(lp);
+        return NULL;
+    }
     lp->watch = cw_loop_watch_fd(lp->loop, logtail_fd(lp->lt), CW_LOOP_READ, on_readable, lp);
     lp->tick_timer = cw_loop_timer_every(lp->loop, TICK_MS, on_tick, lp);
     if (!lp->watch || !lp->tick_timer) {
@@ -726,6 +789,7 @@ void logs_pipe_flush(struct logs_pipe *lp)
         if (d->op == OP_NONE && (ple_batch_count(d->fill.pb) > 0 || d->fill.nc))
             start_send(d);
     logtail_flush(lp->lt);
+    logs_sources_save(lp->xs);
 }
 
 int logs_pipe_busy(const struct logs_pipe *lp)
@@ -739,6 +803,11 @@ int logs_pipe_busy(const struct logs_pipe *lp)
 void logs_pipe_stats(const struct logs_pipe *lp, struct logs_pipe_stats *out)
 {
     *out = lp->st;
+}
+
+void logs_pipe_sources_status(const struct logs_pipe *lp, json_t *obj)
+{
+    logs_sources_status(lp->xs, obj);
 }
 
 void logs_pipe_files(const struct logs_pipe *lp,
@@ -774,6 +843,7 @@ void logs_pipe_free(struct logs_pipe *lp)
         free(lp->routes[i].last_path);
     }
     free(lp->routes);
+    logs_sources_free(lp->xs); /* after the destinations: nothing commits any more */
     logtail_free(lp->lt);
     cw_buf_free(&lp->body);
     cw_buf_free(&lp->gz);

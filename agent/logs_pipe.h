@@ -19,6 +19,7 @@
 #ifndef CW_LOGS_PIPE_H
 #define CW_LOGS_PIPE_H
 
+#include <jansson.h>
 #include <stdint.h>
 
 #include "agent/aws_client.h"
@@ -58,6 +59,8 @@ void logs_pipe_stats(const struct logs_pipe *lp, struct logs_pipe_stats *out);
 struct lt_file_status;
 void logs_pipe_files(const struct logs_pipe *lp,
                      void (*fn)(void *ud, const struct lt_file_status *f), void *ud);
+/* Sets the "journald" and "emf" members of a status object (see logs_sources.h). */
+void logs_pipe_sources_status(const struct logs_pipe *lp, json_t *obj);
 void logs_pipe_free(struct logs_pipe *lp);
 
 #endif

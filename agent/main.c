@@ -14,11 +14,11 @@ struct command {
 static const struct command commands[] = {
     {"version", cmd_version, "print the version"},
     {"collect", cmd_collect, "print one round of host metrics (--once)"},
-    {"config", cmd_config, "validate or show the configuration"},
+    {"config", cmd_config, "validate or show the configuration, list the endpoints"},
     {"fetch-config", cmd_fetch_config,
      "fetch, validate and install a config (file:, ssm:, default)"},
     {"run", cmd_run, "run the agent (metrics and logs) in the foreground"},
-    {"status", cmd_status, "show the running agent's status (JSON)"},
+    {"status", cmd_status, "show the running agent's status (--json: every counter)"},
     {"alarms", cmd_alarms, "plan or apply alarms bound to the series this config publishes"},
     {"dashboard", cmd_dashboard, "plan or apply a CloudWatch dashboard for this host"},
     {"cost", cmd_cost, "series, API calls and the monthly estimate of a config"},

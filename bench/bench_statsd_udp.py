@@ -39,7 +39,7 @@ def rss_kb(pid):
 
 
 def status(state):
-    r = subprocess.run([cwtest.CWAGENT, "status", "--state-dir", state], capture_output=True,
+    r = subprocess.run([cwtest.CWAGENT, "status", "--json", "--state-dir", state], capture_output=True,
                        text=True, timeout=20)
     return json.loads(r.stdout)["metrics"]["statsd"]
 

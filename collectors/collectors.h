@@ -33,6 +33,11 @@ enum collectors_plugin {
     COLL_NETSTAT,
     COLL_PROCESSES,
     COLL_PROCSTAT,
+    COLL_SYSTEM,      /* load, n_cpus, n_users, uptime (collectors/system.c) */
+    COLL_ETHTOOL,     /* driver statistics via SIOCETHTOOL (collectors/ethtool.c) */
+    COLL_NVIDIA_GPU,  /* nvidia-smi -q -x, run between rounds (collectors/nvidia.c) */
+    COLL_DISKIO_NVME, /* diskio ebs_* / instance_store_*: NVMe log page 0xD0 (nvme.c); not a
+                         JSON key: enabled with diskio's measurement list and resources */
     COLL_PLUGIN_COUNT
 };
 
@@ -78,6 +83,23 @@ struct collectors_statfs {
  * calls statfs(2); tests inject a table or a function that never returns (a dead mount). */
 typedef int (*collectors_statfs_fn)(void *ud, const char *path, struct collectors_statfs *out);
 
+/* The ethtool seam: reads one interface's driver name (ETHTOOL_GDRVINFO) and every driver
+ * statistic (ETH_SS_STATS strings + ETHTOOL_GSTATS), calling stat() once per statistic with
+ * borrowed strings. Returns 0, or -1 with errno set when the interface has no ethtool support
+ * (loopback, EOPNOTSUPP) or vanished. The default issues the SIOCETHTOOL ioctl in the agent's
+ * network namespace; tests inject recorded statistics (an ENA adapter's). `driver` is filled
+ * before the first stat() call. */
+/* The NVMe seam: reads the 4096-byte vendor log page 0xD0 of the device at `devpath`
+ * (<root>/dev/nvmeX or nvmeXn1) into page. Returns 0, or -1 with errno set (no device, no
+ * permission: admin commands need root or CAP_SYS_ADMIN). Tests replay recorded pages. */
+#define COLLECTORS_NVME_PAGE 4096
+typedef int (*collectors_nvme_fn)(void *ud, const char *devpath,
+                                  unsigned char page[COLLECTORS_NVME_PAGE]);
+
+typedef void (*collectors_ethtool_stat_fn)(void *cb_ud, const char *name, uint64_t value);
+typedef int (*collectors_ethtool_fn)(void *ud, const char *ifname, char *driver, size_t driverlen,
+                                     collectors_ethtool_stat_fn stat, void *cb_ud);
+
 struct collectors_opts {
     char *root; /* "/" when NULL */
     struct collectors_plugin_opts plugin[COLL_PLUGIN_COUNT];
@@ -92,10 +114,20 @@ struct collectors_opts {
     /* Network file systems are only sampled when their mount point is named in disk resources,
      * and then in a helper thread bounded by this timeout (ms, default 2000). */
     int netfs_timeout_ms;
+    /* ethtool: interface globs (include empty = every interface with ethtool support), and
+     * the statistics to publish (metrics_include; empty = all the driver reports). */
+    struct collectors_list ethtool_include, ethtool_exclude, ethtool_metrics;
+    collectors_ethtool_fn ethtool_fn; /* NULL = the SIOCETHTOOL ioctl */
+    void *ethtool_ud;
+    char *nvidia_bin_path;      /* nvidia_gpu: the nvidia-smi to run; NULL = /usr/bin/nvidia-smi */
+    collectors_nvme_fn nvme_fn; /* diskio_nvme: NULL = NVME_IOCTL_ADMIN_CMD Get Log Page */
+    void *nvme_ud;
 };
 
-/* Zeroes *o; with all_plugins every plugin is enabled with every measurement and percpu on
- * (what `cwagent collect` does without a config). cpu_totalcpu is true either way. */
+/* Zeroes *o; with all_plugins every plugin but nvidia_gpu and diskio_nvme (they need the
+ * hardware) is enabled
+ * with every measurement and percpu on (what `cwagent collect` does without a config).
+ * cpu_totalcpu is true either way. */
 void collectors_opts_init(struct collectors_opts *o, bool all_plugins);
 /* Appends one procstat item (copies value); returns it, or NULL when out of memory. */
 struct collectors_procstat_opts *collectors_opts_add_procstat(struct collectors_opts *o,

@@ -13,9 +13,10 @@
 #include <unistd.h>
 
 static const struct coll_impl *const impls[COLL_PLUGIN_COUNT] = {
-    &coll_cpu_impl,     &coll_mem_impl,       &coll_swap_impl,
-    &coll_disk_impl,    &coll_diskio_impl,    &coll_net_impl,
-    &coll_netstat_impl, &coll_processes_impl, &coll_procstat_impl,
+    &coll_cpu_impl,      &coll_mem_impl,    &coll_swap_impl,    &coll_disk_impl,
+    &coll_diskio_impl,   &coll_net_impl,    &coll_netstat_impl, &coll_processes_impl,
+    &coll_procstat_impl, &coll_system_impl, &coll_ethtool_impl, &coll_nvidia_impl,
+    &coll_nvme_impl,
 };
 
 struct collectors {
@@ -95,7 +96,7 @@ void collectors_opts_init(struct collectors_opts *o, bool all_plugins)
     o->cpu_percpu = all_plugins;
     o->netfs_timeout_ms = 2000;
     for (int i = 0; i < COLL_PLUGIN_COUNT; i++)
-        o->plugin[i].enabled = all_plugins;
+        o->plugin[i].enabled = all_plugins && i != COLL_NVIDIA_GPU && i != COLL_DISKIO_NVME;
 }
 
 struct collectors_procstat_opts *collectors_opts_add_procstat(struct collectors_opts *o,
@@ -125,6 +126,10 @@ void collectors_opts_clear(struct collectors_opts *o)
         coll_list_free(&o->plugin[i].resources);
     }
     coll_list_free(&o->disk_ignore_fs);
+    coll_list_free(&o->ethtool_include);
+    coll_list_free(&o->ethtool_exclude);
+    coll_list_free(&o->ethtool_metrics);
+    free(o->nvidia_bin_path);
     for (size_t i = 0; i < o->nprocstat; i++) {
         free(o->procstat[i].value);
         coll_list_free(&o->procstat[i].measurements);

@@ -60,7 +60,8 @@ struct coll_impl {
 };
 
 extern const struct coll_impl coll_cpu_impl, coll_mem_impl, coll_swap_impl, coll_disk_impl,
-    coll_diskio_impl, coll_net_impl, coll_netstat_impl, coll_processes_impl, coll_procstat_impl;
+    coll_diskio_impl, coll_net_impl, coll_netstat_impl, coll_processes_impl, coll_procstat_impl,
+    coll_system_impl, coll_ethtool_impl, coll_nvidia_impl, coll_nvme_impl;
 
 /* Records why a gather failed; returns -1 so callers can `return coll_fail(...)`. */
 int coll_fail(struct coll_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -35,7 +35,7 @@ static const char *const disk_fields[] = {"free",  "inodes_free", "inodes_total"
 static const char *const diskio_fields[] = {
     "iops_in_progress", "io_time", "reads", "read_bytes", "read_time", "writes", "write_bytes",
     "write_time",
-    /* NVMe (awsnvmereceiver): registered, but not collected by cwagent */
+    /* NVMe log page (awsnvmereceiver; collectors/nvme.c) */
     "ebs_total_read_ops", "ebs_total_write_ops", "ebs_total_read_bytes", "ebs_total_write_bytes",
     "ebs_total_read_time", "ebs_total_write_time", "ebs_volume_performance_exceeded_iops",
     "ebs_volume_performance_exceeded_tp", "ebs_ec2_instance_performance_exceeded_iops",
@@ -62,6 +62,28 @@ static const char *const netstat_fields[] = {"tcp_close",     "tcp_close_wait",
 static const char *const processes_fields[] = {"blocked",       "dead",     "idle",    "paging",
                                                "running",       "sleeping", "stopped", "total",
                                                "total_threads", "wait",     "zombies", NULL};
+/* telegraf's inputs.system; not in the reference's registry (it drops the plugin). */
+static const char *const system_fields[] = {"load1",   "load5",  "load15", "n_cpus",
+                                            "n_users", "uptime", NULL};
+/* nvidia_gpu (telegraf's nvidia_smi, reference metric names nvidia_smi_<field>) */
+static const char *const nvidia_fields[] = {"utilization_gpu",
+                                            "utilization_memory",
+                                            "temperature_gpu",
+                                            "power_draw",
+                                            "fan_speed",
+                                            "memory_total",
+                                            "memory_used",
+                                            "memory_free",
+                                            "pcie_link_gen_current",
+                                            "pcie_link_width_current",
+                                            "encoder_stats_session_count",
+                                            "encoder_stats_average_fps",
+                                            "encoder_stats_average_latency",
+                                            "clocks_current_graphics",
+                                            "clocks_current_sm",
+                                            "clocks_current_memory",
+                                            "clocks_current_video",
+                                            NULL};
 static const char *const procstat_fields[] = {"cpu_time",
                                               "cpu_time_guest",
                                               "cpu_time_guest_nice",
@@ -125,6 +147,7 @@ static const struct {
     {"cpu", cpu_fields},         {"disk", disk_fields},           {"diskio", diskio_fields},
     {"mem", mem_fields},         {"swap", swap_fields},           {"net", net_fields},
     {"netstat", netstat_fields}, {"processes", processes_fields}, {"procstat", procstat_fields},
+    {"system", system_fields},   {"nvidia_gpu", nvidia_fields},
 };
 
 const char *const *cw_catalog_fields(const char *plugin)
@@ -153,14 +176,17 @@ const char *cw_catalog_field(const char *plugin, const char *name)
         return name;
     if (strncmp(name, plugin, pl) == 0 && name[pl] == '_' && listed(fields, name + pl + 1))
         return name + pl + 1;
+    if (strcmp(plugin, "nvidia_gpu") == 0 && strncmp(name, "nvidia_smi_", 11) == 0 &&
+        listed(fields, name + 11))
+        return name + 11;
     return NULL;
 }
 
 int cw_catalog_field_supported(const char *plugin, const char *field)
 {
-    if (strcmp(plugin, "diskio") == 0)
-        return strncmp(field, "ebs_", 4) != 0 && strncmp(field, "instance_store_", 15) != 0;
-    return 1;
+    (void)plugin;
+    (void)field;
+    return 1; /* every registered field is collected (diskio ebs_*: collectors/nvme.c) */
 }
 
 static const char *const units[] = {"Seconds",

@@ -52,7 +52,8 @@
 #define CW_DEFAULT_LOGS_FLUSH    5         /* logs.force_flush_interval, seconds */
 #define CW_DEFAULT_MULTILINE     "^[\\S]"  /* logfile multi_line_start_pattern when absent */
 #define CW_DEFAULT_LOGFILE       "/opt/aws/amazon-cloudwatch-agent/logs/amazon-cloudwatch-agent.log"
-#define CW_CONFIG_MAX_FILE_BYTES (16u << 20) /* a bigger config file is refused */
+#define CW_DEFAULT_NVIDIA_SMI    "/usr/bin/nvidia-smi" /* nvidia_gpu.bin_path */
+#define CW_CONFIG_MAX_FILE_BYTES (16u << 20)           /* a bigger config file is refused */
 
 /* Diagnostics: complete lines, errors and warnings separately, in the order found. */
 struct cw_config_diag {
@@ -120,6 +121,9 @@ enum cw_plugin_id {
     CW_PLUGIN_NET,
     CW_PLUGIN_NETSTAT,
     CW_PLUGIN_PROCESSES,
+    CW_PLUGIN_SYSTEM,     /* telegraf's system plugin: the reference accepts it and drops it */
+    CW_PLUGIN_ETHTOOL,    /* no measurement list: metrics_include selects statistics */
+    CW_PLUGIN_NVIDIA_GPU, /* metric names nvidia_smi_<field> */
     CW_PLUGIN_COUNT
 };
 
@@ -180,6 +184,8 @@ struct cw_metrics_config {
     int cpu_totalcpu; /* default 1 */
     int cpu_percpu;   /* resources ["*"] */
     struct cw_strlist disk_ignore_fs;
+    struct cw_strlist ethtool_include, ethtool_exclude, ethtool_metrics; /* ethtool */
+    char *nvidia_bin_path; /* nvidia_gpu.bin_path; NULL = CW_DEFAULT_NVIDIA_SMI */
     int disk_drop_device;
     struct cw_procstat *procstat;
     size_t n_procstat;
@@ -215,6 +221,27 @@ struct cw_log_file {
     char *blacklist; /* regex on the file's base name */
 };
 
+/* logs.logs_collected.journald.collect_list[] (reference notes inputs-outputs 2.4). */
+struct cw_journald {
+    char *log_group_name;  /* required, resolved */
+    char *log_stream_name; /* resolved; default {instance_id} on EC2, host name elsewhere */
+    char *log_group_class; /* "STANDARD", "INFREQUENT_ACCESS" or NULL */
+    int retention_in_days; /* -1 = leave alone */
+    int priority;          /* keep entries with PRIORITY <= this; default 6 (info) */
+    struct cw_strlist units;
+    struct cw_strlist *matches; /* each object: "FIELD=value" pairs, ANDed; objects ORed */
+    size_t n_matches;
+    struct cw_log_filter *filters; /* journald semantics: any exclude drops, includes OR */
+    size_t n_filters;
+};
+
+/* logs.metrics_collected.emf: the EMF listener. */
+struct cw_emf {
+    int present;
+    char *tcp; /* "host:port" to listen on with TCP, or NULL */
+    char *udp; /* "host:port" for UDP, or NULL */
+};
+
 struct cw_logs_config {
     int present;
     int force_flush_interval;
@@ -224,6 +251,9 @@ struct cw_logs_config {
     int concurrency; /* default 1 */
     struct cw_log_file *files;
     size_t n_files;
+    struct cw_journald *journald;
+    size_t n_journald;
+    struct cw_emf emf;
 };
 
 struct cw_agent_config {
@@ -237,6 +267,8 @@ struct cw_agent_config {
     char *hostname; /* NULL = OS hostname */
     char *run_as_user;
     char *user_agent;
+    int use_dualstack_endpoint; /* agent.use_dualstack_endpoint (agent/endpoint.h) */
+    char *prom_listen;          /* agent.cwagent.prometheus.listen; NULL = no /metrics */
 };
 
 struct cw_config {

@@ -14,8 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const plugin_names[CW_PLUGIN_COUNT] = {"cpu",  "disk", "diskio",  "mem",
-                                                          "swap", "net",  "netstat", "processes"};
+static const char *const plugin_names[CW_PLUGIN_COUNT] = {
+    "cpu",     "disk",      "diskio", "mem",     "swap",      "net",
+    "netstat", "processes", "system", "ethtool", "nvidia_gpu"};
 
 const char *cw_plugin_name(enum cw_plugin_id id)
 {
@@ -228,9 +229,10 @@ static const struct mb_keyspec agent_keys[] = {
     {"hostname", MB_OK},
     {"run_as_user", MB_OK},
     {"user_agent", MB_OK},
+    {"cwagent", MB_OK}, /* cwagent-only settings, model_cwagent.c */
     {"aws_sdk_log_level", MB_UNSUPPORTED},
     {"usage_data", MB_UNSUPPORTED},
-    {"use_dualstack_endpoint", MB_UNSUPPORTED},
+    {"use_dualstack_endpoint", MB_OK},
     {"internal", MB_UNSUPPORTED},
     {"service.name", MB_UNSUPPORTED},
     {"deployment.environment", MB_UNSUPPORTED},
@@ -253,6 +255,7 @@ static void build_agent(struct mb *m, const json_t *a, struct cw_agent_config *o
         mb_int(a, "metrics_collection_interval", CW_DEFAULT_INTERVAL);
     out->debug = mb_bool(a, "debug", 0);
     out->omit_hostname = mb_bool(a, "omit_hostname", 0);
+    out->use_dualstack_endpoint = mb_bool(a, "use_dualstack_endpoint", 0);
     if (!a) {
         out->region = mb_dup(m, m->meta->region);
         return;
@@ -268,6 +271,7 @@ static void build_agent(struct mb *m, const json_t *a, struct cw_agent_config *o
     out->run_as_user = mb_str(m, a, "run_as_user", "agent");
     out->user_agent = mb_str(m, a, "user_agent", "agent");
     mb_role_arn(m, a, "agent", &out->role_arn);
+    cw_model_cwagent(m, a, out);
 }
 
 /* ---- root ---- */
@@ -349,6 +353,10 @@ static void free_metrics(struct cw_metrics_config *mc)
     for (int i = 0; i < CW_PLUGIN_COUNT; i++)
         free_plugin(&mc->plugins[i]);
     cw_strlist_free(&mc->disk_ignore_fs);
+    cw_strlist_free(&mc->ethtool_include);
+    cw_strlist_free(&mc->ethtool_exclude);
+    cw_strlist_free(&mc->ethtool_metrics);
+    free(mc->nvidia_bin_path);
     for (size_t i = 0; i < mc->n_procstat; i++) {
         free_plugin(&mc->procstat[i].common);
         free(mc->procstat[i].pid_file);
@@ -380,6 +388,7 @@ static void free_logs(struct cw_logs_config *lc)
         free(f->blacklist);
     }
     free(lc->files);
+    cw_journald_free(lc);
 }
 
 void cw_config_free(struct cw_config *c)
@@ -392,6 +401,7 @@ void cw_config_free(struct cw_config *c)
     free(c->agent.hostname);
     free(c->agent.run_as_user);
     free(c->agent.user_agent);
+    free(c->agent.prom_listen);
     free_metrics(&c->metrics);
     free_logs(&c->logs);
     free(c);

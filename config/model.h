@@ -50,6 +50,13 @@ void cw_model_plugin_dims(struct mb *m, const json_t *dims, const char *path,
 void cw_model_listeners(struct mb *m, const json_t *collected, int agent_interval,
                         struct cw_metrics_config *mc);
 void cw_listeners_free(struct cw_metrics_config *mc);
+/* agent.cwagent: cwagent-only settings (model_cwagent.c). */
+void cw_model_cwagent(struct mb *m, const json_t *agent, struct cw_agent_config *out);
 void cw_model_logs(struct mb *m, const json_t *logs, struct cw_config *c);
+/* model_journald.c: logs.logs_collected.journald and logs.metrics_collected.emf. */
+void cw_model_journald(struct mb *m, const json_t *journald, const char *region,
+                       struct cw_logs_config *lc);
+void cw_model_emf(struct mb *m, const json_t *emf, struct cw_logs_config *lc);
+void cw_journald_free(struct cw_logs_config *lc);
 
 #endif

@@ -24,7 +24,7 @@ static const struct mb_keyspec logs_keys[] = {
 
 static const struct mb_keyspec collected_keys[] = {
     {"files", MB_OK},
-    {"journald", MB_UNSUPPORTED},
+    {"journald", MB_OK},
     {"windows_events", MB_UNSUPPORTED},
     {"application_signals", MB_UNSUPPORTED},
     {NULL, MB_OK},
@@ -270,6 +270,8 @@ static void report_all(struct mb *m, const json_t *obj, const char *path)
     const json_t *v;
     json_object_foreach((json_t *)obj, k, v)
     {
+        if (strcmp(k, "emf") == 0)
+            continue; /* cw_model_emf */
         char *p = cw_path_key(path, k);
         if (p)
             mb_warn(m, p, "not supported by cwagent; ignored");
@@ -300,10 +302,20 @@ void cw_model_logs(struct mb *m, const json_t *logs, struct cw_config *c)
         return;
     lc->present = 1;
     mb_check_keys(m, logs, "logs", logs_keys);
-    if (json_is_object(json_object_get(logs, "metrics_collected")))
-        report_all(m, json_object_get(logs, "metrics_collected"), "logs.metrics_collected");
+    if (json_is_object(json_object_get(logs, "metrics_collected"))) {
+        const json_t *mc = json_object_get(logs, "metrics_collected");
+        report_all(m, mc, "logs.metrics_collected");
+        if (json_object_get(mc, "emf"))
+            cw_model_emf(m, json_object_get(mc, "emf"), lc);
+    }
     lc->force_flush_interval = mb_int(logs, "force_flush_interval", CW_DEFAULT_LOGS_FLUSH);
     lc->concurrency = mb_int(logs, "concurrency", 1);
+    if (lc->concurrency >
+        1) /* the reference: a pool of N senders, batches of a stream in parallel */
+        mb_warn(m, "logs.concurrency",
+                "found %d: not supported by cwagent; ignored (every stream is sent in parallel, "
+                "one batch per stream at a time, which keeps each stream in order)",
+                lc->concurrency);
     lc->endpoint_override = mb_str(m, logs, "endpoint_override", "logs");
     lc->role_arn = mb_dup(m, c->agent.role_arn);
     mb_role_arn(m, logs, "logs", &lc->role_arn);
@@ -314,4 +326,6 @@ void cw_model_logs(struct mb *m, const json_t *logs, struct cw_config *c)
     mb_check_keys(m, collected, "logs.logs_collected", collected_keys);
     if (json_is_object(json_object_get(collected, "files")))
         build_files(m, json_object_get(collected, "files"), c->agent.region, lc);
+    if (json_is_object(json_object_get(collected, "journald")))
+        cw_model_journald(m, json_object_get(collected, "journald"), c->agent.region, lc);
 }

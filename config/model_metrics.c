@@ -31,10 +31,11 @@ static const struct mb_keyspec collected_keys[] = {
     {"netstat", MB_OK},
     {"processes", MB_OK},
     {"procstat", MB_OK},
+    {"system", MB_OK}, /* a cwagent addition: the reference drops it */
     {"statsd", MB_OK},
     {"collectd", MB_OK},
-    {"ethtool", MB_UNSUPPORTED},
-    {"nvidia_gpu", MB_UNSUPPORTED},
+    {"ethtool", MB_OK},
+    {"nvidia_gpu", MB_OK},
     {"nvidia_smi", MB_UNSUPPORTED},
     {"efa", MB_UNSUPPORTED},
     {"jmx", MB_UNSUPPORTED},
@@ -58,6 +59,11 @@ static int plugin_key_ok(const char *plugin, const char *key)
         return strcmp(key, "totalcpu") == 0;
     if (strcmp(plugin, "disk") == 0)
         return strcmp(key, "ignore_file_system_types") == 0 || strcmp(key, "drop_device") == 0;
+    if (strcmp(plugin, "ethtool") == 0)
+        return strcmp(key, "interface_include") == 0 || strcmp(key, "interface_exclude") == 0 ||
+               strcmp(key, "metrics_include") == 0;
+    if (strcmp(plugin, "nvidia_gpu") == 0)
+        return strcmp(key, "bin_path") == 0;
     if (strcmp(plugin, "procstat") == 0)
         return strcmp(key, "pid_file") == 0 || strcmp(key, "exe") == 0 ||
                strcmp(key, "pattern") == 0 || strcmp(key, "pid_finder") == 0;
@@ -101,6 +107,8 @@ static char *metric_name(struct mb *m, const char *plugin, const char *field)
     char *s = NULL;
     if (strcmp(plugin, "procstat") == 0 && strcmp(field, "pid_count") == 0)
         return mb_dup(m, "procstat_lookup_pid_count");
+    if (strcmp(plugin, "nvidia_gpu") == 0) /* the reference's measurement is nvidia_smi */
+        plugin = "nvidia_smi";
     if (asprintf(&s, "%s_%s", plugin, field) < 0) {
         mb_oom(m);
         return NULL;
@@ -299,6 +307,8 @@ static void build_common(struct mb *m, const char *plugin, const json_t *obj, co
         cw_model_plugin_dims(m, json_object_get(obj, "append_dimensions"), path, p);
     if (json_is_array(json_object_get(obj, "resources")))
         mb_strlist(m, json_object_get(obj, "resources"), &p->resources);
+    if (strcmp(plugin, "ethtool") == 0)
+        return; /* no measurement list: metrics_include (build_plugins) selects statistics */
     if (p->n_measurements == 0 && !m->failed)
         mb_warn(m, path, "no measurement cwagent collects; %s disabled", plugin);
     if (p->n_measurements == 0)
@@ -369,6 +379,15 @@ static void build_plugins(struct mb *m, const json_t *collected, int agent_inter
     mc->disk_drop_device = mb_bool(disk, "drop_device", 0);
     if (json_is_array(json_object_get(disk, "ignore_file_system_types")))
         mb_strlist(m, json_object_get(disk, "ignore_file_system_types"), &mc->disk_ignore_fs);
+    const json_t *eth = json_object_get(collected, "ethtool");
+    const char *const eth_keys[] = {"interface_include", "interface_exclude", "metrics_include"};
+    struct cw_strlist *eth_lists[] = {&mc->ethtool_include, &mc->ethtool_exclude,
+                                      &mc->ethtool_metrics};
+    for (int i = 0; i < 3; i++)
+        if (json_is_array(json_object_get(eth, eth_keys[i])))
+            mb_strlist(m, json_object_get(eth, eth_keys[i]), eth_lists[i]);
+    const json_t *gpu = json_object_get(collected, "nvidia_gpu");
+    mc->nvidia_bin_path = mb_str(m, gpu, "bin_path", "metrics.metrics_collected.nvidia_gpu");
     if (json_is_array(json_object_get(collected, "procstat")))
         build_procstat(m, json_object_get(collected, "procstat"), agent_interval, mc);
     cw_model_listeners(m, collected, agent_interval, mc);

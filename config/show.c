@@ -2,7 +2,9 @@
  * output is itself a valid configuration (defaults written out, placeholders resolved). */
 #include "config/internal.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static void set_str(json_t *o, const char *k, const char *v)
 {
@@ -40,6 +42,9 @@ static json_t *agent_json(const struct cw_agent_config *a)
     set_str(o, "hostname", a->hostname);
     set_str(o, "run_as_user", a->run_as_user);
     set_str(o, "user_agent", a->user_agent);
+    if (a->prom_listen)
+        json_object_set_new(o, "cwagent",
+                            json_pack("{s:{s:s}}", "prometheus", "listen", a->prom_listen));
     return o;
 }
 
@@ -101,6 +106,19 @@ static json_t *procstat_json(const struct cw_metrics_config *mc)
     return a;
 }
 
+/* ethtool's schema allows only the interface and statistic lists (no measurement). */
+static json_t *ethtool_json(const struct cw_metrics_config *mc)
+{
+    json_t *o = json_object();
+    if (mc->ethtool_include.n)
+        json_object_set_new(o, "interface_include", strlist_json(&mc->ethtool_include));
+    if (mc->ethtool_exclude.n)
+        json_object_set_new(o, "interface_exclude", strlist_json(&mc->ethtool_exclude));
+    if (mc->ethtool_metrics.n)
+        json_object_set_new(o, "metrics_include", strlist_json(&mc->ethtool_metrics));
+    return o;
+}
+
 /* statsd and collectd with every default written out. */
 static void listeners_json(json_t *o, const struct cw_metrics_config *mc)
 {
@@ -142,9 +160,11 @@ static json_t *collected_json(const struct cw_metrics_config *mc)
         const struct cw_metric_plugin *p = &mc->plugins[i];
         if (!p->enabled)
             continue;
-        json_t *pj = plugin_json(p, 0);
+        json_t *pj = i == CW_PLUGIN_ETHTOOL ? ethtool_json(mc) : plugin_json(p, 0);
         if (i == CW_PLUGIN_CPU)
             json_object_set_new(pj, "totalcpu", json_boolean(mc->cpu_totalcpu));
+        if (i == CW_PLUGIN_NVIDIA_GPU && mc->nvidia_bin_path)
+            json_object_set_new(pj, "bin_path", json_string(mc->nvidia_bin_path));
         if (i == CW_PLUGIN_DISK) {
             json_object_set_new(pj, "drop_device", json_boolean(mc->disk_drop_device));
             if (mc->disk_ignore_fs.n)
@@ -219,6 +239,66 @@ static json_t *file_json(const struct cw_log_file *f)
     return o;
 }
 
+static const char *const PRIORITIES[] = {"emerg",   "alert",  "crit", "err",
+                                         "warning", "notice", "info", "debug"};
+
+static json_t *journald_json(const struct cw_journald *j)
+{
+    json_t *o = json_object();
+    set_str(o, "log_group_name", j->log_group_name);
+    set_str(o, "log_stream_name", j->log_stream_name);
+    set_str(o, "log_group_class", j->log_group_class);
+    json_object_set_new(o, "retention_in_days", json_integer(j->retention_in_days));
+    set_str(o, "priority", PRIORITIES[j->priority & 7]);
+    if (j->units.n)
+        json_object_set_new(o, "units", strlist_json(&j->units));
+    if (j->n_matches) {
+        json_t *a = json_array();
+        for (size_t i = 0; i < j->n_matches; i++) {
+            json_t *m = json_object();
+            for (size_t k = 0; k < j->matches[i].n; k++) {
+                const char *pair = j->matches[i].v[k], *eq = strchr(pair, '=');
+                char field[256];
+                snprintf(field, sizeof field, "%.*s", (int)(eq ? eq - pair : 0), pair);
+                json_object_set_new(m, field, json_string(eq ? eq + 1 : ""));
+            }
+            json_array_append_new(a, m);
+        }
+        json_object_set_new(o, "matches", a);
+    }
+    if (j->n_filters) {
+        json_t *a = json_array();
+        for (size_t i = 0; i < j->n_filters; i++)
+            json_array_append_new(a, json_pack("{s:s,s:s}", "type",
+                                               j->filters[i].exclude ? "exclude" : "include",
+                                               "expression", j->filters[i].expression));
+        json_object_set_new(o, "filters", a);
+    }
+    return o;
+}
+
+/* logs.logs_collected.journald and logs.metrics_collected.emf, when configured. */
+static void sources_json(json_t *o, const struct cw_logs_config *lc)
+{
+    if (lc->n_journald) {
+        json_t *list = json_array();
+        for (size_t i = 0; i < lc->n_journald; i++)
+            json_array_append_new(list, journald_json(&lc->journald[i]));
+        json_object_set_new(json_object_get(o, "logs_collected"), "journald",
+                            json_pack("{s:o}", "collect_list", list));
+    }
+    if (lc->emf.present) {
+        json_t *e = json_object(); /* both protocols: the default, no service_address */
+        char sa[600];
+        if (!lc->emf.tcp != !lc->emf.udp) {
+            snprintf(sa, sizeof sa, "%s://%s", lc->emf.tcp ? "tcp" : "udp",
+                     lc->emf.tcp ? lc->emf.tcp : lc->emf.udp);
+            json_object_set_new(e, "service_address", json_string(sa));
+        }
+        json_object_set_new(o, "metrics_collected", json_pack("{s:o}", "emf", e));
+    }
+}
+
 static json_t *logs_json(const struct cw_logs_config *lc)
 {
     json_t *o = json_object(), *files = json_array();
@@ -229,8 +309,15 @@ static json_t *logs_json(const struct cw_logs_config *lc)
     json_object_set_new(o, "concurrency", json_integer(lc->concurrency));
     for (size_t i = 0; i < lc->n_files; i++)
         json_array_append_new(files, file_json(&lc->files[i]));
-    json_object_set_new(o, "logs_collected",
-                        json_pack("{s:{s:o}}", "files", "collect_list", files));
+    json_object_set_new(o, "logs_collected", json_object());
+    if (lc->n_files)
+        json_object_set_new(json_object_get(o, "logs_collected"), "files",
+                            json_pack("{s:o}", "collect_list", files));
+    else
+        json_decref(files);
+    sources_json(o, lc);
+    if (!json_object_size(json_object_get(o, "logs_collected")))
+        json_object_del(o, "logs_collected");
     return o;
 }
 
@@ -247,7 +334,7 @@ json_t *cw_config_to_json_tree(const struct cw_config *c)
     /* sections with nothing cwagent collects are left out (the schema wants at least one) */
     if (c->metrics.present && any_plugin)
         json_object_set_new(root, "metrics", metrics_json(&c->metrics));
-    if (c->logs.present && c->logs.n_files)
+    if (c->logs.present && (c->logs.n_files || c->logs.n_journald || c->logs.emf.present))
         json_object_set_new(root, "logs", logs_json(&c->logs));
     return root;
 }

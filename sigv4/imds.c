@@ -14,7 +14,7 @@
 #define IMDS_TOKEN_MAX    4096
 #define IMDS_TOKEN_SLACK  60  /* renew the token a minute before the service drops it */
 #define IMDS_V1_RECHECK   300 /* after a fallback, try for a token again 5 minutes later */
-#define IMDS_MAX_ATTEMPTS 2   /* one retry */
+#define IMDS_MAX_ATTEMPTS 2   /* one retry (opt.retries 0) */
 #define IMDS_MAX_TAGS     50  /* EC2: at most 50 tags per resource */
 #define IMDS_TOKEN_HINT                                                                            \
     "IMDS token request timed out; if this runs in a container, set the instance metadata hop "    \
@@ -73,6 +73,13 @@ void imds_options_from_env(struct imds_options *opts, const char *const *envp)
     const char *ep = creds_getenv(&ctx, "AWS_EC2_METADATA_SERVICE_ENDPOINT");
     if (ep)
         opts->endpoint = ep;
+}
+
+static int max_attempts(const struct imds_client *c)
+{
+    if (c->opt.retries == IMDS_RETRIES_NONE)
+        return 1;
+    return c->opt.retries > 0 ? c->opt.retries + 1 : IMDS_MAX_ATTEMPTS;
 }
 
 struct imds_client *imds_client_new(const struct imds_options *opts)
@@ -219,7 +226,7 @@ static void get_done(void *owner, const struct cw_http_response *resp)
     char detail[200];
     op->call = NULL;
     int transient = creds_http_transient(resp);
-    if (transient && op->attempts < IMDS_MAX_ATTEMPTS) {
+    if (transient && op->attempts < max_attempts(c)) {
         op_send(op);
         return;
     }
@@ -330,7 +337,7 @@ static void token_done(void *owner, const struct cw_http_response *resp)
         return;
     }
     int transient = creds_http_transient(resp);
-    if (transient && c->token_attempts < IMDS_MAX_ATTEMPTS) {
+    if (transient && c->token_attempts < max_attempts(c)) {
         token_start(c);
         return;
     }

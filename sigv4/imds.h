@@ -30,7 +30,10 @@ struct imds_options {
     void *now_ud;
     long connect_timeout_ms; /* 0 = 1000 */
     long timeout_ms;         /* 0 = 2000 */
+    int retries; /* retries of a transient failure (common-config.toml [imds] imds_retries):
+                    0 = the reference's default of 1, IMDS_RETRIES_NONE = none */
 };
+#define IMDS_RETRIES_NONE (-1)
 
 /* Fills opts from an environment ("NAME=value" array, NULL-terminated, may be NULL):
  * AWS_EC2_METADATA_DISABLED, AWS_EC2_METADATA_V1_DISABLED, AWS_EC2_METADATA_SERVICE_ENDPOINT.

@@ -3,7 +3,10 @@
 # packaging/demo-config.json (every 10 s: cpu, mem, swap, disk, diskio, net, netstat, processes
 # and the agent's own procstat; EC2 dimensions from the emulator's instance metadata). The agent
 # prints one "flush:" line per flush. It also tails /tmp/cwagent-demo/app.log, to which this
-# script appends a timestamped line every second (log group cwagent-demo). Ctrl-C stops both
+# script appends a timestamped line every second (log group cwagent-demo), receives one EMF
+# document a second over UDP (log group cwagent-demo-emf, metric DemoApp/Latency, extracted by
+# the emulator) and ships the system journal's new entries, if the machine has a journal (log
+# group cwagent-demo-journal; CWAGENT_JOURNAL_DIR picks another directory). Ctrl-C stops both
 # (the agent flushes first).
 #   tests/run_demo.sh [BUILD_DIR]      env: CWEMU_PORT (default 4566; 0 = any free port)
 set -u
@@ -29,6 +32,9 @@ demo_log_dir=/tmp/cwagent-demo
 mkdir -p "$demo_log_dir"
 ( n=0; while sleep 1; do n=$((n + 1))
       printf '%s demo line %d\n' "$(date -u +%Y-%m-%dT%H:%M:%S%z)" "$n" >>"$demo_log_dir/app.log"
+      # one EMF document a second to the agent's EMF listener (udp://127.0.0.1:25888)
+      printf '{"_aws":{"Timestamp":%s,"LogGroupName":"cwagent-demo-emf","CloudWatchMetrics":[{"Namespace":"DemoApp","Dimensions":[["Service"]],"Metrics":[{"Name":"Latency","Unit":"Milliseconds"}]}]},"Service":"demo","Latency":%d}\n' \
+          "$(date +%s%3N)" $((RANDOM % 200)) >/dev/udp/127.0.0.1/25888 2>/dev/null || true
   done ) </dev/null &
 writer_pid=$!
 cleanup() {
@@ -64,6 +70,7 @@ export AWS_CONFIG_FILE=/nonexistent/cwagent-demo AWS_SHARED_CREDENTIALS_FILE=/no
 echo "cwagent demo: emulator at $endpoint, config $config, state $state"
 echo "  stored metrics:  curl -s $endpoint/_emulator/metrics | $python -m json.tool | less"
 echo "  stored log events: curl -s $endpoint/_emulator/logs   (tailing $demo_log_dir/app.log)"
+echo "  EMF metrics:     namespace DemoApp in the stored metrics (log group cwagent-demo-emf)"
 echo "  request log:     curl -s $endpoint/_emulator/requests"
 echo "  agent status:    $agent status --state-dir $state"
 # Alarms and a dashboard bound to the series this config publishes on this host (signed calls

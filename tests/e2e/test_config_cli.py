@@ -77,7 +77,7 @@ def test_not_supported_lines_on_valid_config():
     f = fx("unsupported.json")
     lines = r.stdout.splitlines()
     for want in [
-        "warning: %s: metrics.metrics_collected.ethtool: not supported by cwagent; ignored" % f,
+        "warning: %s: metrics.metrics_collected.efa: not supported by cwagent; ignored" % f,
         "warning: %s: traces: not supported by cwagent; ignored" % f,
         "warning: %s: agent.flush_interval: Telegraf setting with no meaning for cwagent; ignored" % f,
     ]:

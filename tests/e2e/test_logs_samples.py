@@ -8,6 +8,7 @@ groups and streams the sample names (filters applied)."""
 import json
 import os
 import re
+import socket
 import subprocess
 import time
 
@@ -44,10 +45,10 @@ def test_samples_validate_and_report_unsupported():
         cwtest.eq(r.returncode, 0, "%s: validate exit status (%s)" % (name, r.stderr[-500:]))
         logs = cfg["logs"]
         expected = []
-        if "journald" in logs.get("logs_collected", {}):
-            expected.append("logs.logs_collected.journald")
-        if "emf" in logs.get("metrics_collected", {}):
-            expected.append("logs.metrics_collected.emf")
+        out = r.stdout + r.stderr
+        for key in ("logs.logs_collected.journald", "logs.metrics_collected.emf"):
+            cwtest.check(not re.search(re.escape(key) + r".*not supported", out),
+                         "%s: %s is implemented; output: %s" % (name, key, out[-800:]))
         for i, e in enumerate(logs.get("logs_collected", {}).get("files", {}).get("collect_list", [])):
             if "backpressure_mode" in e:
                 expected.append("collect_list[%d].backpressure_mode" % i)
@@ -72,8 +73,6 @@ def test_samples_merge_override():
                 cwtest.check("endpoint_override" in r.stderr, "%s: conflict named: %s" % (name, r.stderr[-300:]))
                 continue
             cwtest.eq(r.returncode, 0, "%s: merged show (%s)" % (name, r.stderr[-300:]))
-            if not cfg["logs"].get("logs_collected", {}).get("files"):
-                continue  # journald only: nothing cwagent runs, `show` omits the section
             cwtest.eq(json.loads(r.stdout)["logs"]["endpoint_override"], "http://127.0.0.1:9",
                       "%s: the override is merged" % name)
 
@@ -91,6 +90,11 @@ def _rewrite(cfg, tmp, endpoint):
     logs.pop("credentials", None)
     logs["endpoint_override"] = endpoint
     logs["force_flush_interval"] = 1
+    emf = logs.get("metrics_collected", {}).get("emf")
+    if emf is not None:  # tests listen on loopback only (the default is 0.0.0.0:25888)
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            emf["service_address"] = "tcp://127.0.0.1:%d" % s.getsockname()[1]
     files = logs.get("logs_collected", {}).get("files", {}).get("collect_list", [])
     for i, e in enumerate(files):
         e["file_path"] = os.path.join(tmp, "f%d-%s" % (i, os.path.basename(e["file_path"])))
@@ -109,9 +113,13 @@ def test_samples_run_against_emulator():
     for name, sample in logs_samples():
         with TmpDir() as tmp, cwtest.Emulator("-q", "--imdsv1") as emu:
             cfg, files = _rewrite(sample, tmp, emu.endpoint)
+            # journald entries: an empty journal directory, not the host's journal
+            jdir = os.path.join(tmp, "journal")
+            os.mkdir(jdir)
+            env = dict(ENV, CWAGENT_JOURNAL_DIR=jdir)
             if not files:
-                # journald only: the agent must start and stop cleanly with nothing to tail.
-                with Agent(tmp, cfg, emu.endpoint, env=ENV) as ag:
+                # journald only: the agent must start and stop cleanly with an empty journal.
+                with Agent(tmp, cfg, emu.endpoint, env=env) as ag:
                     time.sleep(1.5)
                     cwtest.check(ag.alive(), "%s: agent runs: %s" % (name, ag.output()[-500:]))
                     cwtest.eq(ag.stop(), 0, "%s: exit status" % name)
@@ -128,7 +136,7 @@ def test_samples_run_against_emulator():
                     rx = re.compile(flt["expression"])
                     kept = [l for l in kept if bool(rx.search(l)) == (flt["type"] == "include")]
                 wants.setdefault(_want(sample["logs"], e, instance_id), []).extend(kept)
-            with Agent(tmp, cfg, emu.endpoint, env=ENV) as ag:
+            with Agent(tmp, cfg, emu.endpoint, env=env) as ag:
                 def arrived():
                     ev = events(emu)
                     return all(len(ev.get(k, [])) >= len(v) for k, v in wants.items())

@@ -165,6 +165,7 @@ def test_file_list_modes_owners_and_conffiles():
         "/usr/share/man/man1/cwagent-ctl.1.gz": "-rw-r--r--",
         "/lib/systemd/system/cwagent.service": "-rw-r--r--",
         "/etc/default/cwagent": "-rw-r--r--",
+        "/etc/cwagent/common-config.toml": "-rw-r--r--",
         "/etc/cwagent/cwagent.d/": "drwxr-xr-x",
         "/usr/share/doc/cwagent/copyright": "-rw-r--r--",
         "/usr/share/doc/cwagent/changelog.gz": "-rw-r--r--",
@@ -181,7 +182,9 @@ def test_file_list_modes_owners_and_conffiles():
     d = tempfile.mkdtemp(prefix="cwt-pkgctl-")
     try:
         sh("dpkg-deb", "-e", path, d)
-        eq(open(os.path.join(d, "conffiles")).read().split(), ["/etc/default/cwagent"], "conffiles")
+        eq(open(os.path.join(d, "conffiles")).read().split(), ["/etc/default/cwagent",
+                                                               "/etc/cwagent/common-config.toml"],
+           "conffiles")
         for s in ("postinst", "prerm", "postrm"):
             check(os.access(os.path.join(d, s), os.X_OK), "%s is not executable" % s)
             sh("dash", "-n", os.path.join(d, s))

@@ -26,6 +26,7 @@ import run_common as rc
 
 SAMPLES = os.path.join(cwtest.REFERENCE, "amazon-cloudwatch-agent", "samples")
 SUPPORTED = {"cpu", "disk", "diskio", "mem", "swap", "net", "netstat", "processes", "procstat",
+             "ethtool", "nvidia_gpu", "system",
              "statsd", "collectd"}  # the listeners publish what they receive: nothing here
 # plugins whose first gather already yields datums (the others are deltas: they need two)
 GAUGES = {"disk", "mem", "swap", "netstat", "processes", "procstat"}
@@ -69,7 +70,10 @@ def field_of(plugin, entry):
     """(field, final name) of a measurement entry (string or {name, rename})."""
     name = entry if isinstance(entry, str) else entry["name"]
     field = name[len(plugin) + 1:] if name.startswith(plugin + "_") else name
-    final = entry.get("rename") if isinstance(entry, dict) and entry.get("rename") else "%s_%s" % (plugin, field)
+    prefix = "nvidia_smi" if plugin == "nvidia_gpu" else plugin  # the reference's measurement
+    if plugin == "nvidia_gpu" and name.startswith("nvidia_smi_"):
+        field = name[len("nvidia_smi_"):]
+    final = entry.get("rename") if isinstance(entry, dict) and entry.get("rename") else "%s_%s" % (prefix, field)
     if plugin == "procstat" and field == "pid_count":
         final = "procstat_lookup_pid_count"
     return field, final
@@ -110,11 +114,32 @@ def procstat_matches(c, procs):
     return any(rx.search(cmd if c.get("pattern") else comm) for cmd, comm in procs)
 
 
-def expectations(doc, warnings, procs):
+def has_amazon_nvme():
+    for model in glob.glob("/sys/class/nvme/nvme*/model"):
+        with open(model) as f:
+            if f.read().strip().startswith("Amazon"):
+                return True
+    return False
+
+
+def needs_hardware(plugin, c, field, logged):
+    """True when the datum needs hardware this host lacks (an NVIDIA GPU, an EBS / instance
+    store NVMe controller); the collector must then say so once in the log (`logged`)."""
+    if plugin == "nvidia_gpu" and not os.access(c.get("bin_path", "/usr/bin/nvidia-smi"), os.X_OK):
+        logged.add("[collectors] nvidia_gpu: ")
+        return True
+    if plugin == "diskio" and field.startswith(("ebs_", "instance_store_")) and not has_amazon_nvme():
+        logged.add("[collectors] diskio_nvme: ")
+        return True
+    return False
+
+
+def expectations(doc, warnings, procs, logged=None):
     """({final name: interval} cwagent must publish, names it must not, the unsupported keys
-    it must name in a warning)."""
+    it must name in a warning); `logged` collects the log lines hardware-less hosts must show."""
     agent_iv = doc.get("agent", {}).get("metrics_collection_interval", 1)
     want, never, unsupported = {}, set(), []
+    logged = set() if logged is None else logged
     for plugin, idx, c in plugin_instances(doc):
         path = "metrics.metrics_collected.%s" % plugin + ("[%d]" % idx if idx is not None else "")
         if plugin not in SUPPORTED:
@@ -136,6 +161,8 @@ def expectations(doc, warnings, procs):
             field, final = field_of(plugin, m)
             if any(("%s.measurement[%d]" % (path, j)) in w for w in warnings):
                 continue  # reported as not supported (checked below)
+            if needs_hardware(plugin, c, field, logged):
+                continue
             if final in drop or "%s_%s" % (plugin, field) in drop:
                 continue  # original dropped (roll-ups only, none without aggregation_dimensions)
             want[final] = iv
@@ -166,7 +193,10 @@ def check_sample(emu, tmp, path, doc):
     err = ag.err()
     cwtest.eq(code, 0, "%s: exit status (stderr: %s)" % (name, err[-800:]))
     warnings = [l for l in err.splitlines() if "not supported by cwagent" in l or "no measurement cwagent" in l]
-    want, never, unsupported = expectations(doc, warnings, procs)
+    logged = set()
+    want, never, unsupported = expectations(doc, warnings, procs, logged)
+    for line in sorted(logged):
+        cwtest.check(line in err, "%s: no log line %r (stderr: %s)" % (name, line, err[-800:]))
     for key in unsupported:
         cwtest.check(any(key + ":" in w and "not supported" in w for w in warnings),
                      "%s: no 'not supported' warning for %s; warnings: %s" % (name, key, warnings))

@@ -12,10 +12,18 @@ from cwtest import check, eq
 
 
 def status(state):
-    r = subprocess.run([cwtest.CWAGENT, "status", "--state-dir", state], capture_output=True,
+    r = subprocess.run([cwtest.CWAGENT, "status", "--json", "--state-dir", state], capture_output=True,
                        text=True, timeout=20)
     eq(r.returncode, 0, "status exit (%s)" % r.stderr)
     return json.loads(r.stdout)
+
+
+def human(state):
+    r = subprocess.run([cwtest.CWAGENT, "status", "--state-dir", state], capture_output=True,
+                       text=True, timeout=20)
+    eq(r.returncode, 0, "status exit (%s)" % r.stderr)
+    check(not r.stdout.lstrip().startswith("{"), "status without --json printed JSON")
+    return r.stdout
 
 
 def wait_status(state, pred, seconds, what):
@@ -65,10 +73,18 @@ def test_status_figures_move_while_data_flows():
             check(f0["committed"] <= f0["size"] and f0["lag_bytes"] == f0["size"] - f0["committed"],
                   "offsets: %s" % f0)
             check(later["metrics"]["api"]["calls"] >= 2, "api calls: %s" % later["metrics"]["api"])
+            text = human(state)
+            for want in ("running since", "region us-east-1", "credentials   environment",
+                         "metrics       shipping: last accepted", "logs          shipping: ",
+                         "files (1)", "  %s  " % log, "events sent"):
+                check(want in text, "%r not in the human status:\n%s" % (want, text))
+            check(text.lstrip().startswith("cwagent "), text)
             rc_, _ = ag.stop()
             eq(rc_, 0, "agent exit")
         stopped = status(state)
         eq(stopped["status"], "stopped", "status after stop")
+        check(human(state).startswith("cwagent %s stopped (" % first["version"]),
+              "human stopped status: %r" % human(state))
         check(not os.path.exists(os.path.join(state, "cwagent.sock")), "socket left behind")
         mode = os.stat(state).st_mode & 0o777
         eq(mode, 0o700, "state directory mode")

@@ -36,7 +36,7 @@ def statsd_config(emu, port, **statsd):
 
 
 def status(state):
-    r = subprocess.run([cwtest.CWAGENT, "status", "--state-dir", state], capture_output=True,
+    r = subprocess.run([cwtest.CWAGENT, "status", "--json", "--state-dir", state], capture_output=True,
                        text=True, timeout=20)
     eq(r.returncode, 0, "status exit (%s)" % r.stderr)
     return json.loads(r.stdout)

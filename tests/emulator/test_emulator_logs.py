@@ -171,4 +171,35 @@ def test_gzip_and_protocol_errors():
     check(json.dumps(body), "")
 
 
+def test_emf_extraction():
+    """EMF events become metrics (namespace, each dimension set, unit, resolution, arrays); a
+    directive with more than 100 metrics or a missing dimension value yields no metric and an
+    AWS/Logs EMFValidationErrors datum; non-EMF events are plain logs."""
+    e = emutest.emu()
+    logs = _setup(e, group="emf", stream="s")
+    t = _now_ms()
+    doc = {"_aws": {"Timestamp": t, "CloudWatchMetrics": [{
+        "Namespace": "App", "Dimensions": [["Svc"], ["Svc", "Op"]],
+        "Metrics": [{"Name": "Latency", "Unit": "Milliseconds", "StorageResolution": 1},
+                    {"Name": "Hits"}]}]},
+        "Svc": "api", "Op": "get", "Latency": [1, 2.5], "Hits": 3}
+    big = {"_aws": {"Timestamp": t, "CloudWatchMetrics": [{
+        "Namespace": "Big", "Dimensions": [[]], "Metrics": [{"Name": "m%d" % i} for i in range(101)]}]}}
+    big.update({"m%d" % i: i for i in range(101)})
+    nodim = {"_aws": {"Timestamp": t, "CloudWatchMetrics": [{
+        "Namespace": "NoDim", "Dimensions": [["Missing"]], "Metrics": [{"Name": "x"}]}]}, "x": 1}
+    logs.put_log_events(logGroupName="emf", logStreamName="s", logEvents=[
+        {"timestamp": t, "message": json.dumps(m)} for m in (doc, big, nodim, "plain")])
+    cw = e.client("cloudwatch")
+    got = sorted((m["MetricName"], tuple(sorted(d["Name"] for d in m["Dimensions"])))
+                 for m in cw.list_metrics(Namespace="App")["Metrics"])
+    eq(got, [("Hits", ("Op", "Svc")), ("Hits", ("Svc",)), ("Latency", ("Op", "Svc")),
+             ("Latency", ("Svc",))], "extracted metrics")
+    eq(cw.list_metrics(Namespace="Big")["Metrics"], [], "no metric from a directive of 101")
+    eq(cw.list_metrics(Namespace="NoDim")["Metrics"], [], "no metric without a dimension value")
+    errs = cw.list_metrics(Namespace="AWS/Logs", MetricName="EMFValidationErrors")["Metrics"]
+    eq(errs[0]["Dimensions"], [{"Name": "LogGroupName", "Value": "emf"}], "validation errors")
+    eq(len(_events(e, "emf", "s")), 4, "every event stored as a log event")
+
+
 cwtest.main(globals())

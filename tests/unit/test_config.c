@@ -747,7 +747,7 @@ TEST(not_supported_lines_once_each)
                    "\"metrics\":{\"metrics_destinations\":{\"amp\":{\"workspace_id\":\"ws\"}},"
                    "\"metrics_collected\":{\"statsd\":{\"service.name\":\"s\"},\"ethtool\":{},"
                    "\"nvidia_gpu\":{\"measurement\":[\"utilization_gpu\"]},"
-                   "\"system\":{\"measurement\":[\"x\"]},\"mem\":{\"measurement\":[\"used\"],"
+                   "\"mem\":{\"measurement\":[\"used\"],"
                    "\"resources\":[\"*\"]}}},"
                    "\"logs\":{\"metrics_collected\":{\"emf\":{}},\"logs_collected\":{"
                    "\"journald\":{\"collect_list\":[{\"log_group_name\":\"j\"}]},"
@@ -760,12 +760,7 @@ TEST(not_supported_lines_once_each)
         "a.json: agent.custom: unknown key, not used by cwagent; ignored",
         "a.json: metrics.metrics_destinations.amp: not supported by cwagent; ignored",
         "a.json: metrics.metrics_collected.statsd[\"service.name\"]: not supported",
-        "a.json: metrics.metrics_collected.ethtool: not supported by cwagent; ignored",
-        "a.json: metrics.metrics_collected.nvidia_gpu: not supported by cwagent; ignored",
-        "a.json: metrics.metrics_collected.system: unknown key, not used by cwagent; ignored",
         "a.json: metrics.metrics_collected.mem.resources: unknown key, not used by cwagent",
-        "a.json: logs.metrics_collected.emf: not supported by cwagent; ignored",
-        "a.json: logs.logs_collected.journald: not supported by cwagent; ignored",
         "a.json: logs.logs_collected.files.collect_list[0].backpressure_mode: not supported",
     };
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
@@ -776,6 +771,106 @@ TEST(not_supported_lines_once_each)
         }
     }
     T_EQ_INT(d.n_warnings, sizeof want / sizeof want[0]);
+    cw_config_free(c);
+    cw_config_diag_free(&d);
+}
+
+/* ---- cwagent additions: system plugin, agent.cwagent.prometheus ---- */
+
+TEST(system_plugin_is_collected)
+{
+    struct cw_config *c = NULL;
+    struct cw_config_diag d;
+    T_ASSERT(load1("{\"metrics\":{\"metrics_collected\":{\"system\":{\"measurement\":"
+                   "[\"load1\",\"system_n_cpus\",{\"name\":\"uptime\",\"rename\":\"Up\"}]}}}}",
+                   &c, &d) == 0);
+    T_EQ_INT(d.n_warnings, 0);
+    const struct cw_metric_plugin *p = &c->metrics.plugins[CW_PLUGIN_SYSTEM];
+    T_CHECK(p->enabled);
+    T_ASSERT(p->n_measurements == 3);
+    T_CHECK(strcmp(p->measurements[0].name, "system_load1") == 0);
+    T_CHECK(strcmp(p->measurements[1].field, "n_cpus") == 0);
+    T_CHECK(strcmp(p->measurements[2].name, "Up") == 0);
+    cw_config_free(c);
+    cw_config_diag_free(&d);
+    EXPECT_ERROR(
+        "{\"metrics\":{\"metrics_collected\":{\"system\":{\"measurement\":[\"x\"]}}}}",
+        "system.measurement[0]: found \"x\", expected a system measurement (one of: load1, "
+        "load5, load15, n_cpus, n_users, uptime)");
+}
+
+TEST(ethtool_and_nvidia_gpu_are_collected)
+{
+    struct cw_config *c = NULL;
+    struct cw_config_diag d;
+    T_ASSERT(load1("{\"metrics\":{\"metrics_collected\":{"
+                   "\"ethtool\":{\"interface_include\":[\"eth*\"],\"interface_exclude\":[\"eth9\"],"
+                   "\"metrics_include\":[\"bw_in_allowance_exceeded\",\"pps_allowance_exceeded\"]},"
+                   "\"nvidia_gpu\":{\"bin_path\":\"/opt/nv/nvidia-smi\",\"measurement\":"
+                   "[\"utilization_gpu\",\"nvidia_smi_memory_used\"]},"
+                   "\"diskio\":{\"measurement\":[\"reads\",\"ebs_total_read_ops\","
+                   "\"diskio_instance_store_volume_queue_length\"]}}}}",
+                   &c, &d) == 0);
+    if (d.n_warnings)
+        dump_diag(&d);
+    T_EQ_INT(d.n_warnings, 0);
+    const struct cw_metrics_config *mc = &c->metrics;
+    T_CHECK(mc->plugins[CW_PLUGIN_ETHTOOL].enabled);
+    T_EQ_INT(mc->ethtool_include.n, 1);
+    T_EQ_INT(mc->ethtool_exclude.n, 1);
+    T_EQ_INT(mc->ethtool_metrics.n, 2);
+    const struct cw_metric_plugin *g = &mc->plugins[CW_PLUGIN_NVIDIA_GPU];
+    T_CHECK(g->enabled);
+    T_ASSERT(g->n_measurements == 2);
+    T_CHECK(strcmp(g->measurements[0].name, "nvidia_smi_utilization_gpu") == 0);
+    T_CHECK(strcmp(g->measurements[1].field, "memory_used") == 0);
+    T_CHECK(mc->nvidia_bin_path && strcmp(mc->nvidia_bin_path, "/opt/nv/nvidia-smi") == 0);
+    cw_config_free(c);
+    cw_config_diag_free(&d);
+    EXPECT_ERROR("{\"metrics\":{\"metrics_collected\":{\"nvidia_gpu\":{\"measurement\":"
+                 "[\"watts\"]}}}}",
+                 "found \"watts\", expected a nvidia_gpu measurement");
+}
+
+TEST(prometheus_listen)
+{
+    static const char *const good[] = {"127.0.0.1:9100", ":9100", "[::1]:9100", "localhost:1"};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        char text[256];
+        snprintf(text, sizeof text,
+                 "{\"agent\":{\"cwagent\":{\"prometheus\":{\"listen\":\"%s\"}}}}", good[i]);
+        struct cw_config *c = NULL;
+        struct cw_config_diag d;
+        if (load1(text, &c, &d) != 0 || !c->agent.prom_listen ||
+            strcmp(c->agent.prom_listen, good[i]) != 0 || d.n_warnings != 0)
+            t_fail_at(__FILE__, __LINE__, "listen %s not accepted as is", good[i]);
+        cw_config_free(c);
+        cw_config_diag_free(&d);
+    }
+    static const char *const bad[] = {"9100",     "127.0.0.1:", "127.0.0.1:0", "h:65536",
+                                      "::1:9100", "h:91a0",     "[::1:9100"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char text[256];
+        snprintf(text, sizeof text,
+                 "{\"agent\":{\"cwagent\":{\"prometheus\":{\"listen\":\"%s\"}}}}", bad[i]);
+        char want[160];
+        snprintf(want, sizeof want,
+                 "agent.cwagent.prometheus.listen: found \"%s\", expected HOST:PORT", bad[i]);
+        EXPECT_ERROR(text, want);
+    }
+    EXPECT_ERROR("{\"agent\":{\"cwagent\":{\"prometheus\":{\"listen\":9100}}}}",
+                 "agent.cwagent.prometheus.listen: expected a string");
+    EXPECT_ERROR("{\"agent\":{\"cwagent\":{\"prometheus\":true}}}",
+                 "agent.cwagent.prometheus: expected an object");
+    struct cw_config *c = NULL;
+    struct cw_config_diag d;
+    T_ASSERT(load1("{\"agent\":{\"cwagent\":{\"prometheus\":{\"listen\":\":1\",\"x\":1},"
+                   "\"y\":2}}}",
+                   &c, &d) == 0);
+    T_EQ_INT(d.n_warnings, 2);
+    T_EQ_INT(count_containing(d.warnings, d.n_warnings, "agent.cwagent.prometheus.x: unknown key"),
+             1);
+    T_EQ_INT(count_containing(d.warnings, d.n_warnings, "agent.cwagent.y: unknown key"), 1);
     cw_config_free(c);
     cw_config_diag_free(&d);
 }
@@ -890,4 +985,6 @@ T_MAIN("test_config", T_CASE(schema_vector_invalid_measurement_counts),
        T_CASE(semantic_regexes_compile), T_CASE(semantic_retention_and_class_conflicts),
        T_CASE(semantic_timestamp_format_directives),
        T_CASE(semantic_auto_removal_with_publish_multi_logs), T_CASE(not_supported_lines_once_each),
+       T_CASE(system_plugin_is_collected), T_CASE(prometheus_listen),
+       T_CASE(ethtool_and_nvidia_gpu_are_collected),
        T_CASE(directory_like_amazon_cloudwatch_agent_d), T_CASE(missing_file_is_an_error))

@@ -534,6 +534,72 @@ TEST(head_request_has_no_body)
     fixture_down(&f);
 }
 
+/* The proxy comes from the options only: curl's own environment handling (http_proxy,
+ * ALL_PROXY) is off, and loopback is never proxied even when a proxy is configured. */
+TEST(proxy_comes_from_the_options_and_loopback_is_never_proxied)
+{
+    if (sink_up())
+        return;
+    setenv("http_proxy", "http://127.0.0.1:1", 1);
+    setenv("ALL_PROXY", "http://127.0.0.1:1", 1);
+    struct fixture f = {0};
+    struct cw_http_curl_options o = {.max_concurrent = 2};
+    o.proxy.http_proxy = "http://127.0.0.1:1";
+    f.loop = cw_loop_new();
+    f.h = f.loop ? cw_http_curl_new(f.loop, &o) : NULL;
+    T_ASSERT(f.h);
+    f.t = cw_http_curl_transport(f.h);
+    char url[128];
+    url_for(url, sizeof url, "/status/200?body=direct");
+    struct cw_http_request q = get_req(url);
+    struct result r = {0};
+    T_ASSERT(run_one(&f, &q, &r) == 0);
+    T_EQ_INT(r.error, CW_HTTP_OK);
+    T_EQ_INT(r.status, 200);
+    free(r.body);
+    fixture_down(&f);
+
+    /* A name goes through the configured proxy: here the sink, which answers whatever it is
+     * asked (the name itself is never resolved by the agent). */
+    char proxy[64];
+    snprintf(proxy, sizeof proxy, "http://127.0.0.1:%d", g_sink.port);
+    o.proxy.http_proxy = proxy;
+    f.loop = cw_loop_new();
+    f.h = f.loop ? cw_http_curl_new(f.loop, &o) : NULL;
+    T_ASSERT(f.h);
+    f.t = cw_http_curl_transport(f.h);
+    q = get_req("http://proxied.cwagent-test.invalid/status/200?body=via");
+    memset(&r, 0, sizeof r);
+    T_ASSERT(run_one(&f, &q, &r) == 0);
+    T_EQ_INT(r.error, CW_HTTP_OK);
+    T_CHECK(r.status > 0);
+    free(r.body);
+    fixture_down(&f);
+    unsetenv("http_proxy");
+    unsetenv("ALL_PROXY");
+}
+
+TEST(a_refused_proxy_is_named_without_its_password)
+{
+    struct fixture f = {0};
+    struct cw_http_curl_options o = {.max_concurrent = 2};
+    o.proxy.https_proxy = "http://alice:s3cretpw@127.0.0.1:1";
+    f.loop = cw_loop_new();
+    f.h = f.loop ? cw_http_curl_new(f.loop, &o) : NULL;
+    T_ASSERT(f.h);
+    f.t = cw_http_curl_transport(f.h);
+    struct cw_http_request q = get_req("https://logs.us-east-1.amazonaws.com/");
+    struct result r = {0};
+    T_ASSERT(run_one(&f, &q, &r) == 0);
+    T_EQ_INT(r.error, CW_HTTP_ECONNECT);
+    T_CHECK(strstr(r.msg, "(through proxy http://***@127.0.0.1:1)") != NULL);
+    T_CHECK(strstr(r.msg, "s3cretpw") == NULL);
+    if (!strstr(r.msg, "through proxy"))
+        t_fail_at(__FILE__, __LINE__, "message: %s", r.msg);
+    free(r.body);
+    fixture_down(&f);
+}
+
 T_MAIN("http_curl", T_CASE(get_returns_status_body_and_headers),
        T_CASE(post_and_put_bodies_of_1mb_arrive_intact),
        T_CASE(request_headers_user_agent_and_no_expect),
@@ -543,4 +609,6 @@ T_MAIN("http_curl", T_CASE(get_returns_status_body_and_headers),
        T_CASE(dropped_and_truncated_responses_map_to_econnreset),
        T_CASE(oversized_response_maps_to_etoobig), T_CASE(response_headers_are_capped),
        T_CASE(free_with_transfers_in_flight_calls_done_with_cancelled),
-       T_CASE(fetch_sync_copies_the_response_out), T_CASE(head_request_has_no_body))
+       T_CASE(fetch_sync_copies_the_response_out), T_CASE(head_request_has_no_body),
+       T_CASE(proxy_comes_from_the_options_and_loopback_is_never_proxied),
+       T_CASE(a_refused_proxy_is_named_without_its_password))

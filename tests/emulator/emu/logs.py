@@ -1,6 +1,7 @@
 """CloudWatch Logs (JSON 1.1): groups, streams, retention, PutLogEvents with every batch rule of the
 API, DescribeLogGroups/DescribeLogStreams/GetLogEvents for read-back."""
 
+from . import emf
 from .errors import ApiError
 
 MAX_EVENTS = 10000             # API: events per PutLogEvents
@@ -132,6 +133,10 @@ def put_log_events(ctx, params):
             e = events[i]
             s["events"].append({"timestamp": e["timestamp"], "message": e["message"], "ingestionTime": now_ms})
         if keep:
+            if ctx.req.header("x-amzn-logs-format") == "json/emf":
+                s["emfHeader"] = True
+            emf.extract(ctx.store, g["logGroupName"], [events[i]["message"] for i in keep],
+                        ctx.now, ctx.rid)
             ts = [events[i]["timestamp"] for i in keep]
             first = s["firstEventTimestamp"]
             s["firstEventTimestamp"] = min(ts) if first is None else min(first, min(ts))
@@ -177,7 +182,7 @@ def describe_log_streams(ctx, params):
         if params.get("descending"):
             streams.reverse()
         page, token = _page(streams, params, 50)
-        out = [{k: v for k, v in s.items() if k != "events"} for s in page]
+        out = [{k: v for k, v in s.items() if k not in ("events", "emfHeader")} for s in page]
     for s in out:
         s["arn"] = "%s:log-stream:%s" % (_arn(ctx, g["logGroupName"]), s["logStreamName"])
         s["storedBytes"] = 0
