@@ -40,17 +40,19 @@ BENCH_SRCS := $(wildcard bench/bench_*.c)
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 C_FILES   := $(shell git ls-files -co --exclude-standard '*.c' '*.h' 2>/dev/null || find . -name '*.[ch]' -not -path './build*')
 
-DEB_PKGS := gcc make pkg-config libcurl4-openssl-dev libssl-dev libjansson-dev zlib1g-dev libpcre2-dev \
+DEB_PKGS := gcc clang make pkg-config libcurl4-openssl-dev libssl-dev libjansson-dev zlib1g-dev libpcre2-dev \
             python3 python3-botocore procps iproute2 sysstat openssl tinyproxy-bin \
             dpkg-dev lintian systemd shellcheck man-db libsystemd-dev systemd-journal-remote \
-            python3-statsd collectd-core prometheus prometheus-node-exporter ethtool chromium
+            python3-statsd collectd-core prometheus prometheus-node-exporter ethtool \
+            logrotate chromium
 # command:package pairs installed only when the command is missing (a NodeSource nodejs ships
 # node and npm and conflicts with Debian's npm package).
 DEB_CMDS := node:nodejs npm:npm
 
 .SECONDARY:
 
-.PHONY: all deps bench-deps run test test-only check-asan bench format format-check clean tests
+.PHONY: all deps bench-deps run test test-only check-asan bench format format-check clean tests \
+        torture
 
 all: $(BUILD)/cwagent
 
@@ -104,6 +106,13 @@ test-only: tests
 check-asan: deps
 	@$(MAKE) --no-print-directory BUILD=build-asan SANITIZE=1 CFLAGS="-O1 -g" test-only
 
+# The rotation torture test at the issue's size: Debian's logrotate, 150,000 lines per scenario
+# (about 15 minutes). `make test` runs the same scenarios with 16,000 lines. TORTURE_LINES=N.
+TORTURE_LINES ?= 150000
+torture: deps $(BUILD)/cwagent
+	@CW_REPO=$(CURDIR) CW_BUILD=$(CURDIR)/$(BUILD) CWAGENT=$(CURDIR)/$(BUILD)/cwagent PYTHONDONTWRITEBYTECODE=1 \
+	  PYTHONPATH=$(CURDIR)/tests/lib $(PYTHON) tests/e2e/torture_rotation.py $(TORTURE_LINES)
+
 # The logs throughput benchmark ships to nginx (a fast sink that is not the Python emulator).
 BENCH_PKGS := nginx-light
 
@@ -113,6 +122,30 @@ bench-deps: deps
 bench: bench-deps $(BUILD)/cwagent $(BENCH_BINS)
 	@PYTHON=$(PYTHON) bench/run.sh $(BUILD)
 
+# ---- fuzzing (tests/fuzz/README.md) ----
+#   make fuzz [FUZZ_SECONDS=N] [FUZZ_TARGETS="fuzz_config ..."]   every tests/fuzz/fuzz_*.c target
+# libFuzzer needs clang; the library is rebuilt instrumented (ASan + UBSan) in build-fuzz/.
+FUZZ_SECONDS ?= 10
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_SRCS    := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_TARGETS ?= $(FUZZ_SRCS:tests/fuzz/%.c=%)
+FUZZ_CFLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined
+
+.PHONY: fuzz fuzz-build
+
+fuzz: deps
+	@$(MAKE) --no-print-directory fuzz-build
+	@tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+fuzz-build:
+	@$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=clang CFLAGS="$(FUZZ_CFLAGS)" \
+	  $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz/%)
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(BUILD)/libcwagent.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -fsanitize=fuzzer,address,undefined $< $(BUILD)/libcwagent.a \
+	  -o $@ $(LDLIBS)
+
 format:
 	clang-format -i $(C_FILES)
 
@@ -120,7 +153,7 @@ format-check:
 	clang-format --dry-run -Werror $(C_FILES)
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
@@ -148,7 +181,7 @@ install: $(BUILD)/cwagent
 	sed 's|/usr/bin/cwagent|$(PREFIX)/bin/cwagent|' packaging/cwagent.service \
 	  >$(DESTDIR)$(UNITDIR)/cwagent.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/cwagent.service
-	test -e $(DESTDIR)/etc/default/cwagent || install -m 0644 packaging/cwagent.default \
+	test -e $(DESTDIR)/etc/default/cwagent || install -m 0600 packaging/cwagent.default \
 	  $(DESTDIR)/etc/default/cwagent
 	test -e $(DESTDIR)/etc/cwagent/common-config.toml || install -m 0644 \
 	  packaging/common-config.toml $(DESTDIR)/etc/cwagent/common-config.toml

@@ -39,6 +39,8 @@ struct aws_client {
     struct cw_http_transport http;
     struct creds_cache *creds;
     struct cw_clock_skew *skew;
+    struct cw_clock_skew own_skew; /* when the options give none: one per endpoint */
+    int skew_warned;
     char *service, *region, *endpoint, *host, *path;
     struct cw_retry_policy policy;
     long timeout_ms;
@@ -77,8 +79,7 @@ static int split_endpoint(const char *url, char **host, char **path)
 
 struct aws_client *aws_client_new(const struct aws_client_options *o)
 {
-    if (!o->loop || !o->http || !o->creds || !o->skew || !o->service || !o->region ||
-        !o->endpoint) {
+    if (!o->loop || !o->http || !o->creds || !o->service || !o->region || !o->endpoint) {
         cw_error("aws", "client options incomplete");
         return NULL;
     }
@@ -88,7 +89,8 @@ struct aws_client *aws_client_new(const struct aws_client_options *o)
     c->loop = o->loop;
     c->http = *o->http;
     c->creds = o->creds;
-    c->skew = o->skew;
+    cw_clock_skew_init(&c->own_skew);
+    c->skew = o->skew ? o->skew : &c->own_skew;
     c->policy = o->policy;
     c->timeout_ms = o->timeout_ms ? o->timeout_ms : 30000;
     c->wall_ms = o->wall_ms ? o->wall_ms : cw_wall_ms;
@@ -390,11 +392,19 @@ static void apply_decision(struct aws_client *c, struct call *k, const struct cw
 {
     if (d->correct_clock) {
         char date[64];
-        if (cw_http_response_header(resp, "Date", date, sizeof date) &&
-            cw_clock_skew_update(c->skew, date, c->wall_ms(c->wall_ud)) == 0) {
+        int rc = cw_http_response_header(resp, "Date", date, sizeof date)
+                     ? cw_clock_skew_update(c->skew, date, c->wall_ms(c->wall_ud))
+                     : -1;
+        if (rc == 0) {
             c->st.skew_corrections++;
             cw_warn("aws", "%s: clock skew detected; now signing with an offset of %lld ms",
                     c->service, (long long)c->skew->offset_ms);
+        } else if (rc == -2 && !c->skew_warned) {
+            c->skew_warned = 1;
+            cw_warn("aws",
+                    "%s: the endpoint's Date is more than 24 h from this host's clock; not "
+                    "correcting for it (check the endpoint, or set the system clock)",
+                    c->service);
         }
     }
     if (d->refresh_credentials) {

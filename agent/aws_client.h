@@ -28,7 +28,7 @@ struct aws_client_options {
     struct cw_loop *loop;
     const struct cw_http_transport *http;
     struct creds_cache *creds;
-    struct cw_clock_skew *skew; /* shared by every client of the agent */
+    struct cw_clock_skew *skew; /* shared with other clients, or NULL: the client's own */
     const char *service;        /* signing name: "monitoring", "logs", "ec2", "ssm" */
     const char *region;
     const char *endpoint; /* base URL, e.g. "https://monitoring.us-east-1.amazonaws.com" */

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -23,6 +24,7 @@
 #include "agent/metrics_pipe.h"
 #include "agent/netconf.h"
 #include "agent/prom_exporter.h"
+#include "agent/runas.h"
 #include "agent/sdnotify.h"
 #include "agent/spool.h"
 #include "agent/status.h"
@@ -71,7 +73,6 @@ struct run {
         struct creds_cache *cache;
     } roles[4]; /* per-section role_arn on top of the chain */
     size_t nroles;
-    struct cw_clock_skew skew;
     struct aws_client *cw;
     struct spool *spool;
     struct metrics_pipe *mp;
@@ -254,6 +255,13 @@ static int pick_region(struct run *r)
                         "configuration or AWS_REGION (instance metadata was not available)\n");
         return -1;
     }
+    if (!cw_region_valid(reg)) {
+        fprintf(stderr,
+                "cwagent run: the region \"%.64s\" is not a region name (letters a-z, "
+                "digits and dashes, such as us-east-1)\n",
+                reg);
+        return -1;
+    }
     snprintf(r->region, sizeof r->region, "%s", reg);
     return 0;
 }
@@ -371,7 +379,7 @@ static struct aws_client *new_client(struct run *r, const char *service, const c
     ao.loop = r->loop;
     ao.http = &r->http;
     ao.creds = creds;
-    ao.skew = &r->skew;
+    ao.skew = NULL; /* one per endpoint: a hostile endpoint cannot move another's clock */
     ao.service = service;
     ao.region = r->region;
     ao.endpoint = url;
@@ -472,6 +480,7 @@ static int start_metrics(struct run *r)
     char url[512];
     if (endpoint(r, "monitoring", "CLOUDWATCH", mc->endpoint_override, url, sizeof url) != 0)
         return -1;
+    cw_endpoint_warn_cleartext("metrics", url);
     r->cw = new_client(r, "monitoring", url, creds_for(r, mc->role_arn));
     if (!r->cw)
         return -1;
@@ -567,6 +576,7 @@ static int start_logs(struct run *r)
     char url[512];
     if (endpoint(r, "logs", "CLOUDWATCH_LOGS", lc->endpoint_override, url, sizeof url) != 0)
         return -1;
+    cw_endpoint_warn_cleartext("logs", url);
     r->logs = new_client(r, "logs", url, creds_for(r, lc->role_arn));
     if (!r->logs)
         return -1;
@@ -651,6 +661,10 @@ static json_t *metrics_json(const struct run *r)
                           "entries", (json_int_t)ss.entries, "bytes", (json_int_t)ss.bytes,
                           "dropped_full", (json_int_t)ss.dropped_full, "dropped_expired",
                           (json_int_t)ss.dropped_expired, "corrupt", (json_int_t)ss.corrupt);
+    json_object_set_new(o, "datums_in_memory", json_integer((json_int_t)st.datums_in_memory));
+    json_t *sp = json_object_get(o, "spool");
+    json_object_set_new(sp, "dropped_datums", json_integer((json_int_t)ss.dropped_datums));
+    json_object_set_new(sp, "write_failures", json_integer((json_int_t)ss.write_failures));
     json_object_set_new(o, "api", client_json(r->cw));
     struct listeners_stats ls;
     metrics_pipe_listener_stats(r->mp, &ls);
@@ -680,10 +694,19 @@ static json_t *logs_json(const struct run *r)
         (json_int_t)st.rejected_too_new, "rejected_by_service", (json_int_t)st.rejected_by_service,
         "dropped_invalid", (json_int_t)st.dropped_invalid, "groups_created",
         (json_int_t)st.groups_created, "destinations", (int)st.destinations);
+    json_object_set_new(o, "truncated_unread_bytes",
+                        json_integer((json_int_t)st.truncated_unread_bytes));
     json_t *files = json_array();
     logs_pipe_files(r->lp, file_json, files);
     json_object_set_new(o, "files", files);
     logs_pipe_sources_status(r->lp, o);
+    struct lt_stats ts;
+    logs_pipe_tail_stats(r->lp, &ts);
+    json_object_set_new(o, "tail",
+                        json_pack("{s:I,s:I,s:I,s:I}", "filtered", (json_int_t)ts.filtered,
+                                  "links_refused", (json_int_t)ts.links_refused, "regex_limit_hits",
+                                  (json_int_t)ts.regex_limit_hits, "checkpoint_failures",
+                                  (json_int_t)ts.ckpt_failures));
     json_object_set_new(o, "api", client_json(r->logs));
     return o;
 }
@@ -906,12 +929,16 @@ static int start(struct run *r)
         cw_loop_on_signal(r->loop, SIGINT, on_stop, r) != 0)
         return 1;
     r->http = cw_http_curl_transport(r->curl);
-    cw_clock_skew_init(&r->skew);
     fetch_identity(r);
     if (load_config(r, &r->cfg, 0) != 0 || pick_region(r) != 0)
         return 2;
     if (r->cfg->agent.debug)
         cw_log_set_level(CW_LOG_DEBUG);
+    if (cw_run_as_user(r->cfg->agent.run_as_user, r->state_dir, r->cfg->agent.logfile, err,
+                       sizeof err) != 0) {
+        fprintf(stderr, "cwagent run: %s\n", err);
+        return 2;
+    }
     open_logfile(r);
     cw_netconf_log(&r->net);
     if (setup_creds(r) != 0 || open_state(r) != 0)
@@ -941,6 +968,9 @@ int cmd_run(int argc, char **argv)
     if (rc != 0)
         return rc > 0 ? 0 : 2;
     cw_info("agent", "cwagent %s starting", CWAGENT_VERSION);
+    /* no core dumps or ptrace by the same uid: memory holds credentials (README "Security") */
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+        cw_warn("agent", "prctl(PR_SET_DUMPABLE, 0) failed: %s", strerror(errno));
     rc = start(&r);
     if (rc == 0) {
         cw_info("agent", "running");

@@ -82,16 +82,21 @@ int cmd_status(int argc, char **argv)
         free(doc);
         return 0;
     }
-    if (errno == EACCES)
+    const char *state_word = "stopped";
+    int rc = 0;
+    if (errno == EACCES) { /* it may well be running: do not say "stopped" */
         fprintf(stderr,
                 "cwagent status: permission denied on %s (run as root or the agent's "
                 "user)\n",
                 path);
+        state_word = "unknown";
+        rc = 1;
+    }
     char stopped[512];
     snprintf(stopped, sizeof stopped,
-             "{\n  \"status\": \"stopped\",\n  \"starttime\": \"\",\n  \"configstatus\": "
+             "{\n  \"status\": \"%s\",\n  \"starttime\": \"\",\n  \"configstatus\": "
              "\"%s\",\n  \"version\": \"%s\"\n}",
-             config_status(config), CWAGENT_VERSION);
+             state_word, config_status(config), CWAGENT_VERSION);
     print_doc(stopped, as_json);
-    return 0;
+    return rc;
 }

@@ -46,6 +46,9 @@ void cw_endpoint_opts_from_env(struct cw_endpoint_opts *o)
     o->dualstack |= env_true("AWS_USE_DUALSTACK_ENDPOINT");
 }
 
+#include "common/http.h"
+#include "common/log.h"
+
 static int put(char *out, size_t outlen, const char *url)
 {
     size_t n = strlen(url);
@@ -104,4 +107,26 @@ int cw_endpoint_for(const char *prefix, const char *env_name, const char *region
                     const char *override, char *out, size_t outlen)
 {
     return cw_endpoint_resolve(prefix, env_name, region, override, NULL, out, outlen, NULL, 0);
+}
+
+int cw_region_valid(const char *region)
+{
+    size_t n = region ? strlen(region) : 0;
+    if (n == 0 || n > 64)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = region[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'))
+            return 0;
+    }
+    return 1;
+}
+
+void cw_endpoint_warn_cleartext(const char *what, const char *url)
+{
+    if (cw_http_url_cleartext_remote(url))
+        cw_warn("aws",
+                "%s endpoint %s is plain http:// to a host that is not loopback: signed requests "
+                "and session tokens travel unencrypted; use https://",
+                what, url);
 }

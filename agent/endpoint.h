@@ -48,5 +48,10 @@ int cw_endpoint_resolve(const char *prefix, const char *env_name, const char *re
 /* cw_endpoint_resolve with the options from the environment and no error text. */
 int cw_endpoint_for(const char *prefix, const char *env_name, const char *region,
                     const char *override, char *out, size_t outlen);
+/* 1 when region looks like an AWS region name ([a-z0-9-]{1,64}), else 0. */
+int cw_region_valid(const char *region);
+/* Logs a warning when url is plain http:// to a host that is not loopback (from the config or
+ * AWS_ENDPOINT_URL*): signed requests and session tokens would travel in clear text. */
+void cw_endpoint_warn_cleartext(const char *what, const char *url);
 
 #endif

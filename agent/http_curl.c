@@ -35,6 +35,7 @@ struct xfer {
     size_t nhdrs, hdr_bytes;
     int too_big;
     const char *proxy; /* the proxy this transfer goes through (owned by h), NULL = direct */
+    int secret;        /* wipe the response (credentials) before freeing it */
     char errbuf[CURL_ERROR_SIZE];
     struct xfer *prev, *next;
 };
@@ -78,8 +79,11 @@ struct cw_http_curl {
 
 static void headers_clear(struct xfer *x)
 {
-    for (size_t i = 0; i < x->nhdrs; i++)
+    for (size_t i = 0; i < x->nhdrs; i++) {
+        if (x->secret)
+            explicit_bzero(x->hdrs[i], strlen(x->hdrs[i]));
         free(x->hdrs[i]);
+    }
     x->nhdrs = 0;
     x->hdr_bytes = 0;
     x->hdrs[0] = NULL;
@@ -164,7 +168,7 @@ static void xfer_complete(struct xfer *x, enum cw_http_error err, const char *ms
 {
     struct cw_http_response r = {0};
     r.error = err;
-    if (err == CW_HTTP_OK)
+    if (err == CW_HTTP_OK || err == CW_HTTP_ETOOBIG) /* a status line may have come */
         curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &r.status);
     r.error_msg = err == CW_HTTP_OK ? "" : msg;
     r.body = x->body.data ? x->body.data : "";
@@ -375,7 +379,11 @@ static int set_options(struct cw_http_curl *h, struct xfer *x, const struct cw_h
     CURL *e = x->easy;
     int rc = 0;
     size_t max = req->max_response ? req->max_response : DEFAULT_MAX_RESPONSE;
-    cw_buf_init(&x->body, max);
+    x->secret = req->secret;
+    if (req->secret)
+        cw_buf_init_secret(&x->body, max);
+    else
+        cw_buf_init(&x->body, max);
     rc |= curl_easy_setopt(e, CURLOPT_URL, req->url);
     rc |= curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)x);
     rc |= curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);

@@ -1,6 +1,7 @@
 #include "agent/logs_pipe.h"
 
 #include <stdio.h>
+#include <fnmatch.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -661,8 +662,23 @@ static void on_tick(struct cw_loop *loop, void *ud)
 
 /* ---- construction ---------------------------------------------------------------------------- */
 
+/* The reference agent's own log, where configs written for it collect it. */
+#define REFERENCE_AGENT_LOG "/opt/aws/amazon-cloudwatch-agent/logs/amazon-cloudwatch-agent.log"
+
+/* Is file_path (a glob) the agent's own log file (agent.logfile, or the reference's default)?
+ * The reference does not parse timestamps there: its events get the time they were read. */
+static int is_agent_log(const char *file_path, const char *agent_log)
+{
+    const char *logs[] = {agent_log, REFERENCE_AGENT_LOG};
+    for (size_t i = 0; i < 2; i++)
+        if (logs[i] && *logs[i] &&
+            (strcmp(file_path, logs[i]) == 0 || fnmatch(file_path, logs[i], FNM_PATHNAME) == 0))
+            return 1;
+    return 0;
+}
+
 static int add_route(struct logs_pipe *lp, const struct cw_log_file *f, const char *def_stream,
-                     char *err, size_t errlen)
+                     const char *agent_log, char *err, size_t errlen)
 {
     struct route *r = &lp->routes[lp->nroutes++];
     r->lp = lp;
@@ -692,6 +708,11 @@ static int add_route(struct logs_pipe *lp, const struct cw_log_file *f, const ch
     sc.trim_timestamp = f->trim_timestamp;
     sc.multi_line_start_pattern =
         f->multiline_uses_timestamp ? "{timestamp_format}" : f->multi_line_start_pattern;
+    if (is_agent_log(f->file_path, agent_log)) {
+        sc.timestamp_format = NULL;
+        if (f->multiline_uses_timestamp)
+            sc.multi_line_start_pattern = NULL;
+    }
     sc.filters = filters;
     sc.n_filters = nf;
     sc.source_ud = r;
@@ -741,7 +762,9 @@ struct logs_pipe *logs_pipe_new(const struct logs_pipe_options *o, char *err, si
     snprintf(dir, sizeof dir, "%s/logs", o->state_dir);
     struct lt_options lo = {0};
     lo.state_dir = dir;
-    lo.max_uncommitted = o->max_uncommitted;
+    lo.max_uncommitted =
+        o->max_uncommitted ? o->max_uncommitted : (size_t)o->cfg->agent.log_read_ahead_kb * 1024;
+    lo.rotate_quiet_ms = o->cfg->agent.rotated_file_quiet_seconds * 1000;
     lo.max_open_files = open_file_cap();
     lo.clock = o->wall_ms;
     lo.clock_ud = o->wall_ud;
@@ -753,7 +776,8 @@ struct logs_pipe *logs_pipe_new(const struct logs_pipe_options *o, char *err, si
         return NULL;
     }
     for (size_t i = 0; i < lc->n_files; i++) {
-        if (add_route(lp, &lc->files[i], lc->log_stream_name, err, errlen) != 0) {
+        if (add_route(lp, &lc->files[i], lc->log_stream_name, o->cfg->agent.logfile, err, errlen) !=
+            0) {
             logs_pipe_free(lp);
             return NULL;
         }
@@ -803,6 +827,9 @@ int logs_pipe_busy(const struct logs_pipe *lp)
 void logs_pipe_stats(const struct logs_pipe *lp, struct logs_pipe_stats *out)
 {
     *out = lp->st;
+    struct lt_stats ls;
+    logtail_stats(lp->lt, &ls);
+    out->truncated_unread_bytes = ls.truncated_unread_bytes;
 }
 
 void logs_pipe_sources_status(const struct logs_pipe *lp, json_t *obj)
@@ -814,6 +841,11 @@ void logs_pipe_files(const struct logs_pipe *lp,
                      void (*fn)(void *ud, const struct lt_file_status *f), void *ud)
 {
     logtail_files(lp->lt, fn, ud);
+}
+
+void logs_pipe_tail_stats(const struct logs_pipe *lp, struct lt_stats *out)
+{
+    logtail_stats(lp->lt, out);
 }
 
 void logs_pipe_free(struct logs_pipe *lp)

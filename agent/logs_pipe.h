@@ -41,10 +41,11 @@ struct logs_pipe_stats {
     uint64_t events_sent; /* accepted by CloudWatch */
     uint64_t bytes_sent;  /* message bytes accepted */
     uint64_t calls_ok;
-    uint64_t rejected_too_old;    /* not sent: older than 14 days */
-    uint64_t rejected_too_new;    /* not sent: more than 2 hours ahead */
-    uint64_t rejected_by_service; /* reported in rejectedLogEventsInfo */
-    uint64_t dropped_invalid;     /* refused for good (InvalidParameterException...), logged */
+    uint64_t rejected_too_old;       /* not sent: older than 14 days */
+    uint64_t rejected_too_new;       /* not sent: more than 2 hours ahead */
+    uint64_t rejected_by_service;    /* reported in rejectedLogEventsInfo */
+    uint64_t dropped_invalid;        /* refused for good (InvalidParameterException...), logged */
+    uint64_t truncated_unread_bytes; /* seen in a log file, gone before read (copytruncate) */
     uint64_t groups_created, streams_created;
     unsigned destinations;
 };
@@ -61,6 +62,9 @@ void logs_pipe_files(const struct logs_pipe *lp,
                      void (*fn)(void *ud, const struct lt_file_status *f), void *ud);
 /* Sets the "journald" and "emf" members of a status object (see logs_sources.h). */
 void logs_pipe_sources_status(const struct logs_pipe *lp, json_t *obj);
+/* The tailer's counters (filtered lines, refused symlinks, regex limits, checkpoint failures). */
+struct lt_stats;
+void logs_pipe_tail_stats(const struct logs_pipe *lp, struct lt_stats *out);
 void logs_pipe_free(struct logs_pipe *lp);
 
 #endif

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "agent/listeners.h"
+#include "agent/memq.h"
 #include "agent/mshape.h"
 #include "agent/pmd.h"
 #include "agent/rollup.h"
@@ -16,6 +17,9 @@
 #define PENDING_MAX_DATUMS 200000      /* per flush; a full list flushes early */
 #define PENDING_MAX_BYTES  (32u << 20) /* arena cap for one flush's datums */
 #define REPLAY_PAUSE_MS    5000        /* after a failed replay attempt gave up */
+/* Batches the spool could not take (full disk) wait in memory, up to this many bytes: about
+ * eight full PutMetricData bodies (API: 1 MB each), a few minutes of a busy host. */
+#define MEMQ_MAX_BYTES (8u << 20)
 
 struct plugin_inst {
     struct metrics_pipe *mp;
@@ -44,6 +48,10 @@ struct metrics_pipe {
     int hold; /* metrics_pipe_hold: no new call */
     uint64_t in_flight_seq;
     uint32_t in_flight_datums;
+    int in_flight_mem; /* the batch in flight is memq's head, not the spool's */
+    struct memq memq;  /* batches the spool could not take */
+    uint64_t lost;     /* datums lost outside the encoder and the queues */
+    int memq_warned;
     struct metrics_pipe_stats st;
 };
 
@@ -59,12 +67,27 @@ static void on_replay_timer(struct cw_loop *loop, void *ud)
     send_next(mp);
 }
 
-/* Removes the entry that was in flight, unless the spool already dropped it (full). */
+/* Removes the entry that was in flight, unless its queue already dropped it (full). */
 static void pop_sent(struct metrics_pipe *mp)
 {
     uint64_t seq;
+    if (mp->in_flight_mem) {
+        const struct memq_item *h = memq_head(&mp->memq);
+        if (h && h->seq == mp->in_flight_seq)
+            memq_pop(&mp->memq);
+        return;
+    }
     if (spool_oldest_seq(mp->spool, &seq) == 0 && seq == mp->in_flight_seq)
         spool_pop(mp->spool);
+}
+
+/* Sums every datum lost after encoding: memory queue, spool drops, and the pipe's own. */
+static void update_dropped(struct metrics_pipe *mp, const struct pmd_stats *ps)
+{
+    struct spool_stats ss;
+    spool_get_stats(mp->spool, &ss);
+    mp->st.datums_dropped = ps->dropped_bad_value + ps->dropped_invalid + mp->memq.dropped_datums +
+                            ss.dropped_datums + mp->lost;
 }
 
 static void on_sent(void *ud, const struct aws_result *r)
@@ -95,15 +118,25 @@ static void send_next(struct metrics_pipe *mp)
 {
     if (mp->in_flight || mp->replay_timer || mp->hold)
         return;
-    struct spool_entry e;
-    if (spool_peek_oldest(mp->spool, &e) != 0)
-        return;
+    struct spool_entry e = {0};
     struct aws_call call = {0};
-    call.body = e.body;
-    call.body_len = e.len;
-    call.gzip = (e.flags & SPOOL_F_GZIP) != 0;
-    mp->in_flight_seq = e.seq;
-    mp->in_flight_datums = e.ndatums;
+    const struct memq_item *m = NULL;
+    if (spool_peek_oldest(mp->spool, &e) == 0) {
+        call.body = e.body;
+        call.body_len = e.len;
+        call.gzip = (e.flags & SPOOL_F_GZIP) != 0;
+        mp->in_flight_seq = e.seq;
+        mp->in_flight_datums = e.ndatums;
+    } else if ((m = memq_head(&mp->memq)) != NULL) {
+        call.body = m->body;
+        call.body_len = m->len;
+        call.gzip = (m->flags & SPOOL_F_GZIP) != 0;
+        mp->in_flight_seq = m->seq;
+        mp->in_flight_datums = m->ndatums;
+    } else {
+        return;
+    }
+    mp->in_flight_mem = m != NULL;
     if (aws_client_call(mp->client, &call, on_sent, mp) == 0)
         mp->in_flight = 1;
     else
@@ -123,11 +156,27 @@ static int spool_batch(void *ud, const struct pmd_batch *b)
         len = mp->gz.len;
         meta.flags = SPOOL_F_GZIP;
     }
-    if (spool_push(mp->spool, body, len, &meta) != 0) {
-        cw_error("metrics", "could not spool a batch of %zu datums; they are lost", b->ndatums);
-        return -1;
+    if (spool_push(mp->spool, body, len, &meta) == 0) {
+        mp->memq_warned = 0;
+        mp->st.datums_queued += b->ndatums;
+        return 0;
     }
-    mp->st.datums_queued += b->ndatums;
+    /* the spool is for durability, not a gate: keep the batch for the network in memory */
+    if (!mp->memq_warned)
+        cw_warn("metrics",
+                "could not spool a batch of %zu datums; keeping it (and the next ones) in memory "
+                "until sent (at most %u MiB; a restart loses them)",
+                b->ndatums, MEMQ_MAX_BYTES >> 20);
+    mp->memq_warned = 1;
+    uint64_t before = mp->memq.dropped_datums;
+    if (memq_push(&mp->memq, body, len, &meta) != 0)
+        cw_error("metrics", "a batch of %zu datums fits neither the spool nor memory; lost",
+                 b->ndatums);
+    else
+        mp->st.datums_queued += b->ndatums;
+    if (mp->memq.dropped_datums > before)
+        cw_warn("metrics", "memory queue full: dropped %llu older datums",
+                (unsigned long long)(mp->memq.dropped_datums - before));
     return 0;
 }
 
@@ -147,7 +196,7 @@ void metrics_pipe_flush(struct metrics_pipe *mp)
     pmd_encoder_flush(mp->enc);
     struct pmd_stats ps;
     pmd_encoder_stats(mp->enc, &ps);
-    mp->st.datums_dropped = ps.dropped_bad_value + ps.dropped_invalid;
+    update_dropped(mp, &ps);
     datum_list_clear(mp->pending);
     mp->st.flushes++;
     struct spool_stats ss;
@@ -178,6 +227,7 @@ static int listener_put(void *ud, const struct rollup *r, const struct rollup_sa
     metrics_pipe_flush(mp); /* the pending list is full: spool it and start again */
     if (rollup_apply_values(r, s, v, mp->pending) == 0)
         return 0;
+    mp->lost++;
     cw_error("metrics", "datum %s does not fit an empty batch; dropped", s->name);
     return -1;
 }
@@ -208,7 +258,10 @@ static void on_collect(struct cw_loop *loop, void *ud)
     (void)loop;
     struct plugin_inst *pi = ud;
     struct metrics_pipe *mp = pi->mp;
-    mp->st.samples += mshape_gather(pi->shape, mp->wall_ms(mp->wall_ud), mp->pending, on_full, mp);
+    uint64_t dropped = 0;
+    mp->st.samples +=
+        mshape_gather(pi->shape, mp->wall_ms(mp->wall_ud), mp->pending, on_full, mp, &dropped);
+    mp->lost += dropped; /* datums too big for an empty batch (logged by mshape) */
 }
 
 static void on_flush(struct cw_loop *loop, void *ud)
@@ -282,6 +335,7 @@ struct metrics_pipe *metrics_pipe_new(const struct metrics_pipe_options *o, char
     mp->loop = o->loop;
     mp->client = o->client;
     mp->spool = o->spool;
+    memq_init(&mp->memq, MEMQ_MAX_BYTES);
     mp->pack = o->pack_values;
     mp->wall_ms = o->wall_ms ? o->wall_ms : cw_wall_ms;
     mp->wall_ud = o->wall_ud;
@@ -326,7 +380,7 @@ int metrics_pipe_busy(const struct metrics_pipe *mp)
 {
     struct spool_stats ss;
     spool_get_stats(mp->spool, &ss);
-    return mp->in_flight || ss.entries > 0;
+    return mp->in_flight || ss.entries > 0 || memq_head(&mp->memq) != NULL;
 }
 
 void metrics_pipe_hold(struct metrics_pipe *mp, int hold)
@@ -344,6 +398,31 @@ int metrics_pipe_on_wire(const struct metrics_pipe *mp)
 void metrics_pipe_stats(const struct metrics_pipe *mp, struct metrics_pipe_stats *out)
 {
     *out = mp->st;
+    struct pmd_stats ps = {0};
+    if (mp->enc)
+        pmd_encoder_stats(mp->enc, &ps);
+    update_dropped((struct metrics_pipe *)mp, &ps);
+    out->datums_dropped = mp->st.datums_dropped;
+    out->datums_in_memory = 0;
+    for (const struct memq_item *m = memq_head(&mp->memq); m; m = m->next)
+        out->datums_in_memory += m->ndatums;
+}
+
+/* Batches still in memory at the end: into the spool if the disk took them back, else lost. */
+static void save_memq(struct metrics_pipe *mp)
+{
+    uint64_t lost = 0;
+    for (const struct memq_item *m = memq_head(&mp->memq); m; m = memq_head(&mp->memq)) {
+        struct spool_meta meta = {mp->ns, m->oldest_ms, m->newest_ms, m->ndatums, m->flags};
+        if (!mp->ns || spool_push(mp->spool, m->body, m->len, &meta) != 0)
+            lost += m->ndatums;
+        memq_pop(&mp->memq);
+    }
+    if (lost)
+        cw_error("metrics",
+                 "stopping with %llu unsent datums in memory (the spool could not "
+                 "take them); they are lost",
+                 (unsigned long long)lost);
 }
 
 void metrics_pipe_free(struct metrics_pipe *mp)
@@ -353,6 +432,8 @@ void metrics_pipe_free(struct metrics_pipe *mp)
     cw_loop_timer_cancel(mp->loop, mp->flush_timer);
     cw_loop_timer_cancel(mp->loop, mp->start_timer);
     cw_loop_timer_cancel(mp->loop, mp->replay_timer);
+    save_memq(mp);
+    memq_free(&mp->memq);
     for (size_t i = 0; i < mp->nplugins; i++)
         free_plugin(mp, &mp->plugins[i]);
     free(mp->plugins);

@@ -44,8 +44,10 @@ struct metrics_pipe_stats {
     uint64_t datums_queued; /* datums encoded into the spool */
     uint64_t datums_sent;   /* datums CloudWatch accepted */
     uint64_t calls_ok;
-    uint64_t datums_rejected; /* refused by CloudWatch (validation), logged */
-    uint64_t datums_dropped;  /* bad values or over the API limits, never sent */
+    uint64_t datums_rejected;  /* refused by CloudWatch (validation), logged */
+    uint64_t datums_dropped;   /* never sent: bad values, over the API limits, or dropped from a
+                                  full spool or memory queue */
+    uint64_t datums_in_memory; /* waiting in memory because the spool could not take them */
     uint64_t flushes;
 };
 

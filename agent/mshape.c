@@ -32,6 +32,7 @@ struct gather_ctx {
     mshape_full_fn full;
     void *ud;
     size_t shaped;
+    uint64_t dropped;
 };
 
 /* The collector's name for a configured field ("cpu" + "usage_idle" -> "cpu_usage_idle"). */
@@ -178,15 +179,19 @@ static void on_sample(void *ud, const struct collectors_sample *cs)
         return;
     if (g->full)
         g->full(g->ud); /* the list is full: the owner empties it */
-    if (rollup_apply(g->s->rollup, &rs, g->out) != 0)
+    if (rollup_apply(g->s->rollup, &rs, g->out) != 0) {
+        g->dropped++;
         cw_error("metrics", "datum %s does not fit an empty batch; dropped", rs.name);
+    }
 }
 
 size_t mshape_gather(struct mshape *s, int64_t now_ms, struct datum_list *out, mshape_full_fn full,
-                     void *ud)
+                     void *ud, uint64_t *dropped)
 {
-    struct gather_ctx g = {s, out, full, ud, 0};
+    struct gather_ctx g = {s, out, full, ud, 0, 0};
     collectors_gather(s->set, now_ms, on_sample, &g);
+    if (dropped)
+        *dropped += g.dropped;
     return g.shaped;
 }
 

@@ -44,10 +44,11 @@ int mshape_interval(const struct mshape *s);
 typedef void (*mshape_full_fn)(void *ud);
 
 /* Collects one round and appends every datum the configuration asks for to `out`, stamped
- * now_ms. When `out` is full, full(ud) runs and the sample is retried once; a datum that does
- * not fit an empty list is dropped and logged. Returns the number of samples shaped. */
+ * now_ms. When `out` is full, full(ud) runs and the sample is retried once; a sample that does
+ * not fit an empty list is dropped, logged and counted in *dropped (when not NULL). Returns the
+ * number of samples shaped. */
 size_t mshape_gather(struct mshape *s, int64_t now_ms, struct datum_list *out, mshape_full_fn full,
-                     void *ud);
+                     void *ud, uint64_t *dropped);
 
 /* Every instance the configuration enables, in the order the agent runs them (the plugins in
  * cw_plugin_id order, then each procstat entry). *out is an array of *n instances; free with

@@ -144,6 +144,11 @@ static enum cw_retry_class classify_status(long status, int has_code)
 
 enum cw_retry_class cw_retry_classify(const struct cw_retry_input *in)
 {
+    /* A body over the cap after a status line: the status still says what happened (a proxy's
+     * huge 502 page is as transient as a small one); the cap itself stays. */
+    if (in->error == CW_HTTP_ETOOBIG &&
+        (in->status >= 500 || in->status == 429 || in->status == 408))
+        return classify_status(in->status, 0);
     if (in->error != CW_HTTP_OK)
         return classify_transport(in->error);
     if (in->status >= 200 && in->status < 300)
@@ -454,6 +459,8 @@ int cw_clock_skew_update(struct cw_clock_skew *s, const char *date_header, int64
         return -1;
     /* The Date was taken somewhere in [server, server + 1 s): use the middle. */
     int64_t off = server * 1000 + 500 - local_ms;
+    if (off > CW_CLOCK_SKEW_MAX_MS || off < -CW_CLOCK_SKEW_MAX_MS)
+        return -2; /* a hostile or broken endpoint, not a drifting clock */
     s->offset_ms = off > -1000 && off < 1000 ? 0 : off;
     return 0;
 }

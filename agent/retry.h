@@ -43,7 +43,7 @@ enum cw_retry_class {
 
 struct cw_retry_input {
     enum cw_http_error error; /* transport outcome */
-    long status;              /* HTTP status when error == CW_HTTP_OK */
+    long status;              /* HTTP status when error is CW_HTTP_OK or CW_HTTP_ETOOBIG */
     const char *code;         /* AWS error code or JSON __type; NULL or "" when none */
     const char *message;      /* AWS error message; may be NULL */
 };
@@ -129,9 +129,12 @@ struct cw_clock_skew {
     int64_t offset_ms; /* server - local */
 };
 void cw_clock_skew_init(struct cw_clock_skew *s);
+/* Corrections larger than this are refused: real clocks drift by seconds or minutes, and an
+ * endpoint that claims the year 9999 must not move the signing clock. */
+#define CW_CLOCK_SKEW_MAX_MS (24LL * 3600 * 1000)
 /* Sets the offset from a response's Date header received at local wall time `local_ms`.
- * Offsets within the header's 1-second resolution count as none. 0, or -1 for a bad date (the
- * offset is then unchanged). */
+ * Offsets within the header's 1-second resolution count as none. 0, -1 for a bad date, -2 for
+ * an offset beyond CW_CLOCK_SKEW_MAX_MS (the offset is then unchanged). */
 int cw_clock_skew_update(struct cw_clock_skew *s, const char *date_header, int64_t local_ms);
 int64_t cw_clock_skew_now_ms(const struct cw_clock_skew *s, int64_t local_ms);
 

@@ -175,7 +175,7 @@ static int gather_rounds(struct mshape **shapes, size_t nshapes, int wait_ms, st
             pause_ms(wait_ms);
         for (size_t i = 0; i < nshapes; i++) {
             datum_list_clear(l);
-            mshape_gather(shapes[i], cw_wall_ms(NULL), l, NULL, NULL);
+            mshape_gather(shapes[i], cw_wall_ms(NULL), l, NULL, NULL, NULL);
             if (round == 1 &&
                 add_round(c, l, mshape_plugin(shapes[i]), i, mshape_interval(shapes[i])) != 0)
                 goto out;

@@ -25,6 +25,7 @@ struct idx {
     uint64_t seq;
     uint64_t size;
     int64_t newest_ms;
+    uint32_t ndatums;
 };
 
 struct spool {
@@ -36,6 +37,7 @@ struct spool {
     struct idx *ix; /* sorted by seq, oldest first */
     size_t n, cap;
     uint64_t next_seq;
+    uint64_t failing; /* consecutive failed writes */
     struct spool_stats st;
 };
 
@@ -164,7 +166,8 @@ static void drop_at(struct spool *sp, size_t i)
     sp->st.entries = sp->n;
 }
 
-static int index_add(struct spool *sp, uint64_t seq, uint64_t size, int64_t newest)
+static int index_add(struct spool *sp, uint64_t seq, uint64_t size, int64_t newest,
+                     uint32_t ndatums)
 {
     if (sp->n == sp->cap) {
         size_t ncap = sp->cap ? sp->cap * 2 : 64;
@@ -174,7 +177,7 @@ static int index_add(struct spool *sp, uint64_t seq, uint64_t size, int64_t newe
         sp->ix = p;
         sp->cap = ncap;
     }
-    sp->ix[sp->n++] = (struct idx){seq, size, newest};
+    sp->ix[sp->n++] = (struct idx){seq, size, newest, ndatums};
     sp->st.bytes += size;
     sp->st.entries = sp->n;
     return 0;
@@ -193,6 +196,7 @@ static void sweep_expired(struct spool *sp)
                 "dropping spooled metrics older than CloudWatch's 14-day window "
                 "(entry %016llx)",
                 (unsigned long long)sp->ix[i].seq);
+        sp->st.dropped_datums += sp->ix[i].ndatums;
         drop_at(sp, i);
         sp->st.dropped_expired++;
     }
@@ -203,6 +207,7 @@ static void make_room(struct spool *sp, uint64_t need)
 {
     uint64_t dropped = 0;
     while (sp->n > 0 && sp->st.bytes + need > sp->max_bytes) {
+        sp->st.dropped_datums += sp->ix[0].ndatums;
         drop_at(sp, 0);
         sp->st.dropped_full++;
         dropped++;
@@ -240,7 +245,8 @@ static int has_suffix(const char *name, const char *suffix)
 }
 
 /* Reads and checks the header of one entry file; returns 0 and fills size/newest. */
-static int scan_entry(struct spool *sp, const char *name, uint64_t *size, int64_t *newest)
+static int scan_entry(struct spool *sp, const char *name, uint64_t *size, int64_t *newest,
+                      uint32_t *ndatums)
 {
     int fd = openat(sp->dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0)
@@ -254,6 +260,7 @@ static int scan_entry(struct spool *sp, const char *name, uint64_t *size, int64_
         (uint64_t)st.st_size == (uint64_t)SPOOL_HDR + x.ns_len + x.body_len) {
         *size = (uint64_t)st.st_size;
         *newest = x.newest_ms;
+        *ndatums = x.ndatums;
         rc = 0;
     }
     close(fd);
@@ -270,6 +277,7 @@ static void scan_one(struct spool *sp, const char *name)
 {
     uint64_t seq, size;
     int64_t newest;
+    uint32_t ndatums;
     if (has_suffix(name, ".spl.tmp")) {
         unlinkat(sp->dirfd, name, 0); /* half-written before a crash */
         return;
@@ -278,13 +286,14 @@ static void scan_one(struct spool *sp, const char *name)
         return;
     if (seq >= sp->next_seq) /* past every name seen, even a corrupt one */
         sp->next_seq = seq + 1;
-    if (scan_entry(sp, name, &size, &newest) != 0) {
+    if (scan_entry(sp, name, &size, &newest, &ndatums) != 0) {
         cw_warn("spool", "removing corrupt spool file %s/%s", sp->dir, name);
         unlinkat(sp->dirfd, name, 0);
         sp->st.corrupt++;
         return;
     }
-    (void)index_add(sp, seq, size, newest); /* out of memory: the file stays for next time */
+    (void)index_add(sp, seq, size, newest,
+                    ndatums); /* out of memory: the file stays for next time */
 }
 
 static int scan_dir(struct spool *sp)
@@ -375,11 +384,21 @@ static int write_entry(struct spool *sp, uint64_t seq, const unsigned char *h, c
         goto fail_unlink;
     if (fsync(sp->dirfd) != 0)
         cw_warn("spool", "fsync of %s failed: %s", sp->dir, strerror(errno));
+    if (sp->failing)
+        cw_info("spool", "writing to %s works again (%llu writes had failed)", sp->dir,
+                (unsigned long long)sp->st.write_failures);
+    sp->failing = 0;
     return 0;
-fail_unlink:
+fail_unlink:;
+    int e = errno;
     unlinkat(sp->dirfd, tmp, 0);
+    errno = e;
 fail:
-    cw_error("spool", "cannot write %s/%s: %s", sp->dir, fin, strerror(errno));
+    sp->st.write_failures++;
+    /* a full disk fails every flush: the first failure of a streak and every 100th */
+    if (sp->failing++ % 100 == 0)
+        cw_error("spool", "cannot write %s/%s: %s (%llu failed writes so far)", sp->dir, fin,
+                 strerror(errno), (unsigned long long)sp->st.write_failures);
     return -1;
 }
 
@@ -410,7 +429,7 @@ int spool_push(struct spool *sp, const void *body, size_t len, const struct spoo
     uint64_t seq = sp->next_seq++;
     if (write_entry(sp, seq, h, meta->ns, ns_len, body, len) != 0)
         return -1;
-    if (index_add(sp, seq, size, meta->newest_ms) != 0) {
+    if (index_add(sp, seq, size, meta->newest_ms, meta->ndatums) != 0) {
         char fin[32];
         entry_name(fin, sizeof fin, seq, 0);
         unlinkat(sp->dirfd, fin, 0);

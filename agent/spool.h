@@ -52,6 +52,8 @@ struct spool_stats {
     uint64_t dropped_full;    /* entries dropped (oldest first) to make room, or too big */
     uint64_t dropped_expired; /* entries past the 14-day window */
     uint64_t corrupt;         /* files with a bad header or CRC, removed */
+    uint64_t dropped_datums;  /* datums in entries dropped_full or dropped_expired */
+    uint64_t write_failures;  /* entries that could not be written (e.g. disk full) */
 };
 
 struct spool;

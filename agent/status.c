@@ -14,6 +14,19 @@
 #include "common/buf.h"
 #include "common/log.h"
 
+/* Clients served at once; further connections wait in the listen backlog. */
+#define STATUS_MAX_CLIENTS 2
+/* A client that does not read its document within this time is dropped. */
+#define STATUS_CLIENT_DEADLINE_MS 2000
+
+struct client {
+    struct status_server *s;
+    int fd;
+    uint64_t watch, timer;
+    char *doc;
+    size_t len, off;
+};
+
 struct status_server {
     struct cw_loop *loop;
     int fd;
@@ -21,6 +34,8 @@ struct status_server {
     char *path;
     status_render_fn render;
     void *ud;
+    struct client *clients[STATUS_MAX_CLIENTS];
+    size_t nclients;
 };
 
 static int make_addr(const char *path, struct sockaddr_un *sa)
@@ -33,18 +48,84 @@ static int make_addr(const char *path, struct sockaddr_un *sa)
     return 0;
 }
 
-/* Sends the whole document, giving a slow reader at most one second. */
-static void send_all(int fd, const char *p, size_t n)
+/* The server never blocks the loop: each client's socket is non-blocking, written when it is
+ * writable, and dropped at its deadline; at most STATUS_MAX_CLIENTS are served at once (the
+ * listening socket is not watched while they are). */
+static void on_accept(struct cw_loop *loop, int fd, unsigned events, void *ud);
+
+static void client_close(struct client *c)
 {
-    struct timeval tv = {1, 0};
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    while (n > 0) {
-        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+    struct status_server *s = c->s;
+    cw_loop_watch_remove(s->loop, c->watch);
+    cw_loop_timer_cancel(s->loop, c->timer);
+    close(c->fd);
+    free(c->doc);
+    for (size_t i = 0; i < s->nclients; i++)
+        if (s->clients[i] == c) {
+            s->clients[i] = s->clients[--s->nclients];
+            break;
+        }
+    free(c);
+    if (s->nclients == STATUS_MAX_CLIENTS - 1)
+        cw_loop_watch_modify(s->loop, s->watch, CW_LOOP_READ);
+}
+
+/* Writes what the socket takes now. 1 when done (or failed), 0 when it must wait. */
+static int client_write(struct client *c)
+{
+    while (c->off < c->len) {
+        ssize_t w = send(c->fd, c->doc + c->off, c->len - c->off, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return 0;
         if (w <= 0)
-            return;
-        p += w;
-        n -= (size_t)w;
+            return 1;
+        c->off += (size_t)w;
     }
+    return 1;
+}
+
+static void on_client_writable(struct cw_loop *loop, int fd, unsigned events, void *ud)
+{
+    (void)loop;
+    (void)fd;
+    (void)events;
+    struct client *c = ud;
+    if (client_write(c))
+        client_close(c);
+}
+
+static void on_client_deadline(struct cw_loop *loop, void *ud)
+{
+    (void)loop;
+    struct client *c = ud;
+    c->timer = 0;
+    client_close(c);
+}
+
+static void serve(struct status_server *s, int fd)
+{
+    struct client *c = calloc(1, sizeof *c);
+    if (!c) {
+        close(fd);
+        return;
+    }
+    c->s = s;
+    c->fd = fd;
+    c->doc = s->render(s->ud);
+    c->len = c->doc ? strlen(c->doc) : 0;
+    s->clients[s->nclients++] = c;
+    if (s->nclients == STATUS_MAX_CLIENTS)
+        cw_loop_watch_modify(s->loop, s->watch, 0);
+    if (client_write(c)) {
+        client_close(c);
+        return;
+    }
+    c->watch = cw_loop_watch_fd(s->loop, fd, CW_LOOP_WRITE, on_client_writable, c);
+    c->timer = cw_loop_timer_add(s->loop, STATUS_CLIENT_DEADLINE_MS, on_client_deadline, c);
+    if (!c->watch || !c->timer)
+        client_close(c);
 }
 
 static void on_accept(struct cw_loop *loop, int fd, unsigned events, void *ud)
@@ -52,16 +133,11 @@ static void on_accept(struct cw_loop *loop, int fd, unsigned events, void *ud)
     (void)loop;
     (void)events;
     struct status_server *s = ud;
-    for (;;) {
-        int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+    while (s->nclients < STATUS_MAX_CLIENTS) {
+        int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
         if (c < 0)
             return;
-        char *doc = s->render(s->ud);
-        if (doc) {
-            send_all(c, doc, strlen(doc));
-            free(doc);
-        }
-        close(c);
+        serve(s, c);
     }
 }
 
@@ -101,6 +177,8 @@ void status_server_free(struct status_server *s)
 {
     if (!s)
         return;
+    while (s->nclients > 0)
+        client_close(s->clients[0]);
     cw_loop_watch_remove(s->loop, s->watch);
     close(s->fd);
     unlink(s->path);

@@ -190,6 +190,9 @@ static void logs(FILE *f, const json_t *l, double now)
             COL, "", jint(l, "events_sent"), bytes(jint(l, "bytes_sent"), b, sizeof b),
             jint(l, "destinations"), jint(l, "rejected_by_service"),
             jint(l, "rejected_too_old") + jint(l, "rejected_too_new"), jint(l, "dropped_invalid"));
+    if (jint(l, "truncated_unread_bytes") > 0)
+        fprintf(f, "%-*s%s lost: truncated before read (copytruncate window, docs/rotation.md)\n",
+                COL, "", bytes(jint(l, "truncated_unread_bytes"), b, sizeof b));
     api_line(f, api);
     size_t i;
     const json_t *fl;

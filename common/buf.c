@@ -11,12 +11,23 @@ void cw_buf_init(struct cw_buf *b, size_t max)
     b->len = 0;
     b->cap = 0;
     b->max = max;
+    b->secret = false;
+}
+
+void cw_buf_init_secret(struct cw_buf *b, size_t max)
+{
+    cw_buf_init(b, max);
+    b->secret = true;
 }
 
 void cw_buf_free(struct cw_buf *b)
 {
+    bool secret = b->secret;
+    if (secret && b->data)
+        explicit_bzero(b->data, b->cap);
     free(b->data);
     cw_buf_init(b, b->max);
+    b->secret = secret;
 }
 
 void cw_buf_free_secret(struct cw_buf *b)
@@ -46,9 +57,21 @@ static int reserve(struct cw_buf *b, size_t extra)
         ncap = ncap > SIZE_MAX / 2 ? need : ncap * 2;
     if (ncap > b->max + 1)
         ncap = b->max + 1;
-    char *p = realloc(b->data, ncap);
-    if (!p)
-        return -1;
+    char *p;
+    if (b->secret) { /* realloc could leave the old bytes behind unwiped */
+        p = malloc(ncap);
+        if (!p)
+            return -1;
+        if (b->data) {
+            memcpy(p, b->data, b->len + 1);
+            explicit_bzero(b->data, b->cap);
+            free(b->data);
+        }
+    } else {
+        p = realloc(b->data, ncap);
+        if (!p)
+            return -1;
+    }
     b->data = p;
     b->cap = ncap;
     return 0;

@@ -11,6 +11,7 @@
 #define CW_BUF_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #define CW_WARN_UNUSED __attribute__((warn_unused_result))
@@ -19,11 +20,15 @@ struct cw_buf {
     char *data;
     size_t len;
     size_t cap;
-    size_t max; /* hard cap on len */
+    size_t max;  /* hard cap on len */
+    bool secret; /* wipe every copy: on growth and on free (cw_buf_init_secret) */
 };
 
 /* Initialises an empty buffer that may grow to at most `max` bytes. Allocates nothing. */
 void cw_buf_init(struct cw_buf *b, size_t max);
+/* The same for a buffer that will hold a secret: storage left behind by growth and the final
+ * storage are wiped before they are freed. */
+void cw_buf_init_secret(struct cw_buf *b, size_t max);
 /* Frees the storage; if `secret` is non-zero the bytes are wiped first. */
 void cw_buf_free(struct cw_buf *b);
 void cw_buf_free_secret(struct cw_buf *b);

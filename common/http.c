@@ -1,5 +1,6 @@
 #include "common/http.h"
 
+#include <arpa/inet.h>
 #include <string.h>
 #include <strings.h>
 
@@ -27,4 +28,34 @@ const char *cw_http_response_header(const struct cw_http_response *resp, const c
         return out;
     }
     return NULL;
+}
+
+int cw_http_url_cleartext_remote(const char *url)
+{
+    if (!url || strncasecmp(url, "http://", 7) != 0)
+        return 0;
+    const char *h = url + 7;
+    size_t n = strcspn(h, "/?#");
+    const char *at = memchr(h, '@', n); /* userinfo */
+    if (at) {
+        n -= (size_t)(at + 1 - h);
+        h = at + 1;
+    }
+    char host[256];
+    if (h[0] == '[') {
+        const char *end = memchr(h, ']', n);
+        n = end ? (size_t)(end - h) + 1 : n;
+    } else {
+        const char *colon = memchr(h, ':', n);
+        n = colon ? (size_t)(colon - h) : n;
+    }
+    if (n == 0 || n >= sizeof host)
+        return 1;
+    memcpy(host, h, n);
+    host[n] = '\0';
+    struct in_addr a4;
+    if (strcasecmp(host, "localhost") == 0 || strcmp(host, "[::1]") == 0 ||
+        (inet_pton(AF_INET, host, &a4) == 1 && (ntohl(a4.s_addr) >> 24) == 127))
+        return 0;
+    return 1;
 }

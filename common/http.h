@@ -33,10 +33,11 @@ struct cw_http_request {
     long timeout_ms;         /* whole exchange; 0 means 30000 */
     long connect_timeout_ms; /* 0 means 5000 */
     size_t max_response;     /* cap on the response body; 0 means 1 MiB */
+    int secret;              /* the exchange carries credentials: the transport wipes its copies */
 };
 
 struct cw_http_response {
-    long status; /* HTTP status; 0 when error != CW_HTTP_OK */
+    long status; /* HTTP status; 0 when error != CW_HTTP_OK (CW_HTTP_ETOOBIG: the status line's) */
     enum cw_http_error error;
     const char *error_msg; /* human-readable cause when error != CW_HTTP_OK */
     const char *body;      /* NUL-terminated (not counted in body_len) */
@@ -56,5 +57,9 @@ struct cw_http_transport {
  * copied into out, or NULL when absent. */
 const char *cw_http_response_header(const struct cw_http_response *resp, const char *name,
                                     char *out, size_t outlen);
+
+/* 1 when url is plain http:// to a host that is not loopback (127.0.0.0/8, [::1], localhost):
+ * signed requests and session tokens would cross the network in clear text. Else 0. */
+int cw_http_url_cleartext_remote(const char *url);
 
 #endif

@@ -40,6 +40,34 @@ int cw_log_parse_level(const char *s, enum cw_log_level *out)
     return -1;
 }
 
+/* Appends s to line[n..cap) with control bytes escaped, so that text from the network or a
+ * file name cannot forge a log line or move the terminal: "\n", "\r", "\t", "\x1b"...
+ * Returns the new length. */
+static size_t escape_into(char *line, size_t n, size_t cap, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    for (; *s && n < cap; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c >= 0x20 && c != 0x7f) {
+            line[n++] = (char)c;
+            continue;
+        }
+        char e = c == '\n' ? 'n' : c == '\r' ? 'r' : c == '\t' ? 't' : 0;
+        size_t need = e ? 2 : 4;
+        if (n + need > cap)
+            break;
+        line[n++] = '\\';
+        if (e) {
+            line[n++] = e;
+        } else {
+            line[n++] = 'x';
+            line[n++] = hex[c >> 4];
+            line[n++] = hex[c & 15];
+        }
+    }
+    return n;
+}
+
 void cw_log(enum cw_log_level level, const char *component, const char *fmt, ...)
 {
     static const char letters[] = "DIWE";
@@ -54,12 +82,13 @@ void cw_log(enum cw_log_level level, const char *component, const char *fmt, ...
     int k = snprintf(line + n, sizeof line - n, "%c! [%s] ", letters[level], component);
     if (k > 0)
         n += (size_t)k < sizeof line - n ? (size_t)k : sizeof line - n - 1;
+    char msg[sizeof line];
     va_list ap;
     va_start(ap, fmt);
-    k = vsnprintf(line + n, sizeof line - n, fmt, ap);
+    k = vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     if (k > 0)
-        n += (size_t)k < sizeof line - n ? (size_t)k : sizeof line - n - 1;
+        n = escape_into(line, n, sizeof line - 1, msg);
     if (n >= sizeof line - 1)
         n = sizeof line - 2;
     line[n++] = '\n';

@@ -54,6 +54,9 @@
 #define CW_DEFAULT_LOGFILE       "/opt/aws/amazon-cloudwatch-agent/logs/amazon-cloudwatch-agent.log"
 #define CW_DEFAULT_NVIDIA_SMI    "/usr/bin/nvidia-smi" /* nvidia_gpu.bin_path */
 #define CW_CONFIG_MAX_FILE_BYTES (16u << 20)           /* a bigger config file is refused */
+/* agent.cwagent bounds (cwagent-only settings, docs/rotation.md) */
+#define CW_MAX_ROTATED_QUIET_S 86400   /* rotated_file_quiet_seconds: 1 s .. 1 day */
+#define CW_MAX_READ_AHEAD_KB   1048576 /* log_read_ahead_kb: 64 KiB .. 1 GiB */
 
 /* Diagnostics: complete lines, errors and warnings separately, in the order found. */
 struct cw_config_diag {
@@ -143,6 +146,9 @@ struct cw_procstat {
 #define CW_DIM_INSTANCE_ID   0x2u
 #define CW_DIM_INSTANCE_TYPE 0x4u
 #define CW_DIM_ASG_NAME      0x8u
+/* The key is present (even with no pair honoured): the reference's ec2tagger then removes the
+ * host dimension from every host metric (amazon-cloudwatch-agent.md, append_dimensions). */
+#define CW_DIM_PRESENT 0x10u
 
 /* metrics_collected.statsd (reference defaults in comments). */
 struct cw_statsd {
@@ -269,6 +275,9 @@ struct cw_agent_config {
     char *user_agent;
     int use_dualstack_endpoint; /* agent.use_dualstack_endpoint (agent/endpoint.h) */
     char *prom_listen;          /* agent.cwagent.prometheus.listen; NULL = no /metrics */
+    /* agent.cwagent (cwagent-only settings; 0 = the log tailer's default) */
+    int rotated_file_quiet_seconds; /* keep reading a rotated file until quiet this long */
+    int log_read_ahead_kb;          /* log bytes read but not yet accepted by CloudWatch */
 };
 
 struct cw_config {

@@ -1,6 +1,7 @@
 /* model — from the merged, schema-valid JSON tree to struct cw_config: defaults, ${ENV} and
  * placeholder resolution, cwagent's semantic checks, and one warning for every key cwagent
  * does not implement. Logs are built in model_logs.c. */
+#include "common/http.h"
 #include "config/catalog.h"
 #include "config/internal.h"
 #include "config/model.h"
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static const char *const plugin_names[CW_PLUGIN_COUNT] = {
     "cpu",     "disk",      "diskio", "mem",     "swap",      "net",
@@ -53,6 +55,43 @@ void mb_warn(struct mb *m, const char *path, const char *fmt, ...)
     if (n >= 0)
         cw_load_report(m->lc, 0, path, "%s", msg);
     free(msg);
+}
+
+/* An AWS region name as the SDKs accept it: lower-case letters, digits and dashes. Anything
+ * else would be pasted into an endpoint host name. */
+int mb_region_ok(const char *r)
+{
+    size_t n = r ? strlen(r) : 0;
+    if (n == 0 || n > 64)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!((r[i] >= 'a' && r[i] <= 'z') || (r[i] >= '0' && r[i] <= '9') || r[i] == '-'))
+            return 0;
+    return 1;
+}
+
+char *mb_endpoint(struct mb *m, char *url, const char *path)
+{
+    if (!url || !*url)
+        return url;
+    if (!strstr(url, "://")) { /* as the reference: a bare host name means https */
+        char *u = NULL;
+        if (asprintf(&u, "https://%s", url) < 0) {
+            mb_oom(m);
+            return url;
+        }
+        free(url);
+        url = u;
+    } else if (strncasecmp(url, "https://", 8) != 0 && strncasecmp(url, "http://", 7) != 0) {
+        mb_error(m, path, "found \"%.100s\", expected an https:// (or http://) URL", url);
+        return url;
+    }
+    if (cw_http_url_cleartext_remote(url))
+        mb_warn(m, path,
+                "\"%.100s\" is plain http:// to a host that is not loopback: signed requests "
+                "and session tokens would travel unencrypted; use https://",
+                url);
+    return url;
 }
 
 void mb_oom(struct mb *m)
@@ -265,6 +304,9 @@ static void build_agent(struct mb *m, const json_t *a, struct cw_agent_config *o
     if (!out->region || !*out->region) {
         free(out->region);
         out->region = mb_dup(m, m->meta->region);
+    } else if (!mb_region_ok(out->region)) {
+        mb_error(m, "agent.region", "found \"%.64s\", expected a region name such as us-east-1",
+                 out->region);
     }
     out->logfile = mb_str(m, a, "logfile", "agent"); /* absent: stderr (journald) */
     out->hostname = mb_str(m, a, "hostname", "agent");

@@ -27,6 +27,12 @@ void mb_error(struct mb *m, const char *path, const char *fmt, ...)
 void mb_warn(struct mb *m, const char *path, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void mb_oom(struct mb *m);
+/* 1 when r looks like an AWS region name ([a-z0-9-]+). */
+int mb_region_ok(const char *r);
+/* Checks an endpoint_override (takes and returns ownership of url): a bare host gets
+ * "https://" as the reference does, another scheme is an error, plain http:// to a host that is
+ * not loopback a warning. */
+char *mb_endpoint(struct mb *m, char *url, const char *path);
 /* obj[key] as a string with ${ENV} expanded (malloc'd), or NULL when absent / not a string.
  * `path` is obj's path (for the unset-variable warning). */
 char *mb_str(struct mb *m, const json_t *obj, const char *key, const char *path);

@@ -1,6 +1,9 @@
 /* model_cwagent — cwagent-only settings under agent.cwagent (the reference agent's schema lets
  * agentDefinition hold extra keys and the reference ignores them, so one file serves both).
- *   agent.cwagent.prometheus.listen  "HOST:PORT", "[V6]:PORT" or ":PORT": serve /metrics */
+ *   agent.cwagent.prometheus.listen  "HOST:PORT", "[V6]:PORT" or ":PORT": serve /metrics
+ *   agent.cwagent.rotated_file_quiet_seconds  1..86400: read a rotated log until quiet this long
+ *   agent.cwagent.log_read_ahead_kb  64..1048576: log bytes read but not yet accepted
+ *   (the last two: docs/rotation.md) */
 #include "config/model.h"
 
 #include <stdio.h>
@@ -9,6 +12,8 @@
 
 static const struct mb_keyspec cwagent_keys[] = {
     {"prometheus", MB_OK},
+    {"rotated_file_quiet_seconds", MB_OK},
+    {"log_read_ahead_kb", MB_OK},
     {NULL, MB_OK},
 };
 
@@ -62,6 +67,24 @@ static void build_prometheus(struct mb *m, const json_t *p, struct cw_agent_conf
     out->prom_listen = v;
 }
 
+/* An optional integer setting of agent.cwagent in [lo, hi]; 0 when absent. */
+static int cwagent_int(struct mb *m, const json_t *c, const char *key, int lo, int hi)
+{
+    const json_t *v = json_object_get(c, key);
+    if (!v)
+        return 0;
+    if (json_is_integer(v) && json_integer_value(v) >= lo && json_integer_value(v) <= hi)
+        return (int)json_integer_value(v);
+    char *p = cw_path_key("agent.cwagent", key);
+    if (!p) {
+        mb_oom(m);
+        return 0;
+    }
+    mb_error(m, p, "expected an integer from %d to %d", lo, hi);
+    free(p);
+    return 0;
+}
+
 void cw_model_cwagent(struct mb *m, const json_t *agent, struct cw_agent_config *out)
 {
     const json_t *c = agent ? json_object_get(agent, "cwagent") : NULL;
@@ -75,4 +98,7 @@ void cw_model_cwagent(struct mb *m, const json_t *agent, struct cw_agent_config 
     const json_t *p = json_object_get(c, "prometheus");
     if (p)
         build_prometheus(m, p, out);
+    out->rotated_file_quiet_seconds =
+        cwagent_int(m, c, "rotated_file_quiet_seconds", 1, CW_MAX_ROTATED_QUIET_S);
+    out->log_read_ahead_kb = cwagent_int(m, c, "log_read_ahead_kb", 64, CW_MAX_READ_AHEAD_KB);
 }

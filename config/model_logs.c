@@ -316,7 +316,8 @@ void cw_model_logs(struct mb *m, const json_t *logs, struct cw_config *c)
                 "found %d: not supported by cwagent; ignored (every stream is sent in parallel, "
                 "one batch per stream at a time, which keeps each stream in order)",
                 lc->concurrency);
-    lc->endpoint_override = mb_str(m, logs, "endpoint_override", "logs");
+    lc->endpoint_override =
+        mb_endpoint(m, mb_str(m, logs, "endpoint_override", "logs"), "logs.endpoint_override");
     lc->role_arn = mb_dup(m, c->agent.role_arn);
     mb_role_arn(m, logs, "logs", &lc->role_arn);
     lc->log_stream_name = section_stream(m, logs, c->agent.region);

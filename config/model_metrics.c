@@ -271,6 +271,7 @@ static void build_global_dims(struct mb *m, const json_t *dims, struct cw_metric
     };
     const char *k;
     const json_t *v;
+    mc->global_dims |= CW_DIM_PRESENT;
     json_object_foreach((json_t *)dims, k, v)
     {
         size_t i, n = sizeof known / sizeof known[0];
@@ -440,7 +441,8 @@ void cw_model_metrics(struct mb *m, const json_t *metrics, struct cw_config *c)
         mc->namespace = mb_dup(m, CW_DEFAULT_NAMESPACE);
     }
     mc->force_flush_interval = mb_int(metrics, "force_flush_interval", CW_DEFAULT_METRICS_FLUSH);
-    mc->endpoint_override = mb_str(m, metrics, "endpoint_override", "metrics");
+    mc->endpoint_override = mb_endpoint(m, mb_str(m, metrics, "endpoint_override", "metrics"),
+                                        "metrics.endpoint_override");
     mc->role_arn = mb_dup(m, c->agent.role_arn);
     mb_role_arn(m, metrics, "metrics", &mc->role_arn);
     if (json_is_object(json_object_get(metrics, "append_dimensions")))

@@ -42,9 +42,18 @@ static json_t *agent_json(const struct cw_agent_config *a)
     set_str(o, "hostname", a->hostname);
     set_str(o, "run_as_user", a->run_as_user);
     set_str(o, "user_agent", a->user_agent);
-    if (a->prom_listen)
-        json_object_set_new(o, "cwagent",
-                            json_pack("{s:{s:s}}", "prometheus", "listen", a->prom_listen));
+    json_t *cw = json_object();
+    if (cw && a->prom_listen)
+        json_object_set_new(cw, "prometheus", json_pack("{s:s}", "listen", a->prom_listen));
+    if (cw && a->rotated_file_quiet_seconds)
+        json_object_set_new(cw, "rotated_file_quiet_seconds",
+                            json_integer(a->rotated_file_quiet_seconds));
+    if (cw && a->log_read_ahead_kb)
+        json_object_set_new(cw, "log_read_ahead_kb", json_integer(a->log_read_ahead_kb));
+    if (cw && json_object_size(cw))
+        json_object_set_new(o, "cwagent", cw);
+    else
+        json_decref(cw);
     return o;
 }
 

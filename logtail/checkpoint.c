@@ -3,6 +3,8 @@
  * renames (source = FNV-1a of the file_path pattern):
  *   cwagent-logtail-state 1
  *   <source hex> <dev> <ino> <fp_len> <fp hex> <offset> <updated epoch s> <path>
+ * (path: the stream path the file was first followed at, not a rotated name it has now: the
+ * file and its later generations are looked for next to it after a restart, recover.c)
  * A round of changes is written atomically: temp file (0600), fsync, rename, fsync of the
  * directory (0700). One file rather than one per followed file: each atomic replacement costs
  * an inode allocation, which dominated the CPU profile with 100 files (ext4).
@@ -203,14 +205,27 @@ static int serialize(const struct lt_ckpts *c, struct cw_buf *b)
     return rc;
 }
 
-static int replace_file(const struct lt_ckpts *c, const struct cw_buf *b)
+/* Logs a failed save: the 1st, 2nd, 4th, 8th... of a streak (a full disk fails every time). */
+static void save_failed(struct lt_ckpts *c, const char *what, const char *path)
+{
+    int e = errno;
+    c->failures++;
+    c->streak++;
+    if ((c->streak & (c->streak - 1)) == 0)
+        cw_error(LT_COMP,
+                 "cannot %s %s: %s (%llu failures in a row; offsets are kept in memory and "
+                 "saved when writing works again, retrying with back-off)",
+                 what, path, strerror(e), (unsigned long long)c->streak);
+}
+
+static int replace_file(struct lt_ckpts *c, const struct cw_buf *b)
 {
     char tmp[4096], final[4096];
     state_path(c, ".tmp", tmp, sizeof tmp);
     state_path(c, "", final, sizeof final);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0 || write_all(fd, b->data, b->len) != 0 || fsync(fd) != 0) {
-        cw_error(LT_COMP, "cannot write %s: %s", tmp, strerror(errno));
+        save_failed(c, "write", tmp);
         if (fd >= 0)
             close(fd);
         unlink(tmp);
@@ -218,10 +233,14 @@ static int replace_file(const struct lt_ckpts *c, const struct cw_buf *b)
     }
     close(fd);
     if (rename(tmp, final) != 0) {
-        cw_error(LT_COMP, "cannot rename %s: %s", tmp, strerror(errno));
+        save_failed(c, "rename", tmp);
         unlink(tmp);
         return -1;
     }
+    if (c->streak)
+        cw_info(LT_COMP, "%s written again after %llu failed attempts", final,
+                (unsigned long long)c->streak);
+    c->streak = 0;
     int dfd = open(c->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd >= 0) {
         (void)fsync(dfd);

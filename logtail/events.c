@@ -11,8 +11,15 @@
 #include <unistd.h>
 
 /* Bound the reading work of one logtail_next_event call: bytes, and reads (EOF reads too). */
-#define LT_PUMP_MAX_BYTES (1u << 20)
-#define LT_PUMP_MAX_READS 4096
+#define LT_PUMP_MAX_BYTES      (1u << 20)
+#define LT_PUMP_MAX_READS      4096
+#define LT_CKPT_BACKOFF_MAX_MS 60000 /* longest pause between failed checkpoint saves */
+/* A deleted rotated file, read to its end, is let go after this long without new data. */
+#define LT_DELETED_GRACE_MS 2000
+/* Bound on the length of a stream's chain of rotated files walked by later_has_data. */
+#define LT_MAX_CHAIN 256
+
+static void periodic_flush(struct logtail *lt);
 
 /* Finds the timestamp, trims it when asked; falls back to the previous one, then to now. */
 static int64_t stamp(struct logtail *lt, struct lt_source *s, struct cw_buf *msg)
@@ -80,20 +87,20 @@ void lt_emit(struct logtail *lt, struct lt_file *f, struct cw_buf *msg, uint64_t
     enqueue(lt, f, msg, ts, end_off);
 }
 
-/* True while an earlier file of the same stream still has events to give. */
+/* True while an earlier file of the same stream has not handed over yet. */
 static bool blocked(struct logtail *lt, struct lt_file *f)
 {
     if (!f->pred_id)
         return false;
     struct lt_file *p = lt_file_by_id(lt, f->pred_id);
-    if (!p || p->state == LT_RETIRED) {
+    if (!p || p->state == LT_RETIRED || p->handed_over) {
         f->pred_id = 0;
         return false;
     }
     return true;
 }
 
-/* A rotated file at EOF whose grace is over: flush and close; its successor may start. */
+/* A rotated file done with: flush and close; its successor may start if it had not yet. */
 static void finish_drain(struct logtail *lt, struct lt_file *f)
 {
     if (f->fd < 0 && f->read_off == 0 && f->fp_len == 0)
@@ -110,10 +117,77 @@ static void finish_drain(struct logtail *lt, struct lt_file *f)
     cw_info(LT_COMP, "%s: drained to offset %llu", f->cur_path, (unsigned long long)f->read_off);
 }
 
+/* A rotated file is let go when it was read to its end and then stayed quiet for
+ * rotate_quiet_ms since the later of its last data and its rotation (a writer that reopens
+ * its log late still writes to it), or when it is deleted, read to its end and quiet for
+ * LT_DELETED_GRACE_MS (nobody can open it any more). */
 static bool drain_done(struct logtail *lt, struct lt_file *f)
 {
-    return f->state == LT_DRAINING && (f->fd < 0 || f->at_eof) &&
-           lt->now - f->gone_ms >= lt->o.rotate_grace_ms;
+    if (f->state != LT_DRAINING)
+        return false;
+    if (f->fd < 0)
+        return true;
+    if (!f->at_eof || f->dirty)
+        return false;
+    int64_t since = f->last_data_ms > f->gone_ms ? f->last_data_ms : f->gone_ms;
+    int64_t quiet = lt->now - since;
+    if (quiet >= lt->o.rotate_quiet_ms)
+        return true;
+    struct stat st;
+    return quiet >= LT_DELETED_GRACE_MS && fstat(f->fd, &st) == 0 && st.st_nlink == 0;
+}
+
+/* True when a later file of f's stream (its successors, transitively) holds data. */
+static bool later_has_data(struct logtail *lt, const struct lt_file *f, int depth)
+{
+    if (depth > LT_MAX_CHAIN)
+        return false;
+    for (struct lt_file *g = lt->files; g; g = g->next) {
+        if (g->pred_id != f->id || g == f)
+            continue;
+        struct stat st;
+        if (g->read_off > 0 || (g->fd >= 0 && fstat(g->fd, &st) == 0 && st.st_size > 0))
+            return true;
+        if (later_has_data(lt, g, depth + 1))
+            return true;
+    }
+    return false;
+}
+
+/* A rotated file at its end hands its stream over to the next file once the writer has moved
+ * on: a later file was seen holding data *before* this file was read to its end, so every line
+ * written here before the writer switched has been read (and its pending event is flushed
+ * first). Lines written here later still are read, until drain_done. */
+static void try_handover(struct logtail *lt, struct lt_file *f)
+{
+    if (f->state != LT_DRAINING || f->handed_over || !f->at_eof || f->fd < 0)
+        return;
+    if (!f->succ_seen) {
+        if (later_has_data(lt, f, 0)) {
+            f->succ_seen = true;
+            f->dirty = true; /* read to the end once more, now that the writer moved on */
+        }
+        return;
+    }
+    lt_file_flush_pending(lt, f);
+    f->handed_over = true;
+    cw_debug(LT_COMP, "%s: read to offset %llu, the next file of its stream may start", f->cur_path,
+             (unsigned long long)f->read_off);
+}
+
+/* Before the first bytes of a file of a stream are read: the pending multi-line event of every
+ * other file of the stream that was read to its end is emitted first (its last line would
+ * otherwise wait for its next line or an idle flush, and come after the new file's first). */
+static void flush_stream_peers(struct logtail *lt, struct lt_file *f)
+{
+    for (struct lt_file *o = lt->files; o; o = o->next) {
+        if (o == f || o->src != f->src || o->state == LT_RETIRED || !o->ml.has || !o->at_eof ||
+            o->dirty)
+            continue;
+        if (f->src->cfg.publish_multi_logs && strcmp(o->stream_path, f->stream_path) != 0)
+            continue;
+        lt_file_flush_multiline(lt, o);
+    }
 }
 
 /* The readable file read longest ago (round robin). */
@@ -141,11 +215,15 @@ static void pump(struct logtail *lt)
         if (!f)
             return;
         f->rr = ++lt->rr;
+        struct stat st;
+        if (f->read_off == 0 && fstat(f->fd, &st) == 0 && st.st_size > 0)
+            flush_stream_peers(lt, f); /* its first bytes */
         long n = lt_file_read(lt, f);
         if (n > 0)
             bytes += (size_t)n;
         if (n <= 0) {
             f->dirty = false;
+            try_handover(lt, f);
             if (drain_done(lt, f))
                 finish_drain(lt, f);
         }
@@ -191,8 +269,24 @@ void logtail_commit(struct logtail *lt, uint64_t file_id, uint64_t end_offset)
     f->ckpt_dirty = true;
     lt_settle(lt, f);
     lt->now = lt_now(lt);
-    if (lt->now - lt->last_ckpt >= lt->o.checkpoint_interval_ms)
-        (void)logtail_flush(lt);
+    periodic_flush(lt);
+}
+
+/* Saves the checkpoints every checkpoint_interval_ms; after failures, waits 1, 2, 4... up to
+ * LT_CKPT_BACKOFF_MAX_MS between attempts (the offsets stay in memory meanwhile). */
+static void periodic_flush(struct logtail *lt)
+{
+    if (lt->now - lt->last_ckpt < lt->o.checkpoint_interval_ms)
+        return;
+    if (lt->ckpts.streak && lt->now < lt->ckpt_retry_at)
+        return;
+    (void)logtail_flush(lt);
+    uint64_t k = lt->ckpts.streak;
+    if (k) {
+        int64_t wait = 1000LL << (k < 6 ? k - 1 : 6);
+        lt->ckpt_retry_at =
+            lt->now + (wait < LT_CKPT_BACKOFF_MAX_MS ? wait : LT_CKPT_BACKOFF_MAX_MS);
+    }
 }
 
 int logtail_flush(struct logtail *lt)
@@ -248,6 +342,7 @@ static void tick_files(struct logtail *lt)
     for (struct lt_file **pp = &lt->files; *pp;) {
         struct lt_file *f = *pp;
         idle_flush(lt, f);
+        try_handover(lt, f);
         if (drain_done(lt, f))
             finish_drain(lt, f);
         if (f->state == LT_ACTIVE && f->fd < 0 && lt_file_open(lt, f) != 0 && !f->fp_len)
@@ -273,6 +368,5 @@ void logtail_tick(struct logtail *lt, int64_t now_ms)
         if (s->need_rescan || now_ms - s->last_rescan_ms >= lt->o.rescan_interval_ms)
             lt_rescan(lt, s);
     tick_files(lt);
-    if (now_ms - lt->last_ckpt >= lt->o.checkpoint_interval_ms)
-        (void)logtail_flush(lt);
+    periodic_flush(lt);
 }

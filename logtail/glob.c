@@ -1,8 +1,9 @@
 /* glob — expands a file_path pattern: fnmatch(3) per path component (a leading dot is matched
  * by `*`, as Go's filepath.Match), and a component "**" matching zero or more directories
  * (at most LT_GLOB_MAX_DEPTH deep; symlinked directories are not descended by "**", which
- * rules out loops). Matches are regular files after following symlinks. Every directory
- * read or expected to hold a match is reported, so the caller can watch it.
+ * rules out loops). Matches are regular files; a symlink (to a file or a directory) is followed
+ * only when links.c allows it, and each one refused is reported. Every directory read or
+ * expected to hold a match is reported, so the caller can watch it.
  */
 #include "logtail/lt_int.h"
 
@@ -77,10 +78,42 @@ static int add_match(struct lt_matches *m, const char *path, const struct stat *
     return 0;
 }
 
+static int add_refused(struct lt_matches *m, const char *path, const char *why)
+{
+    if (m->nrefused + 2 > m->rfcap) {
+        size_t ncap = m->rfcap ? m->rfcap * 2 : 8;
+        char **v = realloc(m->refused, ncap * sizeof *v);
+        if (!v)
+            return -1;
+        m->refused = v;
+        m->rfcap = ncap;
+    }
+    char *p = strdup(path), *y = strdup(why);
+    if (!p || !y) {
+        free(p);
+        free(y);
+        return -1;
+    }
+    m->refused[m->nrefused++] = p;
+    m->refused[m->nrefused++] = y;
+    return 0;
+}
+
+/* stat(2) of path under the symlink rule; false when absent or refused (then reported). */
+static bool safe_stat(struct walk *w, const char *path, struct stat *st)
+{
+    char why[160];
+    bool link;
+    int rc = lt_link_check(path, st, &link, why, sizeof why);
+    if (rc < 0 && add_refused(w->out, path, why) != 0)
+        w->err = -1;
+    return rc == 0;
+}
+
 static void candidate(struct walk *w, const char *path)
 {
     struct stat st;
-    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+    if (!safe_stat(w, path, &st) || !S_ISREG(st.st_mode))
         return;
     const char *base = strrchr(path, '/');
     base = base ? base + 1 : path;
@@ -98,11 +131,12 @@ static void join(char *out, const char *dir, const char *name)
         snprintf(out, LT_GLOB_MAX_PATH, "%s/%s", dir, name);
 }
 
-static bool is_dir(const char *path, bool follow)
+static bool is_dir(struct walk *w, const char *path, bool follow)
 {
     struct stat st;
-    int rc = follow ? stat(path, &st) : lstat(path, &st);
-    return rc == 0 && S_ISDIR(st.st_mode);
+    if (follow)
+        return safe_stat(w, path, &st) && S_ISDIR(st.st_mode);
+    return lstat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
 static void walk(struct walk *w, const char *dir, size_t idx, int depth);
@@ -124,7 +158,7 @@ static void walk_super(struct walk *w, const char *dir, size_t idx, int depth)
         if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
             continue;
         join(sub, dir, e->d_name);
-        if (is_dir(sub, false))
+        if (is_dir(w, sub, false))
             walk(w, sub, idx, depth + 1);
     }
     closedir(d);
@@ -148,7 +182,7 @@ static void walk_wild(struct walk *w, const char *dir, size_t idx, int depth)
         join(sub, dir, e->d_name);
         if (last)
             candidate(w, sub);
-        else if (is_dir(sub, true))
+        else if (is_dir(w, sub, true))
             walk(w, sub, idx + 1, depth);
     }
     closedir(d);
@@ -175,7 +209,7 @@ static void walk(struct walk *w, const char *dir, size_t idx, int depth)
         if (add_dir(w->out, dir) != 0)
             w->err = -1;
         candidate(w, sub);
-    } else if (is_dir(sub, true)) {
+    } else if (is_dir(w, sub, true)) {
         walk(w, sub, idx + 1, depth);
     }
 }
@@ -235,7 +269,10 @@ void lt_matches_free(struct lt_matches *m)
         free(m->v[i].path);
     for (size_t i = 0; i < m->ndirs; i++)
         free(m->dirs[i]);
+    for (size_t i = 0; i < m->nrefused; i++)
+        free(m->refused[i]);
     free(m->v);
     free(m->dirs);
+    free(m->refused);
     memset(m, 0, sizeof *m);
 }

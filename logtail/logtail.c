@@ -49,7 +49,7 @@ static void apply_defaults(struct lt_options *o)
         o->max_open_files = LT_DEFAULT_MAX_OPEN;
     o->partial_timeout_ms = dflt(o->partial_timeout_ms, 5000);
     o->multiline_idle_ms = dflt(o->multiline_idle_ms, 5000);
-    o->rotate_grace_ms = dflt(o->rotate_grace_ms, 2000);
+    o->rotate_quiet_ms = dflt(o->rotate_quiet_ms, LT_DEFAULT_ROTATE_QUIET_MS);
     o->poll_interval_ms = dflt(o->poll_interval_ms, 2000);
     o->rescan_interval_ms = dflt(o->rescan_interval_ms, 10000);
     o->checkpoint_interval_ms = dflt(o->checkpoint_interval_ms, 100);
@@ -127,6 +127,7 @@ void logtail_free(struct logtail *lt)
         free(lt->cur);
     }
     lt_ckpts_free(&lt->ckpts);
+    free(lt->refused);
     if (lt->ifd >= 0)
         close(lt->ifd);
     lt_watch_free(lt);
@@ -264,6 +265,10 @@ void logtail_stats(const struct logtail *lt, struct lt_stats *out)
         if (f->fd < 0 && f->state == LT_ACTIVE)
             out->files_waiting_fd++;
     }
+    for (const struct lt_source *s = lt->sources; s; s = s->next)
+        out->regex_limit_hits += lt_filters_limit_hits(&s->flt) + s->blacklist.limit_hits +
+                                 s->start.limit_hits + (s->has_ts ? s->ts.re.limit_hits : 0);
+    out->ckpt_failures = lt->ckpts.failures;
     out->uncommitted = lt->uncommitted;
     out->paused = lt->uncommitted >= lt->o.max_uncommitted;
 }

@@ -23,20 +23,33 @@
  *   hold only committed offsets; the file is replaced atomically (temp, fsync, rename, fsync
  *   of the directory), at most once per checkpoint_interval_ms (and on logtail_flush /
  *   logtail_free). A crash re-sends at most what was uncommitted; files rotated while the
- *   agent was stopped are found next to their old path and finished first.
+ *   agent was stopped are found next to their old path and finished first (see Start below).
  *
  * Behaviour decisions (the reference agent is amazon-cloudwatch-agent, see notes d.5/d.6):
  *   - New files are read from the beginning; a file whose (device, inode, fingerprint of its
  *     first <= 1 KiB) matches a checkpoint resumes at the committed offset; a fingerprint
  *     mismatch (inode reuse, copytruncate while stopped) starts at 0.
  *   - Rotation (the path now names another inode, or the file was deleted): the old file keeps
- *     being read through its open descriptor until EOF and for `rotate_grace_ms` after the
- *     rotation was seen (late writes of the application), its pending lines are flushed, and
- *     only then does the next file of the same stream start producing events. A rotated file
- *     whose new name still matches the glob stays the same follower (identity is the inode,
- *     checkpoints are keyed by source pattern + device + inode), so it is never read twice.
- *     A file renamed away from a followed path before it was opened is found from the
- *     directory's rename event and read as a rotated file of that stream.
+ *     being read through its open descriptor until it has been quiet for `rotate_quiet_ms`
+ *     after the later of its last data and the rotation (writers that reopen late), or until
+ *     it is deleted, read to its end and quiet for 2 s. Order within a stream is the order
+ *     written: the next file of the stream produces events only once the old one "handed
+ *     over" — a later file was seen holding data before the old one was read to its end (the
+ *     writer moved on), or the old one was let go. A rotated file whose new name still matches
+ *     the glob stays the same follower (identity is the inode while its descriptor is open;
+ *     a closed follower must also have the same first bytes, inode numbers are reused), so it
+ *     is never read twice. A file renamed away from a followed path before it was opened is
+ *     found from the directory's rename event (renames queued before a re-glob are handled
+ *     first), or, without publish_multi_logs, as a generation of the stream (siblings.c names)
+ *     modified after the source started that no follower saw; it is read before its successor.
+ *   - copytruncate: when a truncated file's old content, with bytes not read yet, sits in a
+ *     copy next to it (same first bytes and same bytes before the read offset), the follower
+ *     finishes the copy, then later copies, then the truncated file from 0. What was written
+ *     between the copy and the truncation is lost for every tailer; the bytes of it that were
+ *     seen are counted (lt_stats.truncated_unread_bytes).
+ *   - Start: a checkpointed file that is no longer at its path is looked for among the path's
+ *     rotated generations (by inode, or by content for a copytruncate copy) and finished from
+ *     its offset, then the generations modified after it, oldest first, then the current file.
  *   - Truncation (size below the read offset, or the first bytes changed): pending lines of
  *     the old content are flushed, then the file is read again from 0 under a new file_id
  *     (commits for the old id are ignored).
@@ -78,6 +91,10 @@
 /* Fingerprint: FNV-1a 64 of the first up to 1 KiB of a file. */
 #define LT_FINGERPRINT_MAX 1024
 
+/* A rotated file is read until it has been quiet this long (agent.cwagent.
+ * rotated_file_quiet_seconds): writers that reopen their log late keep writing to it. */
+#define LT_DEFAULT_ROTATE_QUIET_MS 30000
+
 /* The injected clock: wall-clock milliseconds since the epoch. */
 typedef int64_t (*lt_clock_fn)(void *ud);
 
@@ -88,7 +105,7 @@ struct lt_options {
     size_t max_event_size;      /* message bytes; 0 = LT_MAX_EVENT_DEFAULT; min 256 */
     int partial_timeout_ms;     /* 0 = 5000 */
     int multiline_idle_ms;      /* 0 = 5000 (reference: 5 ticks of 1 s) */
-    int rotate_grace_ms;        /* 0 = 2000: keep reading a rotated file this long */
+    int rotate_quiet_ms;        /* 0 = LT_DEFAULT_ROTATE_QUIET_MS: see Rotation above */
     int poll_interval_ms;       /* stat safety net; 0 = 2000 */
     int rescan_interval_ms;     /* slow re-glob; 0 = 10000 (also on directory events) */
     int checkpoint_interval_ms; /* coalescing; 0 = 100 */
@@ -140,6 +157,12 @@ struct lt_event {
 struct lt_stats {
     unsigned files_open, files_followed, files_waiting_fd;
     uint64_t events, bytes_read, uncommitted, lines_split, filtered;
+    uint64_t links_refused;    /* symlinks not followed (links.c: owner rule, /proc, /sys) */
+    uint64_t regex_limit_hits; /* lines a regex could not match within its backtracking limit */
+    uint64_t ckpt_failures;    /* failed writes of logtail.state (retried with back-off) */
+    /* bytes seen in a file that were neither read nor in its copy when it was truncated
+     * (copytruncate's copy-then-truncate window, or a truncation with no copy): lost */
+    uint64_t truncated_unread_bytes;
     bool paused; /* reading stopped by max_uncommitted */
 };
 

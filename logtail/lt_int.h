@@ -17,16 +17,25 @@
 /* Scratch buffers larger than this are released after use (a long line must not pin 1 MiB
  * per file). */
 #define LT_IDLE_BUF_MAX (64 * 1024)
+/* Bytes kept from just before a file's read offset: a copytruncate copy must hold them too. */
+#define LT_TAIL_MAX 64
 
 /* ---- regex (filter.c) ---- */
 struct lt_re {
     pcre2_code *code;
     pcre2_match_data *md;
     pcre2_match_context *mctx;
-    bool fast_nonspace; /* the default ^[\S]: a byte test instead of PCRE2 */
+    char *pattern;       /* for the one warning */
+    bool fast_nonspace;  /* the default ^[\S]: a byte test instead of PCRE2 */
+    bool warned;         /* the match-limit warning was logged */
+    uint64_t limit_hits; /* lines that hit the backtracking limit */
+    uint64_t unknown;    /* ...of which the DFA could not decide either */
 };
 int lt_re_compile(struct lt_re *re, const char *pattern, char *err, size_t errlen);
-/* 1 = match (group 0 span in so, eo when non-NULL), 0 = no match. */
+/* 1 = match (group 0 span in so, eo when non-NULL), 0 = no match, -1 = could not be decided
+ * within the limits (counted, warned once). */
+int lt_re_exec(struct lt_re *re, const char *s, size_t n, size_t *so, size_t *eo);
+/* lt_re_exec as a boolean: only a decided match is a match. */
 int lt_re_match(struct lt_re *re, const char *s, size_t n, size_t *so, size_t *eo);
 void lt_re_free(struct lt_re *re);
 
@@ -38,6 +47,7 @@ struct lt_filters {
 int lt_filters_init(struct lt_filters *f, const struct lt_filter *in, size_t n, char *err,
                     size_t errlen);
 bool lt_filters_pass(struct lt_filters *f, const char *s, size_t n);
+uint64_t lt_filters_limit_hits(const struct lt_filters *f);
 void lt_filters_free(struct lt_filters *f);
 
 /* ---- timestamps (timestamp.c) ---- */
@@ -128,6 +138,8 @@ struct lt_ckpts {
     struct lt_ckpt *v;
     size_t n, cap;
     bool dirty;
+    uint64_t failures; /* saves that failed (disk full...) */
+    uint64_t streak;   /* ...in a row: the caller backs off */
 };
 /* Loads <dir>/logtail.state (creating dir 0700). 0, or -1 (logged). */
 int lt_ckpts_load(struct lt_ckpts *c, const char *dir, int64_t now_s);
@@ -150,12 +162,29 @@ struct lt_matches {
     size_t n, cap;
     char **dirs; /* directories to watch */
     size_t ndirs, dcap;
+    char **refused; /* symlinks not followed: "path", then why, in pairs (owned) */
+    size_t nrefused, rfcap;
 };
 /* Expands pattern; skip(path, base) returning true drops a file. 0 or -1 (memory). */
 typedef bool (*lt_skip_fn)(void *ud, const char *path, const char *base);
 int lt_glob(const char *pattern, lt_skip_fn skip, void *ud, struct lt_matches *out);
 void lt_matches_free(struct lt_matches *m);
 uint64_t lt_fnv1a(const void *p, size_t n);
+
+/* ---- symbolic links (links.c) ---- */
+struct stat;
+struct logtail;
+/* True for procfs, sysfs and the other kernel pseudo file systems (statfs f_type). */
+bool lt_fs_is_pseudo(long f_type);
+/* May path be followed? 0 with *target (what it reaches) and *is_link; 1 when it does not
+ * exist (or dangles); -1 when it is a symlink that must not be followed (reason in why). */
+int lt_link_check(const char *path, struct stat *target, bool *is_link, char *why, size_t whylen);
+/* Opens path for reading under the same rule: a symlink only when lt_link_check allows it
+ * (and its descriptor is not on a pseudo file system), anything else with O_NOFOLLOW.
+ * A descriptor, or -1 with errno (EPERM: refused, reason in why). */
+int lt_open_checked(const char *path, char *why, size_t whylen);
+/* Logs a refused link once per path and counts it in the stats. */
+void lt_link_refused(struct logtail *lt, const char *path, const char *why);
 
 /* ---- sources and files (logtail.c, tailfile.c) ---- */
 enum lt_fstate { LT_ACTIVE, LT_DRAINING, LT_RETIRED };
@@ -176,6 +205,11 @@ struct lt_file {
     uint64_t pred_id; /* 0, or the file whose events must all come first */
     uint64_t rr;      /* round-robin stamp of the last read */
     bool dirty, need_check, ckpt_dirty, at_eof, matched, superseded, selected, open_warned;
+    bool succ_seen;     /* draining: a later file of the stream was seen holding data */
+    bool handed_over;   /* draining: the next file of the stream may produce events */
+    uint64_t seen_size; /* largest size seen (fstat) for the current content */
+    unsigned char tail[LT_TAIL_MAX]; /* the last bytes read, before read_off */
+    uint32_t tail_len;
     int64_t last_data_ms, gone_ms;
     struct lt_lines lines;
     struct lt_dec dec;
@@ -195,7 +229,8 @@ struct lt_source {
     int64_t last_ts_ms;
     bool has_last_ts;
     int64_t last_rescan_ms;
-    uint64_t key; /* checkpoint key: FNV-1a of file_path */
+    uint64_t key;          /* checkpoint key: FNV-1a of file_path */
+    int64_t base_mtime_ns; /* newest mtime among the matches at the first scan */
 };
 
 struct lt_qev {
@@ -223,11 +258,14 @@ struct logtail {
     struct lt_stats st;
     int64_t now, last_poll, last_rescan, last_ckpt;
     bool fd_warned;
-    char *rbuf; /* read chunk */
+    int64_t ckpt_retry_at; /* after a failed save: no periodic save before this time */
+    char *rbuf;            /* read chunk */
     struct lt_wd *wds;
     size_t nwds, wcap;
     uint32_t move_cookie; /* the last IN_MOVED_FROM of a watched directory: its cookie... */
     char *move_from;      /* ...and the path it left (owned), until its IN_MOVED_TO */
+    uint64_t *refused;    /* FNV-1a of the symlinks already logged as refused */
+    size_t nrefused, rcap;
 };
 
 int64_t lt_now(struct logtail *lt);
@@ -239,6 +277,8 @@ void lt_file_close(struct logtail *lt, struct lt_file *f);
 /* Reads one chunk; returns bytes read, 0 at EOF or when not readable, -1 on error. */
 long lt_file_read(struct logtail *lt, struct lt_file *f);
 void lt_file_check(struct logtail *lt, struct lt_file *f);
+/* Positions an open file at off (its checkpoint was found by content, not by inode). */
+void lt_file_resume_at(struct logtail *lt, struct lt_file *f, uint64_t off);
 void lt_file_flush_pending(struct logtail *lt, struct lt_file *f);
 void lt_file_flush_partial(struct logtail *lt, struct lt_file *f);
 /* Emits the pending multi-line event (complete lines only). */
@@ -264,8 +304,26 @@ void lt_rescan(struct logtail *lt, struct lt_source *s);
 void lt_start_drain(struct logtail *lt, struct lt_file *f, const char *why);
 /* The follower whose events must precede a new file found at path (same stream), or NULL. */
 struct lt_file *lt_predecessor(struct logtail *lt, struct lt_source *s, const char *path);
+/* siblings.c: rotated generations next to a file (base + [.-_] + digit, not compressed). */
+bool lt_rotation_name(const char *base, const char *name);
+/* Regular files next to `path` named as its rotated generations (paths owned by out; free
+ * with lt_matches_free). 0, or -1 (memory). */
+int lt_siblings(const char *path, struct lt_matches *out);
+/* True when the first fp_len bytes of the file at path hash to fp. */
+bool lt_same_prefix(const char *path, uint64_t fp, uint32_t fp_len);
+/* scan.c: a name with a compressed file's extension (.gz, .zip, ...). */
+bool lt_compressed_name(const char *base);
 /* recover.c: at a source's first scan, follows files rotated away while the agent was stopped
  * (found by their checkpoint's device and inode next to the checkpoint's path). */
 void lt_recover_rotated(struct logtail *lt, struct lt_source *s, const struct lt_matches *m);
+/* Follows m as a rotated (draining) file of `stream`, after the stream's newest file, reading
+ * from off. NULL when it could not be created. */
+struct lt_file *lt_follow_rotated(struct logtail *lt, struct lt_source *s, const struct lt_match *m,
+                                  uint64_t off, const char *stream);
+/* copytrunc.c: f was truncated or its content replaced. If a copy of its old content with
+ * bytes past f's read offset lies next to it (copytruncate), f moves to the copy and finishes
+ * it, the generations copied after it follow, and a new follower takes the truncated file
+ * from 0: true. Counts the bytes known lost in copytruncate's window. */
+bool lt_follow_copy(struct logtail *lt, struct lt_file *f);
 
 #endif

@@ -14,7 +14,7 @@
 static const char *const COMPRESSED[] = {".gz",  ".zip", ".bz2", ".xz", ".zst", ".lz4",
                                          ".tar", ".tgz", ".rar", ".7z", ".Z"};
 
-static bool compressed(const char *base)
+bool lt_compressed_name(const char *base)
 {
     size_t n = strlen(base);
     for (size_t i = 0; i < sizeof COMPRESSED / sizeof COMPRESSED[0]; i++) {
@@ -30,7 +30,7 @@ static bool skip_cb(void *ud, const char *path, const char *base)
     struct lt_source *s = ud;
     const char *sd = s->lt->o.state_dir;
     size_t sdl = sd ? strlen(sd) : 0;
-    if (compressed(base))
+    if (lt_compressed_name(base))
         return true;
     if (sdl && strncmp(path, sd, sdl) == 0 && path[sdl] == '/')
         return true;
@@ -40,7 +40,8 @@ static bool skip_cb(void *ud, const char *path, const char *base)
 /* A follower whose file had fd closed: is the file at m still the one it followed? */
 static bool same_content(const struct lt_file *f, const struct lt_match *m)
 {
-    int fd = open(m->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    char why[160];
+    int fd = lt_open_checked(m->path, why, sizeof why);
     if (fd < 0)
         return false;
     char buf[LT_FINGERPRINT_MAX];
@@ -135,6 +136,51 @@ static size_t newest(const struct lt_matches *m)
     return best;
 }
 
+/* The stream path of s whose rotated generation `path` is (app.log for app.log.1), or NULL. */
+static const char *generation_of_stream(struct logtail *lt, struct lt_source *s, const char *path)
+{
+    const char *name = strrchr(path, '/');
+    name = name ? name + 1 : path;
+    for (struct lt_file *f = lt->files; f; f = f->next) {
+        if (f->src != s)
+            continue;
+        const char *b = strrchr(f->stream_path, '/');
+        if (lt_rotation_name(b ? b + 1 : f->stream_path, name))
+            return f->stream_path;
+    }
+    return NULL;
+}
+
+/* Without publish_multi_logs only the newest match is followed. A generation of the stream
+ * that appeared after the source started (modified later than every file then) and that no
+ * follower ever saw — rotated away between two looks, its rename event not recognised — would
+ * be skipped: it is followed as a rotated file, oldest first, before the newest match. */
+static void follow_skipped(struct logtail *lt, struct lt_source *s, const struct lt_matches *m,
+                           struct lt_file **known, size_t newest_i)
+{
+    int64_t since = s->base_mtime_ns;
+    for (;;) {
+        long next = -1;
+        for (size_t i = 0; i < m->n; i++) {
+            if (i == newest_i || known[i] || m->v[i].mtime_ns <= since)
+                continue;
+            if (next < 0 || m->v[i].mtime_ns < m->v[next].mtime_ns)
+                next = (long)i;
+        }
+        if (next < 0)
+            return;
+        since = m->v[next].mtime_ns;
+        struct lt_file *p = lt_predecessor(lt, s, m->v[next].path);
+        if (!p || !generation_of_stream(lt, s, m->v[next].path))
+            continue;
+        cw_info(LT_COMP, "%s: a generation of %s no one read yet: reading it now", m->v[next].path,
+                p->stream_path);
+        known[next] = lt_follow_rotated(lt, s, &m->v[next], 0, p->stream_path);
+        if (known[next])
+            known[next]->matched = true;
+    }
+}
+
 void lt_rescan(struct logtail *lt, struct lt_source *s)
 {
     s->need_rescan = false;
@@ -145,10 +191,19 @@ void lt_rescan(struct logtail *lt, struct lt_source *s)
         lt_matches_free(&m);
         return;
     }
+    for (size_t i = 0; i + 1 < m.nrefused; i += 2)
+        lt_link_refused(lt, m.refused[i], m.refused[i + 1]);
     lt_watch_dirs(lt, s, &m);
+    /* Renames that happened before the glob read the directory are queued by now: handle them
+     * first, so a generation renamed away unseen is followed before the file that replaced it
+     * (found by this glob). */
+    lt_watch_drain(lt);
     if (!s->recovered) {
         s->recovered = true;
         lt_recover_rotated(lt, s, &m);
+        for (size_t i = 0; i < m.n; i++)
+            if (m.v[i].mtime_ns > s->base_mtime_ns)
+                s->base_mtime_ns = m.v[i].mtime_ns;
     }
     struct lt_file **known = calloc(m.n ? m.n : 1, sizeof *known);
     if (!known) {
@@ -166,8 +221,10 @@ void lt_rescan(struct logtail *lt, struct lt_source *s)
         }
     }
     size_t first = 0, last = m.n;
-    if (!s->cfg.publish_multi_logs && m.n > 0)
+    if (!s->cfg.publish_multi_logs && m.n > 0) {
         first = newest(&m), last = first + 1;
+        follow_skipped(lt, s, &m, known, first);
+    }
     for (size_t i = first; i < last; i++) {
         if (known[i])
             known[i]->selected = true;

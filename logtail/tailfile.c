@@ -135,6 +135,16 @@ static void resume(struct logtail *lt, struct lt_file *f, const struct stat *st)
     f->ckpt_dirty = !(k && k->claimed && off == k->offset);
 }
 
+void lt_file_resume_at(struct logtail *lt, struct lt_file *f, uint64_t off)
+{
+    lt->uncommitted -= f->read_off - f->committed;
+    f->read_off = f->committed = f->emitted_end = f->settled_off = off;
+    if (lseek(f->fd, (off_t)off, SEEK_SET) < 0)
+        f->read_off = f->committed = f->emitted_end = f->settled_off = 0;
+    lt_lines_reset(&f->lines, f->read_off);
+    f->ckpt_dirty = f->dirty = true;
+}
+
 /* Opens f (subject to the descriptor cap). 0, or -1 when it must wait or is gone. */
 int lt_file_open(struct logtail *lt, struct lt_file *f)
 {
@@ -149,7 +159,12 @@ int lt_file_open(struct logtail *lt, struct lt_file *f)
         lt->fd_warned = true;
         return -1;
     }
-    int fd = open(f->cur_path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    char why[160];
+    int fd = lt_open_checked(f->cur_path, why, sizeof why); /* links.c: no unsafe symlink */
+    if (fd < 0 && errno == EPERM) {
+        lt_link_refused(lt, f->cur_path, why);
+        errno = ENOENT;
+    }
     struct stat st;
     if (fd < 0 || fstat(fd, &st) != 0 || (uint64_t)st.st_dev != f->dev ||
         (uint64_t)st.st_ino != f->ino) {
@@ -228,10 +243,29 @@ static void restart_at_zero(struct logtail *lt, struct lt_file *f, const char *w
     lt->uncommitted -= f->read_off - f->committed;
     f->id = ++lt->next_id;
     f->read_off = f->committed = f->emitted_end = f->settled_off = 0;
+    f->seen_size = 0;
+    f->tail_len = 0;
     (void)lseek(f->fd, 0, SEEK_SET);
     lt_lines_reset(&f->lines, 0);
     (void)fingerprint(f->fd, &f->fp, &f->fp_len, 0, NULL);
     f->ckpt_dirty = f->dirty = true;
+}
+
+/* The content f was reading is gone from its inode: finish it from its copy when there is one,
+ * else read the file again from 0 (and count what was seen but never read). */
+static void truncated(struct logtail *lt, struct lt_file *f, const char *why)
+{
+    if (f->state == LT_ACTIVE && lt_follow_copy(lt, f))
+        return;
+    if (f->seen_size > f->read_off) {
+        uint64_t lost = f->seen_size - f->read_off;
+        lt->st.truncated_unread_bytes += lost;
+        cw_warn(LT_COMP,
+                "%s: %s with %llu bytes not read yet and no copy of them next to it: "
+                "lost",
+                f->cur_path, why, (unsigned long long)lost);
+    }
+    restart_at_zero(lt, f, why);
 }
 
 /* Truncation (size below our offset, or the first bytes changed) and deletion checks. */
@@ -244,7 +278,7 @@ void lt_file_check(struct logtail *lt, struct lt_file *f)
     if (st.st_nlink == 0 && f->state == LT_ACTIVE)
         f->src->need_rescan = true;
     if ((uint64_t)st.st_size < f->read_off) {
-        restart_at_zero(lt, f, "truncated");
+        truncated(lt, f, "truncated");
         return;
     }
     uint64_t fp, pfp = 0;
@@ -252,9 +286,11 @@ void lt_file_check(struct logtail *lt, struct lt_file *f)
     if (fingerprint(f->fd, &fp, &len, f->fp_len, &pfp) != 0)
         return;
     if (len < f->fp_len || pfp != f->fp) {
-        restart_at_zero(lt, f, "content replaced (copytruncate)");
+        truncated(lt, f, "content replaced (copytruncate)");
         return;
     }
+    if ((uint64_t)st.st_size > f->seen_size)
+        f->seen_size = (uint64_t)st.st_size;
     if (len > f->fp_len) {
         f->fp = fp;
         f->fp_len = len;
@@ -262,6 +298,20 @@ void lt_file_check(struct logtail *lt, struct lt_file *f)
     }
     if ((uint64_t)st.st_size > f->read_off)
         f->dirty = true;
+}
+
+/* Remembers the last LT_TAIL_MAX bytes read (what a copytruncate copy must hold too). */
+static void keep_tail(struct lt_file *f, const char *p, size_t n)
+{
+    if (n >= LT_TAIL_MAX) {
+        memcpy(f->tail, p + n - LT_TAIL_MAX, LT_TAIL_MAX);
+        f->tail_len = LT_TAIL_MAX;
+        return;
+    }
+    size_t keep = f->tail_len + n > LT_TAIL_MAX ? LT_TAIL_MAX - n : f->tail_len;
+    memmove(f->tail, f->tail + f->tail_len - keep, keep);
+    memcpy(f->tail + keep, p, n);
+    f->tail_len = (uint32_t)(keep + n);
 }
 
 long lt_file_read(struct logtail *lt, struct lt_file *f)
@@ -288,6 +338,7 @@ long lt_file_read(struct logtail *lt, struct lt_file *f)
         return 0;
     }
     f->at_eof = false;
+    keep_tail(f, lt->rbuf, (size_t)n);
     uint64_t off = f->read_off;
     f->read_off += (uint64_t)n;
     lt->uncommitted += (uint64_t)n;
@@ -308,7 +359,7 @@ int lt_file_write_ckpt(struct logtail *lt, struct lt_file *f)
     if (!f->ckpt_dirty)
         return 0;
     struct lt_ckpt k = {0};
-    k.path = f->cur_path;
+    k.path = f->stream_path; /* where its generations are looked for after a restart */
     k.src = f->src->key;
     k.dev = f->dev;
     k.ino = f->ino;

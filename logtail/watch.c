@@ -136,11 +136,19 @@ static struct lt_file *stream_file(struct logtail *lt, struct lt_source *s, cons
     return NULL;
 }
 
-static bool followed(struct logtail *lt, struct lt_source *s, const struct stat *st)
+/* True when a follower of s follows the file at path (stat st). (device, inode) alone is not
+ * an identity once a follower's descriptor is closed: the number may have been handed to a new
+ * file, so a closed follower must also have the same first bytes. */
+static bool followed(struct logtail *lt, struct lt_source *s, const struct stat *st,
+                     const char *path)
 {
-    for (struct lt_file *f = lt->files; f; f = f->next)
-        if (f->src == s && f->dev == (uint64_t)st->st_dev && f->ino == (uint64_t)st->st_ino)
+    for (struct lt_file *f = lt->files; f; f = f->next) {
+        if (f->src != s || f->dev != (uint64_t)st->st_dev || f->ino != (uint64_t)st->st_ino)
+            continue;
+        if (f->fd >= 0 || (f->state == LT_ACTIVE && f->fp_len == 0) ||
+            (f->fp_len && lt_same_prefix(path, f->fp, f->fp_len)))
             return true;
+    }
     return false;
 }
 
@@ -152,7 +160,7 @@ static void rotated_unseen(struct logtail *lt, struct lt_source *s, const char *
 {
     struct stat st;
     if (!stream_file(lt, s, from) || stat(to, &st) != 0 || !S_ISREG(st.st_mode) ||
-        followed(lt, s, &st))
+        followed(lt, s, &st, to))
         return;
     struct lt_match m = {(char *)to, (uint64_t)st.st_dev, (uint64_t)st.st_ino, 0};
     struct lt_file *pred = lt_predecessor(lt, s, from);
@@ -260,8 +268,8 @@ void lt_poll(struct logtail *lt)
         struct stat st;
         if (fstat(f->fd, &st) == 0 && (uint64_t)st.st_size != f->read_off)
             f->dirty = true;
-        f->need_check = true;
-        if (f->state != LT_ACTIVE)
+        lt_file_check(lt, f); /* also while reading is paused: a copytruncate is seen early */
+        if (f->fd < 0 || f->state != LT_ACTIVE)
             continue;
         if (stat(f->cur_path, &st) != 0 || (uint64_t)st.st_ino != f->ino ||
             (uint64_t)st.st_dev != f->dev)

@@ -345,7 +345,9 @@ struct creds *creds_from_json(const char *body, size_t len, const char *provider
     json_t *o = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
     struct creds *c = NULL;
     if (!o) {
-        creds_fmt(err, errlen, "malformed JSON: %.100s (line %d)", jerr.text, jerr.line);
+        /* never jerr.text: it quotes the offending token, which may be part of a secret */
+        creds_fmt(err, errlen, "malformed JSON at line %d, column %d (byte %d)", jerr.line,
+                  jerr.column, jerr.position);
         return NULL;
     }
     if (!json_is_object(o)) {

@@ -157,8 +157,13 @@ static void ecs_http_done(void *owner, const struct cw_http_response *resp)
 static int ecs_submit(struct ecs_provider *p)
 {
     const char *hdr[] = {"Accept: application/json", p->auth_header, NULL};
-    struct cw_http_request req = {"GET", p->url,         hdr,  NULL,
-                                  0,     ECS_TIMEOUT_MS, 1000, CREDS_MAX_JSON};
+    struct cw_http_request req = {.method = "GET",
+                                  .url = p->url,
+                                  .headers = hdr,
+                                  .timeout_ms = ECS_TIMEOUT_MS,
+                                  .connect_timeout_ms = 1000,
+                                  .max_response = CREDS_MAX_JSON,
+                                  .secret = 1};
     p->attempts++;
     p->call = creds_http_start(p->ctx.http, &req, ecs_http_done, p);
     return p->call ? 0 : -1;

@@ -31,7 +31,9 @@ struct creds_http_call *creds_http_start(const struct cw_http_transport *http,
         goto fail;
     call->cb = cb;
     call->owner = owner;
-    if (http->submit(http->impl, req, call_done, call) != 0)
+    struct cw_http_request r = *req;
+    r.secret = 1; /* tokens and credentials: the transport wipes what it received */
+    if (http->submit(http->impl, &r, call_done, call) != 0)
         goto fail;
     return call;
 fail:

@@ -10,6 +10,9 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -40,10 +43,31 @@ static double mono_now(void)
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* In the child: none of the agent's capabilities (the unit gives it CAP_DAC_READ_SEARCH as
+ * an ambient capability, which execve would pass on) and a clean signal state (the agent's
+ * loop blocks SIGHUP/SIGINT/SIGTERM; a blocked mask survives execve). Running as root, the
+ * shell gets root's capabilities back at execve: that is root's own choice of helper. */
+static void child_drop_privileges(void)
+{
+    struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+    struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+    memset(data, 0, sizeof data);
+    (void)prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+    if (geteuid() != 0)
+        (void)syscall(SYS_capset, &hdr, data);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    for (int s = 1; s < NSIG; s++)
+        if (s != SIGKILL && s != SIGSTOP)
+            signal(s, SIG_DFL);
+}
+
 /* In the child: stdin from /dev/null, stdout/stderr to the pipes, nothing else inherited. */
 static void child_exec(const char *command, int out_w, int err_w, char *const *envp)
 {
     setpgid(0, 0);
+    child_drop_privileges();
     int devnull = open("/dev/null", O_RDONLY);
     if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(out_w, 1) < 0 || dup2(err_w, 2) < 0)
         _exit(127);

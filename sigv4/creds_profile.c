@@ -8,11 +8,13 @@
  * freed inside its own callback).
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "common/log.h"
 #include "sigv4/creds_internal.h"
@@ -85,7 +87,10 @@ static void check_mode(struct profile_provider *p, const char *path)
     struct stat st;
     if (p->warned_mode || !*path || stat(path, &st) != 0)
         return;
-    if (st.st_mode & (S_IRGRP | S_IROTH)) {
+    /* group-readable is fine when the group is the agent's own (docs/install.md: 0640
+     * root:cwagent); readable by another group or by everyone is not */
+    bool group_ok = st.st_gid == getegid() && !(st.st_mode & S_IROTH);
+    if ((st.st_mode & (S_IRGRP | S_IROTH)) && !group_ok) {
         p->warned_mode = 1;
         cw_warn("creds", "%s is readable by %s (mode %03o); run chmod 600 on it", path,
                 (st.st_mode & S_IROTH) ? "everyone" : "its group", (unsigned)(st.st_mode & 0777));

@@ -100,8 +100,14 @@ struct creds_http_call *creds_sts_submit(const struct creds_ctx *ctx, const char
         creds_fmt(err, el, "out of memory");
         goto out;
     }
-    struct cw_http_request req = {"POST",         url, (const char *const *)hdr, body, len,
-                                  STS_TIMEOUT_MS, 0,   CREDS_MAX_STS_BODY};
+    struct cw_http_request req = {.method = "POST",
+                                  .url = url,
+                                  .headers = (const char *const *)hdr,
+                                  .body = body,
+                                  .body_len = len,
+                                  .timeout_ms = STS_TIMEOUT_MS,
+                                  .max_response = CREDS_MAX_STS_BODY,
+                                  .secret = 1};
     call = creds_http_start(ctx->http, &req, cb, owner);
     if (!call)
         creds_fmt(err, el, "cannot submit the STS request to %s", url);

@@ -185,14 +185,14 @@ static void op_send(struct imds_op *op)
     op->with_token = c->token != NULL;
     if (c->token)
         hdr[0] = creds_fmt(tokhdr, sizeof tokhdr, "X-aws-ec2-metadata-token: %s", c->token);
-    struct cw_http_request req = {"GET",
-                                  url,
-                                  hdr,
-                                  NULL,
-                                  0,
-                                  c->opt.timeout_ms ? c->opt.timeout_ms : 2000,
-                                  c->opt.connect_timeout_ms ? c->opt.connect_timeout_ms : 1000,
-                                  IMDS_MAX_BODY};
+    struct cw_http_request req = {.method = "GET",
+                                  .url = url,
+                                  .headers = hdr,
+                                  .timeout_ms = c->opt.timeout_ms ? c->opt.timeout_ms : 2000,
+                                  .connect_timeout_ms =
+                                      c->opt.connect_timeout_ms ? c->opt.connect_timeout_ms : 1000,
+                                  .max_response = IMDS_MAX_BODY,
+                                  .secret = 1};
     op->attempts++;
     op->call = creds_http_start(c->opt.http, &req, get_done, op);
     explicit_bzero(tokhdr, sizeof tokhdr);
@@ -355,14 +355,14 @@ static void token_start(struct imds_client *c)
     creds_fmt(url, sizeof url, "%s/latest/api/token", c->endpoint);
     creds_fmt(ttl, sizeof ttl, "X-aws-ec2-metadata-token-ttl-seconds: %d", IMDS_TOKEN_TTL_SECONDS);
     const char *hdr[] = {ttl, NULL};
-    struct cw_http_request req = {"PUT",
-                                  url,
-                                  hdr,
-                                  NULL,
-                                  0,
-                                  c->opt.timeout_ms ? c->opt.timeout_ms : 2000,
-                                  c->opt.connect_timeout_ms ? c->opt.connect_timeout_ms : 1000,
-                                  IMDS_TOKEN_MAX};
+    struct cw_http_request req = {.method = "PUT",
+                                  .url = url,
+                                  .headers = hdr,
+                                  .timeout_ms = c->opt.timeout_ms ? c->opt.timeout_ms : 2000,
+                                  .connect_timeout_ms =
+                                      c->opt.connect_timeout_ms ? c->opt.connect_timeout_ms : 1000,
+                                  .max_response = IMDS_TOKEN_MAX,
+                                  .secret = 1};
     c->token_attempts++;
     c->token_call = creds_http_start(c->opt.http, &req, token_done, c);
     if (!c->token_call)

@@ -21,6 +21,8 @@ install -d -m 0755 "${DOC}" "${STAGE}/DEBIAN"
 install -m 0644 "${HERE}/copyright" "${DOC}/copyright"
 gzip -9n <"${HERE}/changelog" >"${DOC}/changelog.gz"
 chmod 0644 "${DOC}/changelog.gz"
+install -d -m 0755 "${STAGE}/usr/share/lintian/overrides"
+install -m 0644 "${HERE}/lintian-overrides" "${STAGE}/usr/share/lintian/overrides/cwagent"
 
 # The state directory is made by postinst (owned by the cwagent user, 0700), not shipped.
 rm -rf "${STAGE:?}/var"

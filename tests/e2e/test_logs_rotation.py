@@ -72,7 +72,7 @@ def _run(rotate, handshake):
         cfg = config(emu.endpoint, [{"file_path": path, "log_group_name": "g-rot", "log_stream_name": "s"}])
         want = counted("rot", 0, TOTAL, 100)
         with Agent(tmp, cfg, emu.endpoint) as ag:
-            time.sleep(0.5)
+            wait_opened(ag, path)  # not a fixed sleep: on a loaded machine the agent starts late
             f = open(path, "a")
             try:
                 for i, line in enumerate(want):

@@ -164,12 +164,13 @@ def test_file_list_modes_owners_and_conffiles():
         "/usr/share/man/man1/cwagent.1.gz": "-rw-r--r--",
         "/usr/share/man/man1/cwagent-ctl.1.gz": "-rw-r--r--",
         "/lib/systemd/system/cwagent.service": "-rw-r--r--",
-        "/etc/default/cwagent": "-rw-r--r--",
+        "/etc/default/cwagent": "-rw-------",
         "/etc/cwagent/common-config.toml": "-rw-r--r--",
         "/etc/cwagent/cwagent.d/": "drwxr-xr-x",
         "/usr/share/doc/cwagent/copyright": "-rw-r--r--",
         "/usr/share/doc/cwagent/changelog.gz": "-rw-r--r--",
         "/usr/share/cwagent/cloudwatch-prices.json": "-rw-r--r--",
+        "/usr/share/lintian/overrides/cwagent": "-rw-r--r--",
     }
     for name, mode in want.items():
         check(name in files, "%s not in the package: %s" % (name, sorted(files)))

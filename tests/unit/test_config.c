@@ -589,7 +589,7 @@ TEST(append_dimensions_global_and_plugin)
                    "\"disk\":{\"measurement\":[\"used\"],\"append_dimensions\":{"
                    "\"VolumeId\":\"${aws:VolumeId}\"}}}}}",
                    &c, &d) == 0);
-    T_EQ_INT(c->metrics.global_dims, CW_DIM_INSTANCE_ID | CW_DIM_ASG_NAME);
+    T_EQ_INT(c->metrics.global_dims, CW_DIM_PRESENT | CW_DIM_INSTANCE_ID | CW_DIM_ASG_NAME);
     T_HAS_WARNING(&d, "a.json: metrics.append_dimensions.Team: not supported by cwagent; ignored");
     const struct cw_metric_plugin *cpu = &c->metrics.plugins[CW_PLUGIN_CPU];
     T_EQ_INT(cpu->n_append_dimensions, 4); /* Asg dropped: unknown */
@@ -735,6 +735,30 @@ TEST(semantic_auto_removal_with_publish_multi_logs)
     EXPECT_ERROR(FILES("{\"file_path\":\"/a*\",\"auto_removal\":true,"
                        "\"publish_multi_logs\":true}"),
                  "collect_list[0].auto_removal: found true, expected false");
+}
+
+/* agent.cwagent: cwagent-only settings, typed and bounded, unknown keys reported. */
+TEST(agent_cwagent_settings)
+{
+    struct cw_config *c = NULL;
+    struct cw_config_diag d;
+    T_ASSERT(load1("{\"agent\":{\"cwagent\":{\"rotated_file_quiet_seconds\":90,"
+                   "\"log_read_ahead_kb\":256,\"nope\":1}},\"metrics\":{\"metrics_collected\":"
+                   "{\"mem\":{\"measurement\":[\"used\"]}}}}",
+                   &c, &d) == 0);
+    T_EQ_INT(c->agent.rotated_file_quiet_seconds, 90);
+    T_EQ_INT(c->agent.log_read_ahead_kb, 256);
+    T_CHECK(contains(d.warnings, d.n_warnings, "agent.cwagent.nope"));
+    char *js = cw_config_to_json(c);
+    T_CHECK(js && strstr(js, "\"rotated_file_quiet_seconds\": 90"));
+    free(js);
+    cw_config_free(c);
+    cw_config_diag_free(&d);
+    EXPECT_ERROR("{\"agent\":{\"cwagent\":{\"rotated_file_quiet_seconds\":0}}}",
+                 "agent.cwagent.rotated_file_quiet_seconds: expected an integer from 1 to 86400");
+    EXPECT_ERROR("{\"agent\":{\"cwagent\":{\"log_read_ahead_kb\":\"big\"}}}",
+                 "agent.cwagent.log_read_ahead_kb: expected an integer from 64 to 1048576");
+    EXPECT_ERROR("{\"agent\":{\"cwagent\":[]}}", "agent.cwagent: expected an object");
 }
 
 /* ---- not supported: exactly one line per key ---- */
@@ -965,7 +989,8 @@ TEST(missing_file_is_an_error)
     cw_config_diag_free(&d);
 }
 
-T_MAIN("test_config", T_CASE(schema_vector_invalid_measurement_counts),
+T_MAIN("test_config", T_CASE(agent_cwagent_settings),
+       T_CASE(schema_vector_invalid_measurement_counts),
        T_CASE(schema_vector_additional_property_counts),
        T_CASE(schema_vector_missing_file_path_counts),
        T_CASE(schema_vectors_valid_ones_pass_schema_and_model),
