@@ -44,7 +44,7 @@ DEB_PKGS := gcc clang make pkg-config libcurl4-openssl-dev libssl-dev libjansson
             python3 python3-botocore procps iproute2 sysstat openssl tinyproxy-bin \
             dpkg-dev lintian systemd shellcheck man-db libsystemd-dev systemd-journal-remote \
             python3-statsd collectd-core prometheus prometheus-node-exporter ethtool \
-            logrotate
+            logrotate chromium
 # command:package pairs installed only when the command is missing (a NodeSource nodejs ships
 # node and npm and conflicts with Debian's npm package).
 DEB_CMDS := node:nodejs npm:npm
@@ -170,8 +170,9 @@ INSTALL_MAN := $(DESTDIR)$(PREFIX)/share/man/man1
 
 install: $(BUILD)/cwagent
 	install -d -m 0755 $(INSTALL_BIN) $(INSTALL_MAN) $(DESTDIR)$(UNITDIR) \
-	  $(DESTDIR)/etc/cwagent/cwagent.d $(DESTDIR)/etc/default
+	  $(DESTDIR)/etc/cwagent/cwagent.d $(DESTDIR)/etc/default $(DESTDIR)$(PREFIX)/share/cwagent
 	install -m 0755 $(BUILD)/cwagent $(INSTALL_BIN)/cwagent
+	install -m 0644 packaging/cloudwatch-prices.json $(DESTDIR)$(PREFIX)/share/cwagent/
 	sed 's|/usr/bin/cwagent|$(PREFIX)/bin/cwagent|' packaging/cwagent-ctl >$(INSTALL_BIN)/cwagent-ctl
 	chmod 0755 $(INSTALL_BIN)/cwagent-ctl
 	gzip -9n <packaging/man/cwagent.1 >$(INSTALL_MAN)/cwagent.1.gz

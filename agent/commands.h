@@ -11,5 +11,8 @@ int cmd_collect(int argc, char **argv);
 int cmd_config(int argc, char **argv);
 int cmd_sign(int argc, char **argv);
 int cmd_fetch_config(int argc, char **argv);
+int cmd_alarms(int argc, char **argv);
+int cmd_dashboard(int argc, char **argv);
+int cmd_cost(int argc, char **argv);
 
 #endif

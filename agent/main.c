@@ -19,6 +19,9 @@ static const struct command commands[] = {
      "fetch, validate and install a config (file:, ssm:, default)"},
     {"run", cmd_run, "run the agent (metrics and logs) in the foreground"},
     {"status", cmd_status, "show the running agent's status (--json: every counter)"},
+    {"alarms", cmd_alarms, "plan or apply alarms bound to the series this config publishes"},
+    {"dashboard", cmd_dashboard, "plan or apply a CloudWatch dashboard for this host"},
+    {"cost", cmd_cost, "series, API calls and the monthly estimate of a config"},
     {"sign", cmd_sign, "sign a raw HTTP request with SigV4 and show each step"},
 };
 

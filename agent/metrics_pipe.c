@@ -5,12 +5,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "agent/collect_opts.h"
 #include "agent/listeners.h"
 #include "agent/memq.h"
+#include "agent/mshape.h"
 #include "agent/pmd.h"
 #include "agent/rollup.h"
-#include "collectors/collectors.h"
 #include "common/gzip.h"
 #include "common/clock.h"
 #include "common/log.h"
@@ -22,19 +21,9 @@
  * eight full PutMetricData bodies (API: 1 MB each), a few minutes of a busy host. */
 #define MEMQ_MAX_BYTES (8u << 20)
 
-struct name_map {
-    char *sample; /* collector name: "cpu_usage_idle" */
-    char *final;  /* CloudWatch name after rename */
-    char *unit;   /* override, or NULL */
-};
-
 struct plugin_inst {
     struct metrics_pipe *mp;
-    char label[32];
-    struct collectors *set;
-    struct rollup *rollup;
-    struct name_map *map;
-    size_t nmap;
+    struct mshape *shape; /* collectors, names and roll-ups of one plugin instance */
     uint64_t timer;
 };
 
@@ -222,35 +211,9 @@ void metrics_pipe_flush(struct metrics_pipe *mp)
 
 /* ---- collection ---------------------------------------------------------------------------- */
 
-static const struct name_map *map_name(const struct plugin_inst *pi, const char *sample)
+static void on_full(void *ud)
 {
-    for (size_t i = 0; i < pi->nmap; i++)
-        if (strcmp(pi->map[i].sample, sample) == 0)
-            return &pi->map[i];
-    return NULL;
-}
-
-static void on_sample(void *ud, const struct collectors_sample *s)
-{
-    struct plugin_inst *pi = ud;
-    struct metrics_pipe *mp = pi->mp;
-    const struct name_map *m = map_name(pi, s->name);
-    if (pi->nmap && !m)
-        return; /* a field the configuration did not ask for */
-    struct datum_dim dims[COLLECTORS_MAX_DIMS];
-    for (size_t i = 0; i < s->ndims && i < COLLECTORS_MAX_DIMS; i++)
-        dims[i] = (struct datum_dim){s->dims[i].name, s->dims[i].value};
-    struct rollup_sample rs = {
-        m ? m->final : s->name, m && m->unit ? m->unit : s->unit, dims, s->ndims, s->value,
-        s->timestamp_ms};
-    mp->st.samples++;
-    if (rollup_apply(pi->rollup, &rs, mp->pending) == 0)
-        return;
-    metrics_pipe_flush(mp); /* the pending list is full: spool it and start again */
-    if (rollup_apply(pi->rollup, &rs, mp->pending) != 0) {
-        mp->lost++;
-        cw_error("metrics", "datum %s does not fit an empty batch; dropped", rs.name);
-    }
+    metrics_pipe_flush(ud); /* the pending list is full: spool it and start again */
 }
 
 /* listeners_sink: one listener sample (or distribution) into the pending datums. */
@@ -294,7 +257,11 @@ static void on_collect(struct cw_loop *loop, void *ud)
 {
     (void)loop;
     struct plugin_inst *pi = ud;
-    collectors_gather(pi->set, pi->mp->wall_ms(pi->mp->wall_ud), on_sample, pi);
+    struct metrics_pipe *mp = pi->mp;
+    uint64_t dropped = 0;
+    mp->st.samples +=
+        mshape_gather(pi->shape, mp->wall_ms(mp->wall_ud), mp->pending, on_full, mp, &dropped);
+    mp->lost += dropped; /* datums too big for an empty batch (logged by mshape) */
 }
 
 static void on_flush(struct cw_loop *loop, void *ud)
@@ -316,104 +283,20 @@ static void on_start_flushing(struct cw_loop *loop, void *ud)
 static void free_plugin(struct metrics_pipe *mp, struct plugin_inst *pi)
 {
     cw_loop_timer_cancel(mp->loop, pi->timer);
-    collectors_free(pi->set);
-    rollup_free(pi->rollup);
-    for (size_t i = 0; i < pi->nmap; i++) {
-        free(pi->map[i].sample);
-        free(pi->map[i].final);
-        free(pi->map[i].unit);
-    }
-    free(pi->map);
-}
-
-/* The collector's name for a configured field ("cpu" + "usage_idle" -> "cpu_usage_idle"). */
-static char *sample_name(const char *plugin, const char *field)
-{
-    char *s = NULL;
-    if (strcmp(plugin, "procstat") == 0 && strcmp(field, "pid_count") == 0)
-        return strdup("procstat_lookup_pid_count");
-    if (strcmp(plugin, "nvidia_gpu") == 0) /* the reference's measurement is nvidia_smi */
-        plugin = "nvidia_smi";
-    return asprintf(&s, "%s_%s", plugin, field) < 0 ? NULL : s;
-}
-
-static int build_map(struct plugin_inst *pi, const char *plugin, const struct cw_metric_plugin *p)
-{
-    pi->map = calloc(p->n_measurements ? p->n_measurements : 1, sizeof *pi->map);
-    if (!pi->map)
-        return -1;
-    for (size_t i = 0; i < p->n_measurements; i++) {
-        const struct cw_measurement *m = &p->measurements[i];
-        struct name_map *nm = &pi->map[pi->nmap++];
-        nm->sample = sample_name(plugin, m->field);
-        nm->final = strdup(m->name);
-        nm->unit = m->unit ? strdup(m->unit) : NULL;
-        if (!nm->sample || !nm->final || (m->unit && !nm->unit))
-            return -1;
-    }
-    return 0;
-}
-
-static int rollup_for(struct plugin_inst *pi, const struct metrics_pipe_options *o,
-                      const struct cw_metric_plugin *p)
-{
-    const struct cw_metrics_config *mc = &o->cfg->metrics;
-    struct datum_dim app[DATUM_MAX_DIMS];
-    size_t napp = 0;
-    for (size_t i = 0; i < p->n_append_dimensions && napp < DATUM_MAX_DIMS; i++)
-        app[napp++] =
-            (struct datum_dim){p->append_dimensions[i].key, p->append_dimensions[i].value};
-    struct rollup_dimset sets[ROLLUP_MAX_SETS];
-    size_t nsets = 0;
-    for (size_t i = 0; i < mc->n_aggregation_dimensions && nsets < ROLLUP_MAX_SETS; i++)
-        sets[nsets++] = (struct rollup_dimset){(const char *const *)mc->aggregation_dimensions[i].v,
-                                               mc->aggregation_dimensions[i].n};
-    const char *drop[64];
-    size_t ndrop = 0;
-    for (size_t i = 0; i < p->n_measurements && ndrop < 64; i++)
-        if (p->measurements[i].drop_original)
-            drop[ndrop++] = p->measurements[i].name;
-    struct rollup_opts ro = {0};
-    ro.host = o->host;
-    ro.global_append = mc->global_dims != 0;
-    ro.append = app;
-    ro.nappend = napp;
-    ro.ec2 = o->ec2;
-    ro.nec2 = o->nec2;
-    ro.agg = sets;
-    ro.nagg = nsets;
-    ro.drop_original = drop;
-    ro.ndrop = ndrop;
-    ro.interval_s = p->interval;
-    pi->rollup = rollup_new(&ro);
-    return pi->rollup ? 0 : -1;
+    mshape_free(pi->shape);
 }
 
 static int add_plugin(struct metrics_pipe *mp, const struct metrics_pipe_options *o,
                       const char *name, const struct cw_metric_plugin *p,
                       const struct cw_procstat *pr, char *err, size_t errlen)
 {
-    int cp = collectors_plugin_by_name(name);
-    if (cp < 0) {
-        snprintf(err, errlen, "metrics_collected.%s: no collector for this plugin", name);
-        return -1;
-    }
-    struct plugin_inst *pi = &mp->plugins[mp->nplugins++];
+    struct mshape_options so = {o->cfg, o->host, o->ec2, o->nec2, o->root};
+    struct plugin_inst *pi = &mp->plugins[mp->nplugins];
     pi->mp = mp;
-    snprintf(pi->label, sizeof pi->label, "%s", name);
-    struct collectors_opts co;
-    collectors_opts_init(&co, false);
-    co.root = o->root ? strdup(o->root) : NULL;
-    int rc = (o->root && !co.root) ? -1 : collect_opts_add(&co, &o->cfg->metrics, name, p, pr);
-    if (rc == 0)
-        pi->set = collectors_new(&co, err, errlen);
-    collectors_opts_clear(&co);
-    if (rc != 0 || !pi->set || build_map(pi, name, p) != 0 || rollup_for(pi, o, p) != 0) {
-        if (rc != 0 || pi->set)
-            snprintf(err, errlen, "metrics_collected.%s: cannot set up the collector", name);
+    if (!(pi->shape = mshape_new(&so, name, p, pr, err, errlen)))
         return -1;
-    }
-    long every = (long)(p->interval > 0 ? p->interval : CW_DEFAULT_INTERVAL) * 1000;
+    mp->nplugins++;
+    long every = (long)mshape_interval(pi->shape) * 1000;
     on_collect(mp->loop, pi); /* the first round primes deltas and cpu percentages */
     pi->timer = cw_loop_timer_every(mp->loop, every, on_collect, pi);
     return pi->timer ? 0 : -1;

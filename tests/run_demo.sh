@@ -73,6 +73,17 @@ echo "  stored log events: curl -s $endpoint/_emulator/logs   (tailing $demo_log
 echo "  EMF metrics:     namespace DemoApp in the stored metrics (log group cwagent-demo-emf)"
 echo "  request log:     curl -s $endpoint/_emulator/requests"
 echo "  agent status:    $agent status --state-dir $state"
+# Alarms and a dashboard bound to the series this config publishes on this host (signed calls
+# to the emulator, like any AWS account); the emulator's web page draws them from what it stores.
+if "$agent" alarms apply -c "$config" >"$state/alarms.log" 2>"$state/apply.err" &&
+   "$agent" dashboard apply -c "$config" --period 10 >"$state/dashboard.log" 2>>"$state/apply.err"; then
+    echo "  alarms: $(tail -n 1 "$state/alarms.log"); $(cat "$state/dashboard.log")"
+else
+    echo "run_demo: applying alarms/dashboard failed:" >&2
+    cat "$state/apply.err" >&2
+fi
+dash=$(sed -n 's/^[a-z]* dashboard //p' "$state/dashboard.log" 2>/dev/null)
+echo "  dashboards and alarms in a browser: $endpoint/${dash:+  (this host: $endpoint/dashboards/$dash)}"
 echo "  first flush in ~10 s; Ctrl-C stops the agent (it flushes) and the emulator"
 "$agent" run -c "$config" --state-dir "$state" &
 agent_pid=$!

@@ -169,6 +169,7 @@ def test_file_list_modes_owners_and_conffiles():
         "/etc/cwagent/cwagent.d/": "drwxr-xr-x",
         "/usr/share/doc/cwagent/copyright": "-rw-r--r--",
         "/usr/share/doc/cwagent/changelog.gz": "-rw-r--r--",
+        "/usr/share/cwagent/cloudwatch-prices.json": "-rw-r--r--",
         "/usr/share/lintian/overrides/cwagent": "-rw-r--r--",
     }
     for name, mode in want.items():

@@ -8,12 +8,14 @@ import traceback
 import zlib
 from urllib.parse import parse_qsl
 
-from . import cloudwatch, ec2, logs, sigcheck, ssm, sts, validate, wire
+from . import autoscaling, cloudwatch, ec2, logs, sigcheck, ssm, sts, validate, wire
 from .errors import ApiError, common, fault
 
-SERVICES = {"monitoring": cloudwatch, "logs": logs, "sts": sts, "ec2": ec2, "ssm": ssm}
+SERVICES = {"monitoring": cloudwatch, "logs": logs, "sts": sts, "ec2": ec2, "ssm": ssm,
+            "autoscaling": autoscaling}
 TARGETS = {"GraniteServiceVersion20100801": "monitoring", "Logs_20140328": "logs", "AmazonSSM": "ssm"}
-VERSIONS = {"2010-08-01": "monitoring", "2011-06-15": "sts", "2016-11-15": "ec2"}
+VERSIONS = {"2010-08-01": "monitoring", "2011-06-15": "sts", "2016-11-15": "ec2",
+            "2011-01-01": "autoscaling"}
 MAX_DECODED = 8 * 1024 * 1024  # cap on a decompressed body
 
 

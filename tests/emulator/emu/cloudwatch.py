@@ -254,29 +254,212 @@ def list_metrics(ctx, params):
     return {"Metrics": out}
 
 
+ACTION_SERVICES = ("sns", "autoscaling", "automate", "ssm", "ssm-incidents", "lambda", "swf")
+ALARM_MAX_PERIODS_SECONDS = 86400  # API: EvaluationPeriods x Period at most one day
+VALID_PERIODS_BELOW_60 = (10, 20, 30)
+
+
+def _validation(message):
+    return ApiError("ValidationError", message, 400, "ValidationException")
+
+
+def _check_action(arn, region, what):
+    parts = arn.split(":")
+    if len(parts) < 6 or parts[0] != "arn" or not parts[1].startswith("aws"):
+        raise _validation("Invalid arn syntax: %s" % arn)
+    service, arn_region = parts[2], parts[3]
+    if service not in ACTION_SERVICES:
+        raise _validation("Invalid %s action: %s is not a supported action target (%s)."
+                          % (what, arn, ", ".join(ACTION_SERVICES)))
+    if arn_region != region:
+        raise _validation("Invalid region %s specified. Only %s is supported." % (arn_region, region))
+    if service == "sns" and (len(parts[4]) != 12 or not parts[4].isdigit() or not parts[5]):
+        raise _validation("Invalid SNS topic ARN: %s" % arn)
+
+
+def _check_alarm(params, region):
+    metric_keys = [k for k in ("MetricName", "Namespace", "Dimensions", "Statistic", "ExtendedStatistic",
+                               "Period", "Unit") if k in params]
+    if "Metrics" in params and metric_keys:
+        raise invalid("Metrics cannot be combined with %s." % ", ".join(metric_keys))
+    if "Metrics" not in params:
+        for k in ("MetricName", "Namespace", "Period"):
+            if k not in params:
+                raise _validation("%s must be specified unless Metrics is." % k)
+        if ("Statistic" in params) == ("ExtendedStatistic" in params):
+            raise _validation("Exactly one of Statistic and ExtendedStatistic must be specified.")
+        _check_dimensions(params.get("Dimensions", []), "PutMetricAlarm")
+        period = params["Period"]
+        if period < 60 and period not in VALID_PERIODS_BELOW_60 or period >= 60 and period % 60:
+            raise _validation("Period must be 10, 20, 30 or a multiple of 60 (got %d)." % period)
+        if period * params.get("EvaluationPeriods", 1) > ALARM_MAX_PERIODS_SECONDS:
+            raise _validation("The product of EvaluationPeriods and Period must not exceed 86400.")
+    if "ComparisonOperator" not in params or "EvaluationPeriods" not in params:
+        raise _validation("ComparisonOperator and EvaluationPeriods must be specified.")
+    if "Threshold" not in params and "ThresholdMetricId" not in params:
+        raise _validation("Threshold must be specified.")
+    if "Threshold" in params:
+        _check_number(params["Threshold"], "Threshold")
+    if params.get("DatapointsToAlarm", 1) > params["EvaluationPeriods"]:
+        raise _validation("DatapointsToAlarm must be less than or equal to EvaluationPeriods.")
+    for what in ("AlarmActions", "OKActions", "InsufficientDataActions"):
+        for arn in params.get(what, []):
+            _check_action(arn, region, what)
+
+
 def put_metric_alarm(ctx, params):
-    alarm = dict(params)
+    _check_alarm(params, ctx.store.region)
+    alarm = {k: v for k, v in params.items() if k != "Tags"}
+    now = datetime.datetime.fromtimestamp(ctx.now, datetime.timezone.utc)
     alarm.update({"AlarmArn": "arn:aws:cloudwatch:%s:%s:alarm:%s" % (ctx.store.region, "123456789012",
                                                                        params["AlarmName"]),
                   "StateValue": "INSUFFICIENT_DATA", "StateReason": "Unchecked: Initial alarm creation",
-                  "AlarmConfigurationUpdatedTimestamp": datetime.datetime.now(datetime.timezone.utc)})
+                  "StateUpdatedTimestamp": now, "AlarmConfigurationUpdatedTimestamp": now})
+    alarm.setdefault("ActionsEnabled", True)
+    for k in ("AlarmActions", "OKActions", "InsufficientDataActions"):
+        alarm.setdefault(k, [])
+    alarm.setdefault("Dimensions", [])
     with ctx.store.lock:
+        old = ctx.store.alarms.get(params["AlarmName"])
+        if old is not None:  # an update keeps the state
+            for k in ("StateValue", "StateReason", "StateUpdatedTimestamp"):
+                alarm[k] = old[k]
         ctx.store.alarms[params["AlarmName"]] = alarm
     return {}
 
 
+# ---- alarm evaluation (emulator semantics, documented in README) ---------------------------------
+
+def evaluate(store, alarm, now):
+    """Evaluates a metric alarm over the last EvaluationPeriods periods ending now and updates its
+    state in place: ALARM when at least DatapointsToAlarm periods breach; OK when enough periods have
+    data and fewer breach; missing periods follow TreatMissingData (missing/ignore: not counted,
+    breaching/notBreaching: counted as such)."""
+    if "MetricName" not in alarm:
+        return alarm
+    period, n = alarm["Period"], alarm["EvaluationPeriods"]
+    m_of_n = alarm.get("DatapointsToAlarm", n)
+    rows = _series(store, alarm["Namespace"], alarm["MetricName"], alarm.get("Dimensions"))
+    start = now - n * period
+    buckets = _buckets(rows, start, start + n * period, period)
+    op, thr = alarm["ComparisonOperator"], alarm["Threshold"]
+    cmp = {"GreaterThanThreshold": lambda v: v > thr, "GreaterThanOrEqualToThreshold": lambda v: v >= thr,
+           "LessThanThreshold": lambda v: v < thr, "LessThanOrEqualToThreshold": lambda v: v <= thr}.get(op)
+    if cmp is None:
+        return alarm
+    missing = alarm.get("TreatMissingData", "missing")
+    breaching = present = 0
+    for k in range(n):
+        b = start + k * period
+        if b in buckets:
+            present += 1
+            breaching += cmp(_stat(buckets[b], alarm["Statistic"]))
+        elif missing == "breaching" or alarm["Statistic"] == "SampleCount" and cmp(0.0):
+            present += 1
+            breaching += 1
+        elif missing == "notBreaching":
+            present += 1
+    if breaching >= m_of_n:
+        state, reason = "ALARM", "Threshold Crossed: %d out of the last %d datapoints were breaching" % (breaching, n)
+    elif present >= m_of_n or present > 0 and missing in ("ignore", "missing") and present == n:
+        state, reason = "OK", "Threshold Crossed: %d out of the last %d datapoints were breaching" % (breaching, n)
+    elif present > 0 and missing == "ignore":
+        state, reason = alarm["StateValue"], "Ignoring missing datapoints"
+    else:
+        state, reason = "INSUFFICIENT_DATA", "Insufficient Data: %d datapoints were unknown" % (n - present)
+    if state != alarm["StateValue"]:
+        alarm["StateValue"], alarm["StateReason"] = state, reason
+        alarm["StateUpdatedTimestamp"] = datetime.datetime.fromtimestamp(now, datetime.timezone.utc)
+    return alarm
+
+
+def evaluate_all(store, now):
+    with store.lock:
+        for a in store.alarms.values():
+            evaluate(store, a, now)
+
+
 def describe_alarms(ctx, params):
     names, prefix = params.get("AlarmNames"), params.get("AlarmNamePrefix")
+    if names and prefix:
+        raise invalid("AlarmNames and AlarmNamePrefix cannot be combined.")
+    evaluate_all(ctx.store, ctx.now)
+    state = params.get("StateValue")
     with ctx.store.lock:
-        alarms = [a for n, a in sorted(ctx.store.alarms.items())
-                  if (names is None or n in names) and (prefix is None or n.startswith(prefix))]
-    return {"MetricAlarms": alarms, "CompositeAlarms": []}
+        alarms = [dict(a) for n, a in sorted(ctx.store.alarms.items())
+                  if (names is None or n in names) and (prefix is None or n.startswith(prefix))
+                  and (state is None or a["StateValue"] == state)]
+    return {"MetricAlarms": alarms[:params.get("MaxRecords", 50) if names is None else None],
+            "CompositeAlarms": []}
+
+
+def delete_alarms(ctx, params):
+    names = params["AlarmNames"]
+    if len(names) > 100:
+        raise invalid("The collection AlarmNames must not have a size greater than 100.")
+    with ctx.store.lock:
+        missing = [n for n in names if n not in ctx.store.alarms]
+        if missing:
+            raise ApiError("ResourceNotFound", "Alarm(s) not found: %s" % ", ".join(missing), 404,
+                           "ResourceNotFoundException")
+        for n in names:
+            del ctx.store.alarms[n]
+    return {}
+
+
+# ---- dashboards ------------------------------------------------------------------------------------
+
+def _dashboard_error(message):
+    return ApiError("InvalidParameterInput", message, 400, "InvalidParameterInputException")
+
+
+def _check_body(text):
+    import json
+    try:
+        body = json.loads(text)
+    except ValueError as e:
+        raise _dashboard_error("The field DashboardBody must be a valid JSON object: %s" % e) from None
+    if not isinstance(body, dict) or not isinstance(body.get("widgets", []), list):
+        raise _dashboard_error("The field DashboardBody must be an object with a widgets array.")
+    widgets = body.get("widgets", [])
+    if len(widgets) > 500:
+        raise _dashboard_error("The dashboard can have at most 500 widgets.")
+    messages = []
+    for i, w in enumerate(widgets):
+        path = "/widgets/%d" % i
+        if not isinstance(w, dict) or w.get("type") not in ("metric", "text", "log", "alarm", "explorer",
+                                                            "custom"):
+            raise _dashboard_error("%s: should have a type among metric, text, log, alarm, explorer, "
+                                   "custom" % path)
+        props = w.get("properties")
+        if not isinstance(props, dict):
+            raise _dashboard_error("%s/properties: should be an object" % path)
+        for k in ("x", "y", "width", "height"):
+            if k in w and (not isinstance(w[k], int) or w[k] < 0 or k in ("x", "width") and w[k] > 24):
+                raise _dashboard_error("%s/%s: should be an integer within the 24-column grid" % (path, k))
+        if w["type"] == "metric":
+            if "region" not in props:
+                raise _dashboard_error("%s/properties: should have required property 'region'" % path)
+            for j, m in enumerate(props.get("metrics", [])):
+                if not isinstance(m, list) or not m:
+                    raise _dashboard_error("%s/properties/metrics/%d: should be an array" % (path, j))
+        if w["type"] == "alarm" and not isinstance(props.get("alarms"), list):
+            raise _dashboard_error("%s/properties: should have required property 'alarms'" % path)
+        if w["type"] == "log" and "query" not in props:
+            raise _dashboard_error("%s/properties: should have required property 'query'" % path)
+    return messages
 
 
 def put_dashboard(ctx, params):
+    messages = _check_body(params["DashboardBody"])
+    import re
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,255}", params["DashboardName"]):
+        raise _dashboard_error("The value for field DashboardName contains invalid characters. It can "
+                               "only contain alphanumerics, dash (-) and underscore (_).")
     with ctx.store.lock:
         ctx.store.dashboards[params["DashboardName"]] = params["DashboardBody"]
-    return {"DashboardValidationMessages": []}
+        ctx.store.dashboard_times[params["DashboardName"]] = ctx.now
+    return {"DashboardValidationMessages": messages}
 
 
 def get_dashboard(ctx, params):
@@ -289,7 +472,30 @@ def get_dashboard(ctx, params):
             "DashboardArn": "arn:aws:cloudwatch::123456789012:dashboard/%s" % name}
 
 
+def list_dashboards(ctx, params):
+    prefix = params.get("DashboardNamePrefix", "")
+    with ctx.store.lock:
+        out = [{"DashboardName": n, "DashboardArn": "arn:aws:cloudwatch::123456789012:dashboard/%s" % n,
+                "LastModified": datetime.datetime.fromtimestamp(ctx.store.dashboard_times.get(n, ctx.now),
+                                                                datetime.timezone.utc),
+                "Size": len(b)} for n, b in sorted(ctx.store.dashboards.items()) if n.startswith(prefix)]
+    return {"DashboardEntries": out}
+
+
+def delete_dashboards(ctx, params):
+    names = params["DashboardNames"]
+    with ctx.store.lock:
+        missing = [n for n in names if n not in ctx.store.dashboards]
+        if missing:
+            raise ApiError("ResourceNotFound", "Dashboard(s) %s do not exist" % ", ".join(missing), 404,
+                           "DashboardNotFoundError")
+        for n in names:
+            del ctx.store.dashboards[n]
+    return {}
+
+
 OPS = {"PutMetricData": put_metric_data, "ListMetrics": list_metrics,
        "GetMetricStatistics": get_metric_statistics, "GetMetricData": get_metric_data,
-       "PutMetricAlarm": put_metric_alarm, "DescribeAlarms": describe_alarms,
-       "PutDashboard": put_dashboard, "GetDashboard": get_dashboard}
+       "PutMetricAlarm": put_metric_alarm, "DescribeAlarms": describe_alarms, "DeleteAlarms": delete_alarms,
+       "PutDashboard": put_dashboard, "GetDashboard": get_dashboard, "ListDashboards": list_dashboards,
+       "DeleteDashboards": delete_dashboards}

@@ -6,7 +6,7 @@ from .wire import Response
 
 CONFIG_KEYS = {"imdsv1": bool, "imds_tags": bool, "creds_lifetime": (int, float), "asg_name": (str, type(None)),
                "instance_tags": dict, "role_name": str, "ecs_token": (str, type(None)), "ecs_paths": list,
-               "ssm_parameters": dict, "max_skew": (int, float)}
+               "ssm_parameters": dict, "max_skew": (int, float), "asg_names": list}
 
 
 def _json(status, obj):
@@ -29,7 +29,8 @@ def _state(store, faults):
         return {"config": store.config, "region": store.region, "credentials": creds,
                 "counts": {"metrics": len(store.metrics), "requests": len(store.requests),
                            "log_groups": len(store.log_groups)},
-                "alarms": store.alarms, "dashboards": store.dashboards, "faults": faults.snapshot(),
+                "alarms": store.alarms, "dashboards": store.dashboards,
+                "scaling_policies": list(store.policies.values()), "faults": faults.snapshot(),
                 "now": store.now()}
 
 

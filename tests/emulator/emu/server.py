@@ -13,7 +13,7 @@ import uuid
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from . import api, control, imds, validate
+from . import api, control, imds, validate, web
 from .faults import REQUEST_MODES, Faults
 from .store import Store
 
@@ -201,6 +201,9 @@ class Server(ThreadingHTTPServer):
             op = imds.imds_operation(req)
             resp = self._simple_fault(op) or imds.handle_imds(req, self.store, self.faults)
             return resp, {"service": "imds", "operation": op}
+        page = web.handle(req, self.store)
+        if page is not None:
+            return page, {"service": "web", "operation": path}
         if path in self.store.config["ecs_paths"]:
             resp = self._simple_fault("ECS.Credentials") or imds.handle_ecs(req, self.store)
             return resp, {"service": "ecs", "operation": "ECS.Credentials"}

@@ -64,6 +64,8 @@ class Store:
             self.log_groups = {}  # name -> dict(group fields, streams={name: dict(..., events=[])})
             self.alarms = {}
             self.dashboards = {}
+            self.dashboard_times = {}
+            self.policies = {}  # (group, policy name) -> policy
             self.requests = []
 
     # ---- credentials ----

@@ -8,6 +8,7 @@ NS = {
     "monitoring": "http://monitoring.amazonaws.com/doc/2010-08-01/",
     "sts": "https://sts.amazonaws.com/doc/2011-06-15/",
     "ec2": "http://ec2.amazonaws.com/doc/2016-11-15/",
+    "autoscaling": "http://autoscaling.amazonaws.com/doc/2011-01-01/",
 }
 JSON_CT = {"monitoring": "application/x-amz-json-1.0", "logs": "application/x-amz-json-1.1",
            "ssm": "application/x-amz-json-1.1"}
