@@ -36,6 +36,8 @@ char *mb_endpoint(struct mb *m, char *url, const char *path);
 /* obj[key] as a string with ${ENV} expanded (malloc'd), or NULL when absent / not a string.
  * `path` is obj's path (for the unset-variable warning). */
 char *mb_str(struct mb *m, const json_t *obj, const char *key, const char *path);
+/* log_group_class of a logs entry, upper-cased; NULL (warned) when absent or not a class. */
+char *mb_log_group_class(struct mb *m, const json_t *item, const char *path);
 char *mb_dup(struct mb *m, const char *s);
 int mb_int(const json_t *obj, const char *key, int dflt);
 int mb_bool(const json_t *obj, const char *key, int dflt);

@@ -2,7 +2,6 @@
  * (reference notes inputs-outputs-semantics 2.3 and 2.4): keys, defaults and checks. */
 #include "config/model.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -156,23 +155,6 @@ static void build_filters(struct mb *m, const json_t *list, const char *path, st
     }
 }
 
-static void build_class(struct mb *m, const json_t *item, const char *path, struct cw_journald *j)
-{
-    char *cls = mb_str(m, item, "log_group_class", path);
-    if (!cls)
-        return;
-    for (char *p = cls; *p; p++)
-        *p = (char)toupper((unsigned char)*p);
-    if (strcmp(cls, "STANDARD") == 0 || strcmp(cls, "INFREQUENT_ACCESS") == 0) {
-        j->log_group_class = cls;
-        return;
-    }
-    char *p = cw_path_key(path, "log_group_class");
-    mb_warn(m, p ? p : path, "found \"%s\", expected STANDARD or INFREQUENT_ACCESS; ignored", cls);
-    free(p);
-    free(cls);
-}
-
 static void build_entry(struct mb *m, const json_t *item, const char *path, const char *region,
                         struct cw_journald *j)
 {
@@ -189,7 +171,7 @@ static void build_entry(struct mb *m, const json_t *item, const char *path, cons
     j->log_stream_name = resolve(m, s, region);
     j->retention_in_days = mb_int(item, "retention_in_days", -1);
     j->priority = parse_priority(m, item, path);
-    build_class(m, item, path, j);
+    j->log_group_class = mb_log_group_class(m, item, path);
     const json_t *units = json_object_get(item, "units");
     if (json_is_array(units))
         mb_strlist(m, units, &j->units);

@@ -108,22 +108,22 @@ static void build_filters(struct mb *m, const json_t *list, const char *path, st
     }
 }
 
-static void build_class(struct mb *m, const json_t *item, const char *path, struct cw_log_file *f)
+/* log_group_class of a logs entry (files, journald), upper-cased; NULL (with a warning) when it
+ * is neither STANDARD nor INFREQUENT_ACCESS, or absent. The caller frees it. */
+char *mb_log_group_class(struct mb *m, const json_t *item, const char *path)
 {
     char *cls = mb_str(m, item, "log_group_class", path);
     if (!cls)
-        return;
+        return NULL;
     for (char *p = cls; *p; p++)
         *p = (char)toupper((unsigned char)*p);
-    if (strcmp(cls, "STANDARD") == 0 || strcmp(cls, "INFREQUENT_ACCESS") == 0) {
-        f->log_group_class = cls;
-        return;
-    }
+    if (strcmp(cls, "STANDARD") == 0 || strcmp(cls, "INFREQUENT_ACCESS") == 0)
+        return cls;
     char *p = cw_path_key(path, "log_group_class");
-    if (p)
-        mb_warn(m, p, "found \"%s\", expected STANDARD or INFREQUENT_ACCESS; ignored", cls);
+    mb_warn(m, p ? p : path, "found \"%s\", expected STANDARD or INFREQUENT_ACCESS; ignored", cls);
     free(p);
     free(cls);
+    return NULL;
 }
 
 /* The strftime subset the reference converts to a regex (notes d.6); other directives would
@@ -189,7 +189,7 @@ static void build_file(struct mb *m, const json_t *item, const char *path, const
     f->encoding = mb_str(m, item, "encoding", path);
     f->retention_in_days = mb_int(item, "retention_in_days", -1);
     f->blacklist = mb_str(m, item, "blacklist", path);
-    build_class(m, item, path, f);
+    f->log_group_class = mb_log_group_class(m, item, path);
     char *fp = cw_path_key(path, "filters");
     if (fp && json_is_array(json_object_get(item, "filters")))
         build_filters(m, json_object_get(item, "filters"), fp, f);

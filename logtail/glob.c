@@ -54,7 +54,7 @@ static int add_dir(struct lt_matches *m, const char *dir)
     return m->dirs[m->ndirs++] ? 0 : -1;
 }
 
-static int add_match(struct lt_matches *m, const char *path, const struct stat *st)
+int lt_matches_add(struct lt_matches *m, const char *path, const struct stat *st)
 {
     for (size_t i = 0; i < m->n; i++) /* two "**" can reach a file twice */
         if (m->v[i].dev == (uint64_t)st->st_dev && m->v[i].ino == (uint64_t)st->st_ino)
@@ -119,7 +119,7 @@ static void candidate(struct walk *w, const char *path)
     base = base ? base + 1 : path;
     if (w->skip && w->skip(w->ud, path, base))
         return;
-    if (add_match(w->out, path, &st) != 0)
+    if (lt_matches_add(w->out, path, &st) != 0)
         w->err = -1;
 }
 

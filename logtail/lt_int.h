@@ -168,6 +168,9 @@ struct lt_matches {
 /* Expands pattern; skip(path, base) returning true drops a file. 0 or -1 (memory). */
 typedef bool (*lt_skip_fn)(void *ud, const char *path, const char *base);
 int lt_glob(const char *pattern, lt_skip_fn skip, void *ud, struct lt_matches *out);
+struct stat;
+/* Appends path (stat st) unless its (dev, ino) is already there; 0, or -1 out of memory. */
+int lt_matches_add(struct lt_matches *m, const char *path, const struct stat *st);
 void lt_matches_free(struct lt_matches *m);
 uint64_t lt_fnv1a(const void *p, size_t n);
 

@@ -37,27 +37,6 @@ bool lt_same_prefix(const char *path, uint64_t fp, uint32_t fp_len)
     return n == (ssize_t)fp_len && lt_fnv1a(buf, fp_len) == fp;
 }
 
-static int push_match(struct lt_matches *out, const char *path, const struct stat *st)
-{
-    if (out->n == out->cap) {
-        size_t ncap = out->cap ? out->cap * 2 : 16;
-        struct lt_match *v = realloc(out->v, ncap * sizeof *v);
-        if (!v)
-            return -1;
-        out->v = v;
-        out->cap = ncap;
-    }
-    struct lt_match *x = &out->v[out->n];
-    x->path = strdup(path);
-    if (!x->path)
-        return -1;
-    x->dev = (uint64_t)st->st_dev;
-    x->ino = (uint64_t)st->st_ino;
-    x->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000LL + st->st_mtim.tv_nsec;
-    out->n++;
-    return 0;
-}
-
 int lt_siblings(const char *path, struct lt_matches *out)
 {
     memset(out, 0, sizeof *out);
@@ -86,7 +65,7 @@ int lt_siblings(const char *path, struct lt_matches *out)
         snprintf(full, sizeof full, "%s/%s", strcmp(dir, "/") ? dir : "", e->d_name);
         struct stat st;
         if (stat(full, &st) == 0 && S_ISREG(st.st_mode))
-            rc = push_match(out, full, &st);
+            rc = lt_matches_add(out, full, &st);
     }
     closedir(d);
     return rc;
