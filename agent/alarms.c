@@ -1,10 +1,16 @@
 #include "agent/alarms.h"
 
+#include "common/buf.h"
+#include "sigv4/uri.h"
+
 #include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Cap of an Auto Scaling query body (names are at most 255 bytes, 3x when encoded). */
+#define ALARM_QUERY_MAX 8192
 
 #define ALARM_MAX_DISKS 64  /* per-mount disk alarms */
 #define NAME_MAX_LEN    255 /* API: AlarmName 1..255 */
@@ -412,68 +418,48 @@ char *alarm_policy_name(const struct alarm_plan *p, int scaling)
                : s;
 }
 
-static void form_escape(FILE *f, const char *s)
+/* head + encoded group name + name_key + encoded policy name + tail: the Auto Scaling query
+ * bodies (form values percent-encoded with the RFC 3986 unreserved set, as the signer does). */
+static char *policy_query(const struct alarm_plan *p, int scaling, const char *head,
+                          const char *name_key, const char *tail)
 {
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~')
-            fputc(c, f);
-        else
-            fprintf(f, "%%%02X", c);
+    char *name = alarm_policy_name(p, scaling);
+    if (!name)
+        return NULL;
+    struct cw_buf b;
+    cw_buf_init(&b, ALARM_QUERY_MAX);
+    int rc = cw_buf_append_str(&b, head);
+    rc |= sigv4_uri_encode(&b, p->asg, strlen(p->asg), 0);
+    rc |= cw_buf_append_str(&b, name_key);
+    rc |= sigv4_uri_encode(&b, name, strlen(name), 0);
+    rc |= cw_buf_append_str(&b, tail);
+    free(name);
+    if (rc != 0) {
+        cw_buf_free(&b);
+        return NULL;
     }
+    return cw_buf_detach(&b, NULL);
 }
 
 char *alarm_policy_query(const struct alarm_plan *p, int scaling)
 {
-    char *name = alarm_policy_name(p, scaling), *buf = NULL;
-    size_t len = 0;
-    FILE *f = name ? open_memstream(&buf, &len) : NULL;
-    if (!f) {
-        free(name);
-        return NULL;
-    }
-    fputs("Action=PutScalingPolicy&Version=2011-01-01&AutoScalingGroupName=", f);
-    form_escape(f, p->asg);
-    fputs("&PolicyName=", f);
-    form_escape(f, name);
-    fputs("&PolicyType=StepScaling&AdjustmentType=ChangeInCapacity"
-          "&MetricAggregationType=Average&EstimatedInstanceWarmup=300",
-          f);
-    fprintf(f, "&StepAdjustments.member.1.%s=0&StepAdjustments.member.1.ScalingAdjustment=%d",
-            scaling > 0 ? "MetricIntervalLowerBound" : "MetricIntervalUpperBound",
-            scaling > 0 ? 1 : -1);
-    int bad = ferror(f);
-    fclose(f);
-    free(name);
-    if (bad) {
-        free(buf);
-        return NULL;
-    }
-    return buf;
+    char tail[256];
+    snprintf(tail, sizeof tail,
+             "&PolicyType=StepScaling&AdjustmentType=ChangeInCapacity"
+             "&MetricAggregationType=Average&EstimatedInstanceWarmup=300"
+             "&StepAdjustments.member.1.%s=0&StepAdjustments.member.1.ScalingAdjustment=%d",
+             scaling > 0 ? "MetricIntervalLowerBound" : "MetricIntervalUpperBound",
+             scaling > 0 ? 1 : -1);
+    return policy_query(
+        p, scaling,
+        "Action=PutScalingPolicy&Version=2011-01-01&AutoScalingGroupName=", "&PolicyName=", tail);
 }
 
 char *alarm_policy_describe_query(const struct alarm_plan *p, int scaling)
 {
-    char *name = alarm_policy_name(p, scaling), *buf = NULL;
-    size_t len = 0;
-    FILE *f = name ? open_memstream(&buf, &len) : NULL;
-    if (!f) {
-        free(name);
-        return NULL;
-    }
-    fputs("Action=DescribePolicies&Version=2011-01-01&AutoScalingGroupName=", f);
-    form_escape(f, p->asg);
-    fputs("&PolicyNames.member.1=", f);
-    form_escape(f, name);
-    int bad = ferror(f);
-    if (fclose(f) != 0)
-        bad = 1;
-    free(name);
-    if (bad) {
-        free(buf);
-        return NULL;
-    }
-    return buf;
+    return policy_query(p, scaling,
+                        "Action=DescribePolicies&Version=2011-01-01&AutoScalingGroupName=",
+                        "&PolicyNames.member.1=", "");
 }
 
 /* ---- renderings ------------------------------------------------------------------------------ */
