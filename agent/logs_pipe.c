@@ -24,6 +24,11 @@
 #define FD_RESERVE     128 /* descriptors left for sockets, the state file, the agent's own log */
 #define FD_MIN_CAP     512 /* logtail's default */
 #define MAX_IN_FLIGHT  CW_LOGS_MAX_CONCURRENCY /* batches per stream on the wire at once */
+/* File changes are taken in at most every this many ms: a change after a quiet spell is read at
+ * once, changes that follow it within the window are gathered and read together (100 files
+ * each written line by line cost 100 wake-ups a second, not one per line). Events wait for
+ * force_flush_interval (seconds) anyway. */
+#define WATCH_GATHER_MS 200
 
 struct commit {
     uint64_t file_id, end;
@@ -103,7 +108,8 @@ struct logs_pipe {
     struct aws_client *client;
     struct logtail *lt;
     struct logs_sources *xs; /* the journal and the EMF listener */
-    uint64_t watch, tick_timer, work_timer, ckpt_timer;
+    uint64_t watch, tick_timer, work_timer, ckpt_timer, gather_timer;
+    int64_t last_take_ms; /* loop time file changes were last taken in */
     int64_t (*wall_ms)(void *);
     void *wall_ud;
     long flush_ms;
@@ -806,14 +812,43 @@ static void pump(struct logs_pipe *lp)
         lp->work_timer = cw_loop_timer_add(lp->loop, 0, on_work, lp);
 }
 
+/* Takes in the file changes inotify reported, and reads. */
+static void take_changes(struct logs_pipe *lp)
+{
+    lp->last_take_ms = cw_loop_now_ms(lp->loop);
+    logtail_on_readable(lp->lt);
+    pump(lp);
+}
+
+static void on_readable(struct cw_loop *loop, int fd, unsigned events, void *ud);
+
+static void on_gather_timer(struct cw_loop *loop, void *ud)
+{
+    struct logs_pipe *lp = ud;
+    lp->gather_timer = 0;
+    lp->watch = cw_loop_watch_fd(loop, logtail_fd(lp->lt), CW_LOOP_READ, on_readable, lp);
+    if (!lp->watch) /* the 1 s tick's stat poll still sees every change */
+        cw_error("logs", "cannot watch the log tailer again: changes are seen every second");
+    take_changes(lp);
+}
+
 static void on_readable(struct cw_loop *loop, int fd, unsigned events, void *ud)
 {
-    (void)loop;
     (void)fd;
     (void)events;
     struct logs_pipe *lp = ud;
-    logtail_on_readable(lp->lt);
-    pump(lp);
+    long wait = (long)(lp->last_take_ms + WATCH_GATHER_MS - cw_loop_now_ms(loop));
+    if (wait > 0 && !lp->gather_timer) {
+        /* Off the loop until then, not just masked: a masked epoll entry still wakes the
+         * loop for every inotify event (the kernel adds EPOLLERR|EPOLLHUP to any mask). */
+        lp->gather_timer = cw_loop_timer_add(loop, wait, on_gather_timer, lp);
+        if (lp->gather_timer) {
+            cw_loop_watch_remove(loop, lp->watch);
+            lp->watch = 0;
+            return;
+        }
+    }
+    take_changes(lp);
 }
 
 static void wake(void *ud)
@@ -991,6 +1026,7 @@ struct logs_pipe *logs_pipe_new(const struct logs_pipe_options *o, char *err, si
 void logs_pipe_flush(struct logs_pipe *lp)
 {
     lp->flushing = 1;
+    logtail_on_readable(lp->lt);  /* changes still being gathered */
     logtail_flush_events(lp->lt); /* the last multi-line event of each file goes too */
     pump(lp);
     for (struct dest *d = lp->dests; d; d = d->next)
@@ -1040,6 +1076,7 @@ void logs_pipe_free(struct logs_pipe *lp)
     cw_loop_timer_cancel(lp->loop, lp->tick_timer);
     cw_loop_timer_cancel(lp->loop, lp->work_timer);
     cw_loop_timer_cancel(lp->loop, lp->ckpt_timer);
+    cw_loop_timer_cancel(lp->loop, lp->gather_timer);
     while (lp->dests) {
         struct dest *d = lp->dests;
         lp->dests = d->next;

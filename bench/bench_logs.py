@@ -382,7 +382,7 @@ def bench_tailing(ng):
         time.sleep(2)
         line = ("y" * (LINE - 1)) + "\n"
         files = [open(p, "a") for p in paths]
-        cpu0, t0 = cpu_seconds(ag.pid), time.monotonic()
+        cpu0, t0, vol0 = cpu_seconds(ag.pid), time.monotonic(), sched(ag.pid)[2]
         written, peak = 0, 0
         step = 0.1
         while time.monotonic() - t0 < secs:
@@ -398,6 +398,7 @@ def bench_tailing(ng):
             f.close()
         took = time.monotonic() - t0
         cpu = cpu_seconds(ag.pid) - cpu0
+        wakes = (sched(ag.pid)[2] - vol0) / took
         hwm = rss_kb(ag.pid, "VmHWM")
         now_rss = rss_kb(ag.pid)
         anon, rfile, pss = rss_kb(ag.pid, "RssAnon"), rss_kb(ag.pid, "RssFile"), pss_kb(ag.pid)
@@ -408,8 +409,8 @@ def bench_tailing(ng):
               % (nfiles, per_min, took, written, 100 * cpu / took, budget(100 * cpu / took, 1, False, " %"),
                  now_rss / 1024, budget(now_rss / 1024, 14, False, " MB"), peak / 1024, hwm / 1024, reqs))
         print("   RSS split: %.1f MB anonymous (heap, stacks), %.1f MB file-backed (binary and shared "
-              "libraries: libcurl, OpenSSL, ...); PSS %.1f MB; force_flush_interval 5 (default)"
-              % (anon / 1024, rfile / 1024, pss / 1024))
+              "libraries: libcurl, OpenSSL, ...); PSS %.1f MB; force_flush_interval 5 (default); "
+              "%.0f wake-ups/s" % (anon / 1024, rfile / 1024, pss / 1024, wakes))
         for l in tail:
             print("   agent: " + l)
     finally:

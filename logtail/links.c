@@ -121,7 +121,12 @@ int lt_open_checked(const char *path, char *why, size_t whylen)
         errno = rc > 0 ? ENOENT : EPERM;
         return -1;
     }
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | (link ? 0 : O_NOFOLLOW));
+    int flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | (link ? 0 : O_NOFOLLOW);
+    /* Reading a log must not write its inode: no access-time update (allowed to the file's
+     * owner and to CAP_FOWNER; anyone else opens it as usual). */
+    int fd = open(path, flags | O_NOATIME);
+    if (fd < 0 && errno == EPERM)
+        fd = open(path, flags);
     if (fd < 0) {
         if (errno == ELOOP) /* became a link since the check: decide again next time */
             errno = ENOENT;

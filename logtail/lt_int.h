@@ -211,6 +211,8 @@ struct lt_file {
     bool succ_seen;     /* draining: a later file of the stream was seen holding data */
     bool handed_over;   /* draining: the next file of the stream may produce events */
     uint64_t seen_size; /* largest size seen (fstat) for the current content */
+    uint64_t chk_size;  /* size and mtime at the last lt_file_check: unchanged, nothing to check */
+    int64_t chk_mtime_ns;
     unsigned char tail[LT_TAIL_MAX]; /* the last bytes read, before read_off */
     uint32_t tail_len;
     int64_t last_data_ms, gone_ms;

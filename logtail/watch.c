@@ -266,9 +266,15 @@ void lt_poll(struct logtail *lt)
         if (f->fd < 0)
             continue;
         struct stat st;
-        if (fstat(f->fd, &st) == 0 && (uint64_t)st.st_size != f->read_off)
+        if (fstat(f->fd, &st) != 0)
+            continue;
+        if ((uint64_t)st.st_size != f->read_off)
             f->dirty = true;
-        lt_file_check(lt, f); /* also while reading is paused: a copytruncate is seen early */
+        /* Also while reading is paused: a copytruncate is seen early. Not when neither size
+         * nor mtime changed since the last check (content is not replaced without both). */
+        int64_t mtime = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+        if ((uint64_t)st.st_size != f->chk_size || mtime != f->chk_mtime_ns)
+            lt_file_check(lt, f);
         if (f->fd < 0 || f->state != LT_ACTIVE)
             continue;
         if (stat(f->cur_path, &st) != 0 || (uint64_t)st.st_ino != f->ino ||
