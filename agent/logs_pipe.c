@@ -28,7 +28,8 @@
  * once, changes that follow it within the window are gathered and read together (100 files
  * each written line by line cost 100 wake-ups a second, not one per line). Events wait for
  * force_flush_interval (seconds) anyway. */
-#define WATCH_GATHER_MS 200
+#define WATCH_GATHER_MS  200
+#define KEEP_SPARE_BYTES (256u << 10)
 
 struct commit {
     uint64_t file_id, end;
@@ -85,7 +86,8 @@ struct dest {
     enum dest_op op;
     uint64_t retry_timer; /* OP_PAUSED */
     int held;
-    int emf; /* EMF documents seen: PutLogEvents carries x-amzn-logs-format: json/emf */
+    int burst; /* a full batch went since the reader last caught up: the rest goes then too */
+    int emf;   /* EMF documents seen: PutLogEvents carries x-amzn-logs-format: json/emf */
     int64_t held_ts;
     char *held_msg;
     size_t held_len;
@@ -121,6 +123,7 @@ struct logs_pipe {
     int blocked;         /* destinations holding an event: stop pulling */
     unsigned max_flight; /* PutLogEvents in flight per destination (logs.concurrency) */
     int flushing;        /* logs_pipe_flush was called: every batch is due */
+    unsigned bursts;     /* destinations with burst set */
     int64_t now;         /* wall clock read once per 256 events (the age rules are in hours) */
     unsigned now_uses;
     struct cw_buf body, gz;
@@ -515,6 +518,10 @@ static void commit_in_order(struct dest *d)
         struct flight *f = flight_at(d, 0);
         batch_commit(d->lp, &f->b);
         batch_reset(&f->b);
+        /* A quiet stream (its next batch is filling slowly) does not keep a spare batch's
+         * storage between flushes: 100 such streams held 3 MB for nothing. A busy one does. */
+        if (ple_batch_bytes(d->fill.pb) < KEEP_SPARE_BYTES)
+            ple_batch_release(f->b.pb);
         f->state = FL_FREE;
         d->fl_head = (d->fl_head + 1) % d->lp->max_flight;
         d->fl_n--;
@@ -525,6 +532,10 @@ static void commit_in_order(struct dest *d)
 static void start_send(struct dest *d)
 {
     struct flight *f = flight_at(d, d->fl_n++);
+    if (d->burst) {
+        d->burst = 0;
+        d->lp->bursts--;
+    }
     struct batch t = f->b;
     f->b = d->fill;
     d->fill = t;
@@ -725,6 +736,15 @@ static int64_t event_now(struct logs_pipe *lp)
     return lp->now;
 }
 
+/* A full batch: a backlog is being read, its last batch need not wait for the flush. */
+static void mark_burst(struct dest *d)
+{
+    if (!d->burst) {
+        d->burst = 1;
+        d->lp->bursts++;
+    }
+}
+
 static void place(struct dest *d, int64_t ts, const char *msg, size_t len, struct commit c)
 {
     struct logs_pipe *lp = d->lp;
@@ -733,6 +753,9 @@ static void place(struct dest *d, int64_t ts, const char *msg, size_t len, struc
     if (r == PLE_FULL && can_send(d)) {
         start_send(d);
         r = ple_batch_add(d->fill.pb, ts, msg, len, c.end, now);
+        mark_burst(d);
+    } else if (r == PLE_FULL) {
+        mark_burst(d);
     }
     switch (r) {
     case PLE_ADDED:
@@ -790,6 +813,24 @@ static void pump_sources(struct logs_pipe *lp)
     }
 }
 
+/* The reader caught up: the last batch of each destination that just had full batches goes
+ * now, not force_flush_interval later (the end of a 1 GB burst waited 1-5 s). A destination
+ * with a call on the wire sends it when the answer comes (after_answer). Quiet streams still
+ * batch for force_flush_interval. */
+static void send_burst_ends(struct logs_pipe *lp)
+{
+    for (struct dest *d = lp->dests; d && lp->bursts; d = d->next) {
+        if (!d->burst || d->held)
+            continue;
+        if (ple_batch_count(d->fill.pb) == 0) { /* it ended with a full batch */
+            d->burst = 0;
+            lp->bursts--;
+        } else if (can_send(d)) {
+            start_send(d);
+        }
+    }
+}
+
 static void pump(struct logs_pipe *lp)
 {
     struct lt_event ev;
@@ -807,9 +848,15 @@ static void pump(struct logs_pipe *lp)
         place(d, ev.timestamp_ms, ev.message, ev.len, (struct commit){ev.file_id, ev.end_offset});
     }
     pump_sources(lp);
-    if (!lp->blocked && !lp->work_timer &&
-        (logtail_has_work(lp->lt) || logs_sources_has_work(lp->xs)))
-        lp->work_timer = cw_loop_timer_add(lp->loop, 0, on_work, lp);
+    if (lp->blocked)
+        return;
+    if (logtail_has_work(lp->lt) || logs_sources_has_work(lp->xs)) {
+        if (!lp->work_timer)
+            lp->work_timer = cw_loop_timer_add(lp->loop, 0, on_work, lp);
+        return;
+    }
+    if (lp->bursts) /* caught up after a backlog (a burst of writes, a restart, an outage) */
+        send_burst_ends(lp);
 }
 
 /* Takes in the file changes inotify reported, and reads. */

@@ -55,6 +55,16 @@ void ple_batch_reset(struct ple_batch *b)
     cw_buf_reset(&b->json);
 }
 
+void ple_batch_release(struct ple_batch *b)
+{
+    ple_batch_reset(b);
+    cw_buf_free(&b->json);
+    cw_buf_init(&b->json, PLE_JSON_MAX);
+    free(b->ev);
+    b->ev = NULL;
+    b->cap = 0;
+}
+
 size_t ple_batch_count(const struct ple_batch *b)
 {
     return b->n;

@@ -43,6 +43,8 @@ struct ple_batch *ple_batch_new(void);
 void ple_batch_free(struct ple_batch *b);
 /* Empties the batch for reuse, keeping its storage. */
 void ple_batch_reset(struct ple_batch *b);
+/* Empties the batch and releases its storage (a quiet stream's batch between flushes). */
+void ple_batch_release(struct ple_batch *b);
 
 /* Adds one event. `msg` must be valid UTF-8 (the tailer guarantees it). now_ms is the wall clock
  * used for the age rules. */

@@ -49,6 +49,13 @@ int gzip_if_smaller(const void *in, size_t in_len, struct cw_buf *out, int level
         return -1;
     out->len = n;
     out->data[n] = '\0';
+    if (n + 1 < out->cap / 2) { /* it may be handed on (detached): not with in_len bytes */
+        char *p = realloc(out->data, n + 1);
+        if (p) {
+            out->data = p;
+            out->cap = n + 1;
+        }
+    }
     return 0;
 }
 
