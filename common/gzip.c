@@ -28,6 +28,8 @@ int gzip_compress(const void *in, size_t in_len, void *out, size_t out_cap, size
     return 0;
 }
 
+#define GZIP_SHRINK_MAX (128u << 10) /* glibc's default mmap threshold */
+
 int gzip_if_smaller(const void *in, size_t in_len, struct cw_buf *out, int level)
 {
     cw_buf_reset(out);
@@ -49,7 +51,9 @@ int gzip_if_smaller(const void *in, size_t in_len, struct cw_buf *out, int level
         return -1;
     out->len = n;
     out->data[n] = '\0';
-    if (n + 1 < out->cap / 2) { /* it may be handed on (detached): not with in_len bytes */
+    /* It may be handed on (detached): a small body not with in_len bytes. Large ones are left
+     * alone: shrinking a mmapped block makes glibc mmap (and fault in) every later one. */
+    if (out->cap <= GZIP_SHRINK_MAX && n + 1 < out->cap / 2) {
         char *p = realloc(out->data, n + 1);
         if (p) {
             out->data = p;
