@@ -213,6 +213,7 @@ struct lt_file {
     uint64_t seen_size; /* largest size seen (fstat) for the current content */
     uint64_t chk_size;  /* size and mtime at the last lt_file_check: unchanged, nothing to check */
     int64_t chk_mtime_ns;
+    int64_t chk_ms;                  /* lt->now at the last lt_file_check */
     unsigned char tail[LT_TAIL_MAX]; /* the last bytes read, before read_off */
     uint32_t tail_len;
     int64_t last_data_ms, gone_ms;

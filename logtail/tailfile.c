@@ -275,6 +275,7 @@ void lt_file_check(struct logtail *lt, struct lt_file *f)
     struct stat st;
     if (f->fd < 0 || fstat(f->fd, &st) != 0)
         return;
+    f->chk_ms = lt->now;
     f->chk_size = (uint64_t)st.st_size;
     f->chk_mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
     if (st.st_nlink == 0 && f->state == LT_ACTIVE)

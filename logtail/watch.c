@@ -17,7 +17,8 @@
     (IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_DELETE_SELF | IN_MOVE_SELF |         \
      IN_ONLYDIR)
 #define FILE_MASK            (IN_MODIFY | IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF)
-#define LT_MAX_INOTIFY_READS 64 /* bound the work of one on_readable call */
+#define LT_MAX_INOTIFY_READS 64  /* bound the work of one on_readable call */
+#define LT_POLL_RECHECK_MS   900 /* the poll leaves alone files checked since the last poll */
 
 /* Records a watch; file watches (src NULL) may repeat (two followers of one inode). `dir` is
  * copied for a directory watch. */
@@ -271,9 +272,11 @@ void lt_poll(struct logtail *lt)
         if ((uint64_t)st.st_size != f->read_off)
             f->dirty = true;
         /* Also while reading is paused: a copytruncate is seen early. Not when neither size
-         * nor mtime changed since the last check (content is not replaced without both). */
+         * nor mtime changed since the last check (content is not replaced without both), nor
+         * when a write event had it checked in the last LT_POLL_RECHECK_MS. */
         int64_t mtime = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
-        if ((uint64_t)st.st_size != f->chk_size || mtime != f->chk_mtime_ns)
+        if (((uint64_t)st.st_size != f->chk_size || mtime != f->chk_mtime_ns) &&
+            ((uint64_t)st.st_size < f->read_off || lt->now - f->chk_ms >= LT_POLL_RECHECK_MS))
             lt_file_check(lt, f);
         if (f->fd < 0 || f->state != LT_ACTIVE)
             continue;
