@@ -88,7 +88,7 @@ struct netstat_state {
     enum estab_mode mode;
     unsigned rounds, misses;
     bool warned_netlink;
-    char nlbuf[65536]; /* netlink receive buffer */
+    _Alignas(8) char nlbuf[65536]; /* netlink receive buffer (nlmsghdr needs 4-byte alignment) */
 };
 
 static void *netstat_create(const struct collectors_opts *o, char *err, size_t errlen)

@@ -160,11 +160,11 @@ static void drop_cache(struct proclist *pl)
     pl->ncur = 0;
 }
 
-/* Opens <name>/stat under procfd; on EMFILE/ENFILE gives the cache back and tries once more. */
-static int open_stat(struct proclist *pl, int procfd, const char *name, size_t *limit)
+/* Opens <pid>/stat under procfd; on EMFILE/ENFILE gives the cache back and tries once more. */
+static int open_stat(struct proclist *pl, int procfd, int32_t pid, size_t *limit)
 {
     char rel[32];
-    snprintf(rel, sizeof rel, "%s/stat", name);
+    snprintf(rel, sizeof rel, "%d/stat", (int)pid);
     int fd = openat(procfd, rel, O_RDONLY | O_CLOEXEC);
     if (fd < 0 && (errno == EMFILE || errno == ENFILE) && *limit > 0) {
         drop_cache(pl);
@@ -190,12 +190,12 @@ static int read_cached(struct proclist *pl, int32_t pid, struct coll_proc *p)
     return -1;
 }
 
-/* Opens and reads <name>/stat into *p; returns the descriptor, or -1 (the process exited). */
-static int read_fresh(struct proclist *pl, int procfd, const char *name, size_t *limit,
+/* Opens and reads <pid>/stat into *p; returns the descriptor, or -1 (the process exited). */
+static int read_fresh(struct proclist *pl, int procfd, int32_t pid, size_t *limit,
                       struct coll_proc *p)
 {
     char buf[STAT_BUF];
-    int fd = open_stat(pl, procfd, name, limit);
+    int fd = open_stat(pl, procfd, pid, limit);
     if (fd < 0)
         return -1;
     ssize_t r = read_record(fd, buf, false);
@@ -207,11 +207,11 @@ static int read_fresh(struct proclist *pl, int procfd, const char *name, size_t 
 }
 
 /* Reads one process and lists it; returns -1 only when the list cannot grow. */
-static int scan_one(struct proclist *pl, int procfd, const char *name, int32_t pid, size_t *limit)
+static int scan_one(struct proclist *pl, int procfd, int32_t pid, size_t *limit)
 {
     struct coll_proc p;
     int fd = read_cached(pl, pid, &p);
-    if (fd < 0 && (fd = read_fresh(pl, procfd, name, limit, &p)) < 0)
+    if (fd < 0 && (fd = read_fresh(pl, procfd, pid, limit, &p)) < 0)
         return 0; /* exited between the listing and the read */
     p.pid = pid;
     if (push_proc(pl, &p) != 0) {
@@ -276,7 +276,7 @@ static int list_dir(struct proclist *pl, int procfd, size_t limit)
             uint64_t pid;
             if (coll_u64(&s, s + strlen(s), &pid) != 0 || *s || pid > INT32_MAX)
                 continue;
-            if (scan_one(pl, procfd, de->d_name, (int32_t)pid, &limit) != 0)
+            if (scan_one(pl, procfd, (int32_t)pid, &limit) != 0)
                 return 0; /* COLL_MAX_PROCS or out of memory: the list is cut there */
         }
     }
