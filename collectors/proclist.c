@@ -291,9 +291,14 @@ int proclist_scan(struct proclist *pl, const char *root, const struct coll_proc 
         return -1;
     }
     int procfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    bool starved = procfd < 0 && (errno == EMFILE || errno == ENFILE) && pl->ncur > 0;
+    if (starved) { /* the process ran out of descriptors: give the cache back */
+        drop_cache(pl);
+        procfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    }
     if (procfd < 0)
         return -1;
-    size_t limit = fd_limit(pl, procfd);
+    size_t limit = starved ? 0 : fd_limit(pl, procfd);
     if (rotate(pl, limit) != 0)
         limit = 0;
     pl->nprocs = 0;

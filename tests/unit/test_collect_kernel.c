@@ -26,6 +26,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -360,6 +361,61 @@ TEST(proclist_cap_and_vanished)
     T_EQ_INT(count_open_fds(), fds_before);
 }
 
+/* In a child: with RLIMIT_NOFILE 80 (a cache of 10) and every other descriptor taken, the next
+ * scans must give the cache back (EMFILE opening /proc, then opening a stat file) and still
+ * list every process. Exit 0 = pass. */
+static int emfile_child(void)
+{
+    struct rlimit rl = {80, 80};
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return 2;
+    struct proclist *pl = proclist_new(PROCLIST_MAX_FDS);
+    const struct coll_proc *p;
+    size_t n1, n2;
+    if (!pl || proclist_scan(pl, "", &p, &n1) != 0)
+        return 3;
+    size_t cached = proclist_cached(pl);
+    if (cached != 10 && cached != n1) {
+        printf("  %zu cached, want 10 (80 / 8)\n", cached);
+        return 4;
+    }
+    while (dup(0) >= 0)
+        ;
+    if (errno != EMFILE || proclist_scan(pl, "", &p, &n2) != 0)
+        return 5;
+    if (n2 + 10 < n1 || proclist_cached(pl) > 1) {
+        printf("  listed %zu then %zu with no descriptor left; %zu still cached\n", n1, n2,
+               proclist_cached(pl));
+        return 6;
+    }
+    /* the 10 given back are free again: this scan keeps 9, fails to open the 10th, gives
+     * them back again and goes on */
+    size_t n3;
+    if (proclist_scan(pl, "", &p, &n3) != 0)
+        return 7;
+    if (n3 + 10 < n1 || proclist_cached(pl) > 1) {
+        printf("  listed %zu then %zu with 10 descriptors left; %zu still cached\n", n1, n3,
+               proclist_cached(pl));
+        return 8;
+    }
+    proclist_free(pl);
+    return 0;
+}
+
+TEST(proclist_gives_fds_back_on_emfile)
+{
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int rc = emfile_child();
+        fflush(stdout);
+        _exit(rc);
+    }
+    int st = 0;
+    T_ASSERT(pid > 0 && waitpid(pid, &st, 0) == pid);
+    T_EQ_INT(WIFEXITED(st) ? WEXITSTATUS(st) : -1, 0);
+}
+
 /* clone_args (linux/sched.h, CLONE_ARGS_SIZE_VER1), declared here to keep <sched.h> usable. */
 struct clone_args_v1 {
     uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid,
@@ -421,4 +477,5 @@ TEST(proclist_pid_reused)
 }
 
 T_MAIN("test_collect_kernel", T_CASE(netstat_netlink_equals_proc_text),
-       T_CASE(proclist_cap_and_vanished), T_CASE(proclist_pid_reused))
+       T_CASE(proclist_cap_and_vanished), T_CASE(proclist_pid_reused),
+       T_CASE(proclist_gives_fds_back_on_emfile))
