@@ -5,7 +5,6 @@
 #include "common/log.h"
 
 #include <errno.h>
-#include <dirent.h>
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <stdio.h>
