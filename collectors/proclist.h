@@ -5,7 +5,8 @@
  * again with one pread(2) at offset 0: on this kind of VM a syscall costs about a microsecond,
  * and openat+read+close costs ~2x one pread. The cache is bounded (the cap given to
  * proclist_new, and never more than an eighth of the soft RLIMIT_NOFILE, checked every round);
- * when an open fails with EMFILE/ENFILE, every cached descriptor is given back at once.
+ * when an open fails with EMFILE/ENFILE, every cached descriptor is given back at once. Each kept
+ * descriptor costs ~4 KB of kernel memory (the seq_file page), charged to the agent's cgroup.
  * A cached descriptor names the struct pid of the process that was opened, not the number:
  * once that process is reaped the read fails (ESRCH) and the descriptor is closed, so a pid
  * reused by a new process is opened afresh by name; the start time is compared as well.
