@@ -1,10 +1,10 @@
 /* core — the collector set: options, per-plugin state, the shared read buffer, the measurement
  * filter and the log-once rule for failing sources. */
 #include "collectors/internal.h"
+#include "collectors/proclist.h"
 #include "common/log.h"
 
 #include <errno.h>
-#include <dirent.h>
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <stdio.h>
@@ -158,6 +158,11 @@ struct collectors *collectors_new(const struct collectors_opts *o, char *err, si
         return NULL;
     }
     set->ctx.root = set->root;
+    if (!(set->ctx.proclist = proclist_new(PROCLIST_MAX_FDS))) {
+        snprintf(err, errlen, "out of memory");
+        collectors_free(set);
+        return NULL;
+    }
     for (int i = 0; i < COLL_PLUGIN_COUNT; i++) {
         if (!o->plugin[i].enabled && !(i == COLL_PROCSTAT && o->nprocstat > 0))
             continue;
@@ -178,7 +183,7 @@ void collectors_free(struct collectors *set)
         if (set->state[i])
             impls[i]->destroy(set->state[i]);
     free(set->ctx.buf);
-    free(set->ctx.procs);
+    proclist_free(set->ctx.proclist);
     free(set->root);
     free(set);
 }
@@ -456,69 +461,11 @@ void coll_series_free(struct coll_series_set *set)
     memset(set, 0, sizeof *set);
 }
 
-/* Parses "<pid> (<comm>) <state> ... <field 20 num_threads>" into p; returns 0 or -1. */
-static int parse_proc_stat(const char *buf, size_t len, struct coll_proc *p)
-{
-    const char *end = buf + len, *open = memchr(buf, '(', len), *close = strrchr(buf, ')');
-    if (!open || !close || close < open || close + 2 >= end)
-        return -1;
-    size_t n = (size_t)(close - open - 1);
-    if (n >= sizeof p->comm)
-        n = sizeof p->comm - 1;
-    memcpy(p->comm, open + 1, n);
-    p->comm[n] = '\0';
-    p->state = close[2];
-    /* from the state (field 3), 17 words on is field 20 */
-    const char *q = coll_skip_words(close + 2, end, 17);
-    uint64_t threads;
-    if (coll_u64(&q, end, &threads) != 0)
-        return -1;
-    p->threads = (uint32_t)threads;
-    return 0;
-}
-
-static int procs_push(struct coll_ctx *c, const struct coll_proc *p)
-{
-    if (c->nprocs == c->capprocs) {
-        size_t cap = c->capprocs ? c->capprocs * 2 : 512;
-        if (cap > COLL_MAX_PROCS)
-            return -1;
-        struct coll_proc *np = realloc(c->procs, cap * sizeof *np);
-        if (!np)
-            return -1;
-        c->procs = np;
-        c->capprocs = cap;
-    }
-    c->procs[c->nprocs++] = *p;
-    return 0;
-}
-
 int coll_procs(struct coll_ctx *c, const struct coll_proc **out, size_t *n)
 {
     if (!c->procs_valid) {
-        const char *path = coll_path(c, "/proc");
-        DIR *d = path ? opendir(path) : NULL;
-        if (!d)
-            return coll_fail(c, "cannot list %s: %s", c->path, strerror(errno));
-        c->nprocs = 0;
-        struct dirent *de;
-        while ((de = readdir(d)) != NULL) {
-            char rel[300], buf[1024];
-            size_t len;
-            struct coll_proc p;
-            char *endp;
-            long pid = strtol(de->d_name, &endp, 10);
-            if (de->d_name[0] < '1' || de->d_name[0] > '9' || *endp)
-                continue;
-            snprintf(rel, sizeof rel, "%s/stat", de->d_name);
-            if (coll_read_at(dirfd(d), rel, buf, sizeof buf, &len) != 0 ||
-                parse_proc_stat(buf, len, &p) != 0)
-                continue; /* exited between the listing and the read */
-            p.pid = (int32_t)pid;
-            if (procs_push(c, &p) != 0)
-                break;
-        }
-        closedir(d);
+        if (proclist_scan(c->proclist, c->root, &c->procs, &c->nprocs) != 0)
+            return coll_fail(c, "cannot list %s/proc: %s", c->root, strerror(errno));
         c->procs_valid = true;
     }
     *out = c->procs;

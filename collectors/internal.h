@@ -32,8 +32,12 @@ struct coll_proc {
     int32_t pid;
     char state;
     uint32_t threads;
-    char comm[16]; /* TASK_COMM_LEN */
+    uint64_t starttime; /* field 22, clock ticks after boot: tells a reused pid apart */
+    char comm[16];      /* TASK_COMM_LEN */
+    bool kthread;       /* PF_KTHREAD: no exe, no cmdline */
 };
+
+struct proclist;
 
 struct coll_ctx {
     const char *root; /* "" for "/", else the root without a trailing slash */
@@ -44,9 +48,10 @@ struct coll_ctx {
     void *ud;
     int64_t now_ms;
     size_t count;
-    char err[256];           /* why the last gather failed (logged once by core.c) */
-    struct coll_proc *procs; /* this round's process list, built on first use */
-    size_t nprocs, capprocs;
+    char err[256];                 /* why the last gather failed (logged once by core.c) */
+    struct proclist *proclist;     /* set-owned; caches /proc/<pid>/stat descriptors */
+    const struct coll_proc *procs; /* this round's process list, built on first use */
+    size_t nprocs;
     bool procs_valid;
 };
 

@@ -23,6 +23,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #define USER_HZ        100.0
@@ -131,6 +134,7 @@ struct procstat_state {
     struct item *items;
     size_t n;
     bool need_comm, need_cmdline;
+    bool procfs; /* this round's <root>/proc is a procfs (not a fixture tree) */
     pcre2_match_data *md;
     struct coll_series_set cpu; /* "<item>/<pid>/<starttime>" -> {ticks, now_ms} */
 };
@@ -290,13 +294,25 @@ static void parse_io(const char *buf, size_t len, struct pinfo *pi)
     pi->has_io = got == 4;
 }
 
-static long count_fds(int piddir)
+/* Counts the open descriptors of a process. Since Linux 6.2 fstat(2) of /proc/<pid>/fd gives
+ * the count as st_size (one bitmap count in the kernel, instead of a lookup per descriptor: 8 ms
+ * for a process with 10,000 sockets); opening the directory first keeps the permission rule of
+ * the listing (another user's fds stay unreadable, as in telegraf). An older kernel reports 0,
+ * and a tree that is not a procfs (a fixture) has a directory size: then the entries are
+ * counted. */
+static long count_fds(int piddir, bool procfs)
 {
     int fd = openat(piddir, "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (fd < 0)
+        return -1;
+    struct stat st;
+    if (procfs && fstat(fd, &st) == 0 && st.st_size > 0) {
+        close(fd);
+        return (long)st.st_size;
+    }
+    DIR *d = fdopendir(fd);
     if (!d) {
-        if (fd >= 0)
-            close(fd);
+        close(fd);
         return -1;
     }
     long n = 0;
@@ -309,7 +325,8 @@ static long count_fds(int piddir)
 }
 
 /* Reads what the mask needs. Returns 0, or -1 when the process is gone (stat unreadable). */
-static int read_pinfo(int piddir, coll_mask mask, struct pinfo *pi, char *buf, size_t cap)
+static int read_pinfo(int piddir, coll_mask mask, bool procfs, struct pinfo *pi, char *buf,
+                      size_t cap)
 {
     size_t len;
     memset(pi, 0, sizeof *pi);
@@ -322,7 +339,7 @@ static int read_pinfo(int piddir, coll_mask mask, struct pinfo *pi, char *buf, s
         coll_read_at(piddir, "io", buf, cap, &len) == 0)
         parse_io(buf, len, pi);
     if (mask & ((coll_mask)1 << F_NUM_FDS))
-        pi->nfds = count_fds(piddir);
+        pi->nfds = count_fds(piddir, procfs);
     return 0;
 }
 
@@ -421,7 +438,7 @@ static void sample_pid(struct coll_ctx *c, struct procstat_state *s, size_t i, i
     int piddir = openat(procfd, pid, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (piddir < 0)
         return;
-    if (read_pinfo(piddir, it->mask, &pi, buf, sizeof buf) == 0) {
+    if (read_pinfo(piddir, it->mask, s->procfs, &pi, buf, sizeof buf) == 0) {
         struct emit_ctx e = {
             c, it->mask, {{key_tag(it->key), it->value}, {"process_name", pi.name}}};
         it->found++;
@@ -484,7 +501,8 @@ static void scan_pid(struct coll_ctx *c, struct procstat_state *s, int procfd,
         bool hit = false;
         if (it->key == COLL_PROCSTAT_EXE)
             hit = re_match(s, it->re, p->comm, commlen) ||
-                  (commlen >= COMM_TRUNCATED && exe_basename_matches(s, it, procfd, pid));
+                  (commlen >= COMM_TRUNCATED && !p->kthread &&
+                   exe_basename_matches(s, it, procfd, pid));
         else if (it->key == COLL_PROCSTAT_PATTERN && cmdlen >= 0)
             hit = re_match(s, it->re, cmd, (size_t)cmdlen);
         if (hit)
@@ -532,6 +550,8 @@ static int procstat_gather(void *st, struct coll_ctx *c)
     int procfd = path ? open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
     if (procfd < 0)
         return coll_fail(c, "cannot open %s: %s", c->path, strerror(errno));
+    struct statfs sf;
+    s->procfs = fstatfs(procfd, &sf) == 0 && sf.f_type == PROC_SUPER_MAGIC;
     for (size_t i = 0; i < s->n; i++)
         s->items[i].found = 0;
     for (size_t i = 0; i < s->n; i++)
