@@ -211,6 +211,10 @@ static void pump(struct logtail *lt)
 {
     size_t bytes = 0;
     lt->now = lt_now(lt);
+    if (lt->ckpt_new) {
+        lt->ckpt_new = false;
+        (void)logtail_flush(lt);
+    }
     for (int i = 0; i < LT_PUMP_MAX_READS && bytes < LT_PUMP_MAX_BYTES && !lt->qhead; i++) {
         if (lt->uncommitted >= lt->o.max_uncommitted)
             return;

@@ -264,6 +264,7 @@ struct logtail {
     struct lt_stats st;
     int64_t now, last_poll, last_rescan, last_ckpt;
     bool fd_warned;
+    bool ckpt_new;         /* a file was opened: save its checkpoint now, not at its first commit */
     int64_t ckpt_retry_at; /* after a failed save: no periodic save before this time */
     char *rbuf;            /* read chunk */
     struct lt_wd *wds;

@@ -184,6 +184,11 @@ int lt_file_open(struct logtail *lt, struct lt_file *f)
     } else {
         resume(lt, f, &st);
         lt->uncommitted += f->read_off - f->committed;
+        /* Saved at once (logtail's next pump): killed before its first batch was accepted,
+         * the agent must still know this inode after a restart, to find it among the rotated
+         * generations (recover.c). Without it, a file rotated while the agent was down before
+         * anything of it was delivered was never read: its lines were lost. */
+        lt->ckpt_new |= f->ckpt_dirty;
     }
     f->dirty = f->need_check = true;
     lt_watch_file(lt, f);

@@ -96,6 +96,39 @@ def test_sigkill_five_times_while_writing():
         print("  sigkill x5: %d duplicates in all; re-sent runs per stream: %s" % (total_dups, all_runs))
 
 
+def test_killed_before_first_delivery_then_rotated():
+    """SIGKILL before anything of app.log was delivered (every PutLogEvents refused), then the
+    file is rotated (renamed to app.log.1, a new app.log) while the agent is down. The restarted
+    agent must still read app.log.1 from 0: it knows that inode from the checkpoint saved when
+    the file was opened, not only from a first commit (before, the old generation was never
+    read: its lines were lost; found by the rotation torture, sigkill_x5)."""
+    from test_logs_rotation import wait_opened, wait_read
+    with TmpDir() as tmp, cwtest.Emulator("-q") as emu:
+        path = os.path.join(tmp, "app.log")
+        early, late = counted("early", 0, 300), counted("late", 0, 200)
+        open(path, "w").close()
+        cfg = config(emu.endpoint, [{"file_path": path, "log_group_name": "g-rot", "log_stream_name": "s"}])
+        emu.post("/_emulator/faults", {"operation": "PutLogEvents", "mode": "503"})
+        ag = Agent(tmp, cfg, emu.endpoint)
+        try:
+            ag.start()
+            wait_opened(ag, path)
+            write_lines(path, early)
+            wait_read(ag, path)
+            time.sleep(0.5)  # the checkpoint is saved within a turn of the loop
+            ag.kill()
+            cwtest.eq(len(messages(emu, "g-rot", "s")), 0, "events delivered before the kill")
+            os.rename(path, path + ".1")
+            write_lines(path, late)
+            emu.delete("/_emulator/faults")
+            ag.start()
+            wait_lines(emu, {("g-rot", "s"): early + late}, 30, ag)
+            time.sleep(1)
+            same_lines(messages(emu, "g-rot", "s"), early + late)
+        finally:
+            ag.kill()
+
+
 def test_emulator_down_60s():
     """The emulator stops for 60 s while lines are written, then comes back on the same port
     (empty: groups and streams are created again). Every line arrives exactly once."""
