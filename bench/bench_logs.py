@@ -306,9 +306,9 @@ def ship_file(ng, tmp, path, size, line, scheme, compression, concurrency):
     prof = perf_start(ag.pid, tmp)
     peak = 0
     deadline = t0 + 600
-    # The last line stays pending until 5 s without data (multi-line idle, as the reference):
-    # done when all but the last line are committed.
-    while committed(state).get(path, 0) < size - line:
+    # Done when the whole file (its last line too: a single-line file's last line goes at its
+    # end, and the last partial batch as soon as the reader caught up) is committed.
+    while committed(state).get(path, 0) < size:
         if ag.poll() is not None or time.monotonic() > deadline:
             print("   agent stopped early or timed out at offset %d of %d" % (committed(state).get(path, 0), size))
             break

@@ -65,7 +65,11 @@
  *     not match are appended with "\n" to the pending event; the pending event is emitted when
  *     the next start line comes, after `multiline_idle_ms` without new data, or when appending
  *     would pass the maximum event size (then the continuation starts a new event: nothing is
- *     dropped, unlike the reference).
+ *     dropped, unlike the reference). With the default pattern, a file in which no continuation
+ *     line has been seen yet is taken to be single-line: its pending event goes as soon as a
+ *     read finds the end of the file (no partial line pending), instead of 5 s later (the last
+ *     line of a burst waited 5 s; the cost: the first multi-line event of such a file, if its
+ *     continuation lines are written after its first line has been read, is split in two).
  *   - Patterns are PCRE2 with Go/RE2 semantics where they differ: `$` matches only at the end
  *     (PCRE2_DOLLAR_ENDONLY), `(?P<name>…)` and `\z` work as in RE2, a match limit guards
  *     against catastrophic backtracking (a pattern that hits it counts as "no match").

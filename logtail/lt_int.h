@@ -116,6 +116,7 @@ struct lt_ml {
     struct cw_buf pending;
     uint64_t end_off;
     bool has;
+    bool cont_seen; /* a line that is not a start line was seen: the file has multi-line events */
 };
 void lt_ml_init(struct lt_ml *m, size_t max_event);
 /* Adds one decoded line (at most max_event bytes): a start line flushes the pending event. */

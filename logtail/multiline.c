@@ -9,6 +9,7 @@ void lt_ml_init(struct lt_ml *m, size_t max_event)
     cw_buf_init(&m->pending, max_event);
     m->end_off = 0;
     m->has = false;
+    m->cont_seen = false;
 }
 
 void lt_ml_free(struct lt_ml *m)
@@ -46,7 +47,10 @@ static void start(struct lt_ml *m, const char *s, size_t n, uint64_t end_off)
 void lt_ml_line(struct lt_ml *m, struct lt_re *startre, const char *s, size_t n, uint64_t end_off,
                 lt_event_fn fn, void *ud)
 {
-    if (!m->has || lt_re_match(startre, s, n, NULL, NULL)) {
+    bool is_start = lt_re_match(startre, s, n, NULL, NULL);
+    if (!is_start)
+        m->cont_seen = true;
+    if (!m->has || is_start) {
         lt_ml_flush(m, fn, ud);
         start(m, s, n, end_off);
         return;

@@ -343,6 +343,8 @@ long lt_file_read(struct logtail *lt, struct lt_file *f)
     }
     if (n == 0) {
         f->at_eof = true;
+        if (f->ml.has && !f->ml.cont_seen && f->src->start.fast_nonspace && f->lines.carry.len == 0)
+            lt_ml_flush(&f->ml, ev_cb, f); /* single-line file: no continuation to wait for */
         return 0;
     }
     f->at_eof = false;

@@ -191,9 +191,36 @@ TEST(inotify_alone_wakes_the_reader)
     settle(fx.lt, &fx.e, 1000, 1);
     T_ASSERT(fx.e.n == 1);
     write_str(fx.log, "two\nthree\nfour\n", 1);
-    logtail_on_readable(fx.lt); /* no tick: the inotify watch on the file is enough */
-    T_EQ_INT(pull(fx.lt, &fx.e, 1), 2);
-    T_EQ_STR(fx.e.n == 3 ? fx.e.msg[2] : "", "three");
+    logtail_on_readable(fx.lt);         /* no tick: the inotify watch on the file is enough */
+    T_EQ_INT(pull(fx.lt, &fx.e, 1), 3); /* "four" too: a single-line file does not wait */
+    T_EQ_STR(fx.e.n == 4 ? fx.e.msg[3] : "", "four");
+    fx_close(&fx);
+}
+
+/* Default pattern: the last line of a file that never had a continuation line goes at the end
+ * of the file, with no 5 s wait; once a continuation was seen the file waits as the reference. */
+TEST(last_line_waits_only_in_files_with_continuations)
+{
+    struct fixture fx;
+    struct lt_source_config c = src_cfg(NULL);
+    if (fx_open(&fx, &c, NULL) != 0)
+        return fx_close(&fx);
+    write_str(fx.log, "one\ntwo\n", 0);
+    turn(fx.lt, &fx.e, 0, 1);
+    T_EQ_INT(fx.e.n, 2); /* at once: no tick, no idle time */
+    T_EQ_STR(fx.e.n == 2 ? fx.e.msg[1] : "", "two");
+    write_str(fx.log, "three\n  cont\nfour\n", 1);
+    turn(fx.lt, &fx.e, 0, 1);
+    T_EQ_INT(fx.e.n, 3); /* "four" waits: this file has multi-line events now */
+    T_EQ_STR(fx.e.n == 3 ? fx.e.msg[2] : "", "three\n  cont");
+    g_now += 4000;
+    logtail_tick(fx.lt, g_now);
+    T_EQ_INT(pull(fx.lt, &fx.e, 1), 0);
+    g_now += 1100;
+    logtail_tick(fx.lt, g_now);
+    T_EQ_INT(pull(fx.lt, &fx.e, 1), 1);
+    T_EQ_STR(fx.e.n == 4 ? fx.e.msg[3] : "", "four");
+    T_EQ_INT(fx.e.n == 4 ? fx.e.end[3] : 0, 26);
     fx_close(&fx);
 }
 
@@ -509,9 +536,11 @@ T_MAIN("logtail_text", T_CASE(partial_line_waits_then_flushes_after_timeout),
        T_CASE(crlf_and_empty_lines), T_CASE(java_stack_trace_becomes_one_event),
        T_CASE(java_fixture_with_timestamp_start_pattern),
        T_CASE(multiline_event_never_exceeds_max_size), T_CASE(inotify_alone_wakes_the_reader),
-       T_CASE(latin1_is_converted), T_CASE(five_mb_line_split_with_marker),
-       T_CASE(binary_garbage_never_stalls), T_CASE(invalid_utf8_becomes_replacement_char),
-       T_CASE(utf16le_is_converted), T_CASE(filters_in_order_and_filtered_bytes_commit),
+       T_CASE(last_line_waits_only_in_files_with_continuations),
+       T_CASE(last_line_waits_only_in_files_with_continuations), T_CASE(latin1_is_converted),
+       T_CASE(five_mb_line_split_with_marker), T_CASE(binary_garbage_never_stalls),
+       T_CASE(invalid_utf8_becomes_replacement_char), T_CASE(utf16le_is_converted),
+       T_CASE(filters_in_order_and_filtered_bytes_commit),
        T_CASE(backpressure_pauses_and_resumes_after_commit),
        T_CASE(trim_timestamp_and_previous_timestamp_reuse), T_CASE(timestamp_formats),
        T_CASE(timestamp_local_zone), T_CASE(bad_config_is_reported),
