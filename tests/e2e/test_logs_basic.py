@@ -247,6 +247,32 @@ def free_port():
 # ---- tests ---------------------------------------------------------------------------------
 
 
+def test_burst_end_does_not_wait_for_the_flush_interval():
+    """force_flush_interval 60: a burst of 25,000 lines (two full batches of 10,000 events and a
+    partial one) arrives whole within seconds, its last lines (the partial batch, and the file's
+    last line, which has no start line after it) as soon as the reader caught up; a few lines
+    written later to a stream that is quiet again wait for the interval (batched, not sent one
+    call each)."""
+    with TmpDir() as tmp, cwtest.Emulator("-q") as emu:
+        path = os.path.join(tmp, "app.log")
+        burst, later = counted("burst", 0, 25000), counted("later", 0, 5)
+        cfg = config(emu.endpoint, [{"file_path": path, "log_group_name": "g-burst",
+                                     "log_stream_name": "s"}])
+        cfg["logs"]["force_flush_interval"] = 60
+        write_lines(path, burst)
+        with Agent(tmp, cfg, emu.endpoint) as ag:
+            t0 = time.monotonic()
+            wait_count(emu, len(burst), 20, ag, interval=0.2)
+            took = time.monotonic() - t0
+            write_lines(path, later)
+            time.sleep(4)
+            cwtest.eq(len(messages(emu, "g-burst", "s")), len(burst),
+                      "events stored 4 s after 5 more lines to a quiet stream (interval 60 s)")
+            cwtest.eq(ag.stop(), 0, "agent exit status")  # a clean stop sends what is batched
+        same_lines(messages(emu, "g-burst", "s"), burst + later)
+        print("  burst of %d lines stored in %.1f s (force_flush_interval 60)" % (len(burst), took))
+
+
 def test_smoke_lines_in_order():
     with TmpDir() as tmp, cwtest.Emulator("-q") as emu:
         path = os.path.join(tmp, "app.log")
