@@ -855,7 +855,9 @@ static void pump(struct logs_pipe *lp)
             lp->work_timer = cw_loop_timer_add(lp->loop, 0, on_work, lp);
         return;
     }
-    if (lp->bursts) /* caught up after a backlog (a burst of writes, a restart, an outage) */
+    /* caught up after a backlog (a burst of writes, a restart, an outage); not when only the
+     * read-ahead cap stops the reader: more full batches are to come */
+    if (lp->bursts && logtail_caught_up(lp->lt))
         send_burst_ends(lp);
 }
 

@@ -242,6 +242,11 @@ bool logtail_has_work(struct logtail *lt)
     return lt->qhead || (lt->uncommitted < lt->o.max_uncommitted && pick(lt) != NULL);
 }
 
+bool logtail_caught_up(struct logtail *lt)
+{
+    return !lt->qhead && pick(lt) == NULL;
+}
+
 int logtail_next_event(struct logtail *lt, struct lt_event *ev)
 {
     if (lt->cur) {

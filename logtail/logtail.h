@@ -201,6 +201,9 @@ int logtail_next_event(struct logtail *lt, struct lt_event *ev);
  * data remains and the cap allows reading): the loop should call it again soon (e.g. with a
  * zero epoll timeout) rather than wait for inotify or the next tick. */
 bool logtail_has_work(struct logtail *lt);
+/* True when nothing is queued and no file has bytes left to read: the reader caught up with
+ * the writers (false while only the read-ahead cap holds it back, unlike !logtail_has_work). */
+bool logtail_caught_up(struct logtail *lt);
 
 /* Marks bytes of file_id up to end_offset as delivered (monotonic; stale or unknown ids are
  * ignored). Releases back-pressure; the checkpoint write is coalesced. */
