@@ -150,7 +150,9 @@ def main():
         emu.__enter__()
         cfg = rc.metrics_config(emu.endpoint, CWAGENT_METRICS, interval=INTERVAL, flush=INTERVAL)
         path = rc.write_json(os.path.join(tmp, "cwagent.json"), cfg)
-        ag = rc.Agent([path], os.path.join(tmp, "state"), rc.agent_env(emu)).start()
+        env = rc.agent_env(emu)
+        env["GNUTLS_NO_IMPLICIT_INIT"] = "1"  # as packaging/cwagent.service runs it
+        ag = rc.Agent([path], os.path.join(tmp, "state"), env).start()
         procs["cwagent"] = ag.proc
         if COLLECTD:
             procs["collectd"] = start_collectd(tmp)
@@ -188,6 +190,9 @@ def main():
         cw = rows.get("cwagent")
         if cw:
             print("   cwagent's private memory by mapping: " + ", ".join("%s %d kB" % (k, v) for v, k in where))
+            print("   (USS counts the resident pages of a library no other process maps: libcurl's "
+                  "dependencies - GnuTLS through librtmp, Kerberos, LDAP, SSH - are private here, "
+                  "shared where another program uses them)")
         for k in ("collectd", "node_exporter"):
             if cw and k in rows:
                 rc_, ru = ratio(cw[0], rows[k][0]), ratio(cw[3], rows[k][3])
