@@ -74,8 +74,8 @@ static int fingerprint(int fd, uint64_t *fp, uint32_t *len, uint32_t prefix, uin
         return -1;
     *fp = lt_fnv1a(buf, (size_t)n);
     *len = (uint32_t)n;
-    if (pfp)
-        *pfp = (size_t)n >= prefix ? lt_fnv1a(buf, prefix) : 0;
+    if (pfp) /* the prefix is usually all of it (a file of 1 KiB or more): hashed once */
+        *pfp = (size_t)n == prefix ? *fp : (size_t)n > prefix ? lt_fnv1a(buf, prefix) : 0;
     return 0;
 }
 
