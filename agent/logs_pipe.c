@@ -907,9 +907,10 @@ static void wake(void *ud)
 
 static void on_tick(struct cw_loop *loop, void *ud)
 {
-    (void)loop;
     struct logs_pipe *lp = ud;
     int64_t now = now_ms(lp);
+    if (!lp->watch && !lp->gather_timer) /* re-adding it failed: try again (the tick drains) */
+        lp->watch = cw_loop_watch_fd(loop, logtail_fd(lp->lt), CW_LOOP_READ, on_readable, lp);
     logtail_tick(lp->lt, now);
     logs_sources_tick(lp->xs, now);
     pump(lp);
