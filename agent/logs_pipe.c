@@ -871,11 +871,18 @@ static void take_changes(struct logs_pipe *lp)
 
 static void on_readable(struct cw_loop *loop, int fd, unsigned events, void *ud);
 
+/* Puts the tailer's inotify descriptor on the loop; the watch id, or 0. */
+static uint64_t watch_tailer(struct logs_pipe *lp)
+{
+    return cw_loop_watch_fd(lp->loop, logtail_fd(lp->lt), CW_LOOP_READ, on_readable, lp);
+}
+
 static void on_gather_timer(struct cw_loop *loop, void *ud)
 {
+    (void)loop;
     struct logs_pipe *lp = ud;
     lp->gather_timer = 0;
-    lp->watch = cw_loop_watch_fd(loop, logtail_fd(lp->lt), CW_LOOP_READ, on_readable, lp);
+    lp->watch = watch_tailer(lp);
     if (!lp->watch) /* the 1 s tick's stat poll still sees every change */
         cw_error("logs", "cannot watch the log tailer again: changes are seen every second");
     take_changes(lp);
@@ -907,10 +914,11 @@ static void wake(void *ud)
 
 static void on_tick(struct cw_loop *loop, void *ud)
 {
+    (void)loop;
     struct logs_pipe *lp = ud;
     int64_t now = now_ms(lp);
     if (!lp->watch && !lp->gather_timer) /* re-adding it failed: try again (the tick drains) */
-        lp->watch = cw_loop_watch_fd(loop, logtail_fd(lp->lt), CW_LOOP_READ, on_readable, lp);
+        lp->watch = watch_tailer(lp);
     logtail_tick(lp->lt, now);
     logs_sources_tick(lp->xs, now);
     pump(lp);
@@ -1062,7 +1070,7 @@ struct logs_pipe *logs_pipe_new(const struct logs_pipe_options *o, char *err, si
         logs_pipe_free(lp);
         return NULL;
     }
-    lp->watch = cw_loop_watch_fd(lp->loop, logtail_fd(lp->lt), CW_LOOP_READ, on_readable, lp);
+    lp->watch = watch_tailer(lp);
     lp->tick_timer = cw_loop_timer_every(lp->loop, TICK_MS, on_tick, lp);
     if (!lp->watch || !lp->tick_timer) {
         snprintf(err, errlen, "cannot watch the log tailer");

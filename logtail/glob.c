@@ -17,6 +17,11 @@
 #define LT_GLOB_MAX_DEPTH 32
 #define LT_GLOB_MAX_PATH  4096
 
+int64_t lt_mtime_ns(const struct stat *st)
+{
+    return (int64_t)st->st_mtim.tv_sec * 1000000000LL + st->st_mtim.tv_nsec;
+}
+
 uint64_t lt_fnv1a(const void *p, size_t n)
 {
     const unsigned char *u = p;
@@ -73,7 +78,7 @@ int lt_matches_add(struct lt_matches *m, const char *path, const struct stat *st
         return -1;
     x->dev = (uint64_t)st->st_dev;
     x->ino = (uint64_t)st->st_ino;
-    x->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000LL + st->st_mtim.tv_nsec;
+    x->mtime_ns = lt_mtime_ns(st);
     m->n++;
     return 0;
 }

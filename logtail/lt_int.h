@@ -174,6 +174,9 @@ struct stat;
 int lt_matches_add(struct lt_matches *m, const char *path, const struct stat *st);
 void lt_matches_free(struct lt_matches *m);
 uint64_t lt_fnv1a(const void *p, size_t n);
+struct stat;
+/* st's modification time in nanoseconds. */
+int64_t lt_mtime_ns(const struct stat *st);
 
 /* ---- symbolic links (links.c) ---- */
 struct stat;

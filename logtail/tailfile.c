@@ -282,7 +282,7 @@ void lt_file_check(struct logtail *lt, struct lt_file *f)
         return;
     f->chk_ms = lt->now;
     f->chk_size = (uint64_t)st.st_size;
-    f->chk_mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+    f->chk_mtime_ns = lt_mtime_ns(&st);
     if (st.st_nlink == 0 && f->state == LT_ACTIVE)
         f->src->need_rescan = true;
     if ((uint64_t)st.st_size < f->read_off) {

@@ -274,8 +274,7 @@ void lt_poll(struct logtail *lt)
         /* Also while reading is paused: a copytruncate is seen early. Not when neither size
          * nor mtime changed since the last check (content is not replaced without both), nor
          * when a write event had it checked in the last LT_POLL_RECHECK_MS. */
-        int64_t mtime = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
-        if (((uint64_t)st.st_size != f->chk_size || mtime != f->chk_mtime_ns) &&
+        if (((uint64_t)st.st_size != f->chk_size || lt_mtime_ns(&st) != f->chk_mtime_ns) &&
             ((uint64_t)st.st_size < f->read_off || lt->now - f->chk_ms >= LT_POLL_RECHECK_MS))
             lt_file_check(lt, f);
         if (f->fd < 0 || f->state != LT_ACTIVE)
