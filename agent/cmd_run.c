@@ -46,6 +46,12 @@ extern char **environ;
 #define RELOAD_WAIT_MS    35000 /* a request on the wire ends within the client's 30 s timeout */
 #define DEFAULT_STATE_DIR "/var/lib/cwagent"
 #define DEFAULT_SPOOL_MB  64
+/* The credentials timer wakes at the caches' next deadline (refresh ahead of expiry, backoff after
+ * a failure), at least CREDS_TICK_MIN_MS later (the resolution the deadlines need) and at most
+ * CREDS_TICK_MAX_MS later (deadlines are wall-clock times: a clock step or a resumed VM is noticed
+ * within a minute). With static keys it wakes once a minute, not once a second. */
+#define CREDS_TICK_MIN_MS 1000
+#define CREDS_TICK_MAX_MS 60000
 
 struct run {
     const char *paths[MAX_SOURCES];
@@ -291,13 +297,45 @@ static void tick_cache(struct run *r, struct creds_cache *c)
         creds_cache_tick(c);
 }
 
+static void on_creds_tick(struct cw_loop *loop, void *ud);
+
+/* (Re)arms the one-shot credentials timer for the earliest deadline of the caches. */
+static void arm_creds_timer(struct run *r)
+{
+    double next = r->creds ? creds_cache_next_deadline(r->creds) : 1e300;
+    for (size_t i = 0; i < r->nroles; i++) {
+        double d = creds_cache_next_deadline(r->roles[i].cache);
+        if (d < next)
+            next = d;
+    }
+    double wait_ms = (next - creds_now(&r->cctx)) * 1000.0;
+    long delay = wait_ms >= CREDS_TICK_MAX_MS  ? CREDS_TICK_MAX_MS
+                 : wait_ms <= CREDS_TICK_MIN_MS ? CREDS_TICK_MIN_MS
+                                                : (long)wait_ms;
+    cw_loop_timer_cancel(r->loop, r->creds_timer);
+    r->creds_timer = cw_loop_timer_add(r->loop, delay, on_creds_tick, r);
+    if (!r->creds_timer) /* out of memory: the senders still tick the cache when it is empty */
+        cw_warn("agent", "cannot arm the credentials timer; credentials refresh on demand only");
+}
+
 static void on_creds_tick(struct cw_loop *loop, void *ud)
 {
     (void)loop;
     struct run *r = ud;
+    r->creds_timer = 0; /* fired */
     tick_cache(r, r->creds);
     for (size_t i = 0; i < r->nroles; i++)
         tick_cache(r, r->roles[i].cache);
+    arm_creds_timer(r);
+}
+
+/* A refresh ended (well or not): the deadlines moved. */
+static void on_creds_update(void *ud, const struct creds *c)
+{
+    (void)c;
+    struct run *r = ud;
+    if (r->creds_timer) /* not while the caches are being built or torn down */
+        arm_creds_timer(r);
 }
 
 /* The root of every credentials chain: common-config.toml's [credentials] profile and file
@@ -332,7 +370,7 @@ static struct creds_cache *creds_for(struct run *r, const char *role)
     if (r->nroles == sizeof r->roles / sizeof r->roles[0])
         return r->creds;
     struct creds_provider *p = with_role(r, root_provider(r), role);
-    struct creds_cache *c = p ? creds_cache_new(p, &r->cctx, NULL, NULL) : NULL;
+    struct creds_cache *c = p ? creds_cache_new(p, &r->cctx, on_creds_update, r) : NULL;
     char *copy = strdup(role);
     if (!c || !copy) {
         creds_cache_free(c);
@@ -341,6 +379,8 @@ static struct creds_cache *creds_for(struct run *r, const char *role)
     }
     r->roles[r->nroles++] = (struct role_cache){copy, c};
     creds_cache_tick(c);
+    if (r->creds_timer)
+        arm_creds_timer(r);
     return c;
 }
 
@@ -354,11 +394,11 @@ static int setup_creds(struct run *r)
     if (endpoint(r, "sts", "STS", NULL, r->sts, sizeof r->sts) == 0)
         r->cctx.sts_endpoint = r->sts;
     struct creds_provider *p = with_role(r, root_provider(r), r->cfg->agent.role_arn);
-    r->creds = p ? creds_cache_new(p, &r->cctx, NULL, NULL) : NULL;
+    r->creds = p ? creds_cache_new(p, &r->cctx, on_creds_update, r) : NULL;
     if (!r->creds)
         return -1;
     creds_cache_tick(r->creds);
-    r->creds_timer = cw_loop_timer_every(r->loop, 1000, on_creds_tick, r);
+    arm_creds_timer(r);
     return 0;
 }
 

@@ -72,7 +72,9 @@ int spool_push(struct spool *sp, const void *body, size_t len, const struct spoo
  * Returns 0, or -1 when the spool has nothing to replay (empty, or unreadable: logged). */
 int spool_peek_oldest(struct spool *sp, struct spool_entry *out);
 void spool_entry_release(struct spool_entry *e);
-/* Removes the oldest entry (the one spool_peek_oldest returned). Returns 0 or -1 when empty. */
+/* Removes the oldest entry (the one spool_peek_oldest returned). Returns 0 or -1 when empty.
+ * The removal is made durable by the next push's directory fsync, not here: after a power loss
+ * (not a crash) an entry can come back and be sent a second time, never lost. */
 int spool_pop(struct spool *sp);
 /* The sequence number of the oldest entry (without reading it): lets a sender check that the
  * entry it replayed is still the oldest (a full spool may have dropped it meanwhile).
