@@ -309,7 +309,7 @@ static void arm_creds_timer(struct run *r)
             next = d;
     }
     double wait_ms = (next - creds_now(&r->cctx)) * 1000.0;
-    long delay = wait_ms >= CREDS_TICK_MAX_MS  ? CREDS_TICK_MAX_MS
+    long delay = wait_ms >= CREDS_TICK_MAX_MS   ? CREDS_TICK_MAX_MS
                  : wait_ms <= CREDS_TICK_MIN_MS ? CREDS_TICK_MIN_MS
                                                 : (long)wait_ms;
     cw_loop_timer_cancel(r->loop, r->creds_timer);
