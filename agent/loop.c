@@ -283,8 +283,8 @@ static int64_t loop_time_for_arming(struct cw_loop *loop)
     return loop->now;
 }
 
-static uint64_t timer_arm(struct cw_loop *loop, long delay_ms, long interval, cw_loop_timer_fn cb,
-                          void *ud)
+static uint64_t timer_arm_at(struct cw_loop *loop, int64_t deadline, long interval,
+                             cw_loop_timer_fn cb, void *ud)
 {
     if (loop->timer_free == SLOT_NONE && grow_timers(loop) != 0) {
         cw_error("loop", "out of memory adding a timer");
@@ -294,7 +294,7 @@ static uint64_t timer_arm(struct cw_loop *loop, long delay_ms, long interval, cw
     struct timer_slot *t = &loop->timers[slot];
     loop->timer_free = t->next_free;
     t->used = 1;
-    t->deadline = loop_time_for_arming(loop) + (delay_ms > 0 ? delay_ms : 0);
+    t->deadline = deadline;
     t->seq = loop->next_seq++;
     t->armed_iter = loop->iter;
     t->interval = interval;
@@ -302,6 +302,13 @@ static uint64_t timer_arm(struct cw_loop *loop, long delay_ms, long interval, cw
     t->ud = ud;
     heap_push(loop, slot);
     return make_id(t->gen, slot);
+}
+
+static uint64_t timer_arm(struct cw_loop *loop, long delay_ms, long interval, cw_loop_timer_fn cb,
+                          void *ud)
+{
+    return timer_arm_at(loop, loop_time_for_arming(loop) + (delay_ms > 0 ? delay_ms : 0), interval,
+                        cb, ud);
 }
 
 uint64_t cw_loop_timer_add(struct cw_loop *loop, long delay_ms, cw_loop_timer_fn cb, void *ud)
@@ -314,6 +321,14 @@ uint64_t cw_loop_timer_every(struct cw_loop *loop, long interval_ms, cw_loop_tim
     if (interval_ms <= 0)
         return 0;
     return timer_arm(loop, interval_ms, interval_ms, cb, ud);
+}
+
+uint64_t cw_loop_timer_every_at(struct cw_loop *loop, int64_t first_ms, long interval_ms,
+                                cw_loop_timer_fn cb, void *ud)
+{
+    if (interval_ms <= 0)
+        return 0;
+    return timer_arm_at(loop, first_ms, interval_ms, cb, ud);
 }
 
 void cw_loop_timer_cancel(struct cw_loop *loop, uint64_t timer)
@@ -574,4 +589,9 @@ void cw_loop_stop(struct cw_loop *loop)
 int64_t cw_loop_now_ms(const struct cw_loop *loop)
 {
     return loop->now;
+}
+
+int64_t cw_loop_clock_ms(struct cw_loop *loop)
+{
+    return loop_time_for_arming(loop);
 }

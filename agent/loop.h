@@ -61,6 +61,11 @@ uint64_t cw_loop_timer_add(struct cw_loop *loop, long delay_ms, cw_loop_timer_fn
 /* Runs `cb` every `interval_ms` (> 0), first after one interval, until cancelled. When the loop
  * falls behind, missed ticks are skipped rather than run back to back. */
 uint64_t cw_loop_timer_every(struct cw_loop *loop, long interval_ms, cw_loop_timer_fn cb, void *ud);
+/* As cw_loop_timer_every, but the first run is at `first_ms` on the loop's clock (see
+ * cw_loop_clock_ms; a time already past runs on the next turn of the loop). Timers armed with
+ * the same first_ms and interval wake the process once and fire in the order they were added. */
+uint64_t cw_loop_timer_every_at(struct cw_loop *loop, int64_t first_ms, long interval_ms,
+                                cw_loop_timer_fn cb, void *ud);
 /* Cancels a timer; stale ids (already fired or cancelled) are ignored. */
 void cw_loop_timer_cancel(struct cw_loop *loop, uint64_t timer);
 /* Number of pending timers (for tests and status). */
@@ -88,5 +93,8 @@ void cw_loop_stop(struct cw_loop *loop);
 
 /* Monotonic milliseconds, cached per iteration. */
 int64_t cw_loop_now_ms(const struct cw_loop *loop);
+/* The time timers are armed from: cw_loop_now_ms() inside a callback, the clock read afresh
+ * outside of a dispatch (so that a deadline computed from it is not already stale). */
+int64_t cw_loop_clock_ms(struct cw_loop *loop);
 
 #endif

@@ -42,7 +42,7 @@ struct metrics_pipe {
     struct datum_list *packed;
     struct pmd_encoder *enc;
     struct cw_buf gz;
-    uint64_t flush_timer, start_timer, replay_timer;
+    uint64_t flush_timer, replay_timer;
     long flush_ms;
     int in_flight;
     int hold; /* metrics_pipe_hold: no new call */
@@ -270,14 +270,6 @@ static void on_flush(struct cw_loop *loop, void *ud)
     metrics_pipe_flush(ud);
 }
 
-static void on_start_flushing(struct cw_loop *loop, void *ud)
-{
-    struct metrics_pipe *mp = ud;
-    mp->start_timer = 0;
-    metrics_pipe_flush(mp);
-    mp->flush_timer = cw_loop_timer_every(loop, mp->flush_ms, on_flush, mp);
-}
-
 /* ---- construction -------------------------------------------------------------------------- */
 
 static void free_plugin(struct metrics_pipe *mp, struct plugin_inst *pi)
@@ -296,10 +288,28 @@ static int add_plugin(struct metrics_pipe *mp, const struct metrics_pipe_options
     if (!(pi->shape = mshape_new(&so, name, p, pr, err, errlen)))
         return -1;
     mp->nplugins++;
-    long every = (long)mshape_interval(pi->shape) * 1000;
-    on_collect(mp->loop, pi); /* the first round primes deltas and cpu percentages */
-    pi->timer = cw_loop_timer_every(mp->loop, every, on_collect, pi);
-    return pi->timer ? 0 : -1;
+    return 0;
+}
+
+/* Every collection and the flush run on one grid that starts `jitter` (< 1 s, per host) after
+ * start-up, so that a fleet restarted at once (a config push) does not call PutMetricData in the
+ * same second. The first round (at t0) primes deltas and cpu percentages. The rounds due at the
+ * same moment and the flush that follows them share one wake-up (each wake-up of an idle process
+ * costs ~50-100 us of CPU on a VM, more than a small round itself), and a flush carries the round
+ * that has just run: collections fire before the flush (added first). */
+static int arm_timers(struct metrics_pipe *mp, uint64_t jitter)
+{
+    int64_t t0 = cw_loop_clock_ms(mp->loop) + (int64_t)(jitter % 1000);
+    for (size_t i = 0; i < mp->nplugins; i++) {
+        struct plugin_inst *pi = &mp->plugins[i];
+        long every = (long)mshape_interval(pi->shape) * 1000;
+        pi->timer = cw_loop_timer_every_at(mp->loop, t0, every, on_collect, pi);
+        if (!pi->timer)
+            return -1;
+    }
+    mp->flush_timer =
+        cw_loop_timer_every_at(mp->loop, t0 + mp->flush_ms, mp->flush_ms, on_flush, mp);
+    return mp->flush_timer ? 0 : -1;
 }
 
 static int setup_plugins(struct metrics_pipe *mp, const struct metrics_pipe_options *o, char *err,
@@ -357,8 +367,11 @@ struct metrics_pipe *metrics_pipe_new(const struct metrics_pipe_options *o, char
     mp->flush_ms =
         (long)(mc->force_flush_interval > 0 ? mc->force_flush_interval : CW_DEFAULT_METRICS_FLUSH) *
         1000;
-    mp->start_timer =
-        cw_loop_timer_add(mp->loop, mp->flush_ms + (long)(o->jitter % 1000), on_start_flushing, mp);
+    if (arm_timers(mp, o->jitter) != 0) {
+        snprintf(err, errlen, "out of memory arming the metrics timers");
+        metrics_pipe_free(mp);
+        return NULL;
+    }
     send_next(mp); /* replay what a previous run left in the spool */
     return mp;
 }
@@ -370,8 +383,7 @@ void metrics_pipe_stop(struct metrics_pipe *mp)
         mp->plugins[i].timer = 0;
     }
     cw_loop_timer_cancel(mp->loop, mp->flush_timer);
-    cw_loop_timer_cancel(mp->loop, mp->start_timer);
-    mp->flush_timer = mp->start_timer = 0;
+    mp->flush_timer = 0;
     listeners_stop(mp->listeners); /* their windows and aggregations go out now */
     metrics_pipe_flush(mp);
 }
@@ -430,7 +442,6 @@ void metrics_pipe_free(struct metrics_pipe *mp)
     if (!mp)
         return;
     cw_loop_timer_cancel(mp->loop, mp->flush_timer);
-    cw_loop_timer_cancel(mp->loop, mp->start_timer);
     cw_loop_timer_cancel(mp->loop, mp->replay_timer);
     save_memq(mp);
     memq_free(&mp->memq);

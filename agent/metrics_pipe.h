@@ -34,7 +34,7 @@ struct metrics_pipe_options {
     struct spool *spool;
     const char *root; /* /proc and /sys root for collectors; NULL = "/" */
     int pack_values;  /* pack a series' samples of one flush into Values/Counts */
-    uint64_t jitter;  /* per-host value spreading flushes over the interval */
+    uint64_t jitter;  /* per-host value (< 1 s used) shifting the rounds and flushes of this host */
     int64_t (*wall_ms)(void *ud);
     void *wall_ud;
 };
