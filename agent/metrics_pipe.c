@@ -17,6 +17,11 @@
 #define PENDING_MAX_DATUMS 200000      /* per flush; a full list flushes early */
 #define PENDING_MAX_BYTES  (32u << 20) /* arena cap for one flush's datums */
 #define REPLAY_PAUSE_MS    5000        /* after a failed replay attempt gave up */
+/* A batch goes to the spool without fsync (spool_push_unsynced) and is normally delivered and
+ * removed within milliseconds; one still there after SYNC_DELAY_MS is made durable. A SIGKILL
+ * loses nothing either way (the page cache keeps the file); only a power loss inside that window
+ * can lose the batch, as it loses the datums not yet flushed. Saves two fsyncs per flush. */
+#define SYNC_DELAY_MS 2000
 /* Batches the spool could not take (full disk) wait in memory, up to this many bytes: about
  * eight full PutMetricData bodies (API: 1 MB each), a few minutes of a busy host. */
 #define MEMQ_MAX_BYTES (8u << 20)
@@ -42,7 +47,7 @@ struct metrics_pipe {
     struct datum_list *packed;
     struct pmd_encoder *enc;
     struct cw_buf gz;
-    uint64_t flush_timer, replay_timer;
+    uint64_t flush_timer, replay_timer, sync_timer;
     long flush_ms;
     int in_flight;
     int hold; /* metrics_pipe_hold: no new call */
@@ -90,14 +95,36 @@ static void update_dropped(struct metrics_pipe *mp, const struct pmd_stats *ps)
                             ss.dropped_datums + mp->lost;
 }
 
+static void sync_spool(struct metrics_pipe *mp)
+{
+    cw_loop_timer_cancel(mp->loop, mp->sync_timer);
+    mp->sync_timer = 0;
+    if (mp->spool)
+        (void)spool_sync(mp->spool); /* a failure is logged; the entries stay and are sent */
+}
+
+static void on_sync_timer(struct cw_loop *loop, void *ud)
+{
+    (void)loop;
+    struct metrics_pipe *mp = ud;
+    mp->sync_timer = 0;
+    sync_spool(mp);
+}
+
 static void on_sent(void *ud, const struct aws_result *r)
 {
     struct metrics_pipe *mp = ud;
     mp->in_flight = 0;
+    if (!r->ok && r->cls != CW_RETRY_PERMANENT)
+        sync_spool(mp); /* it stays in the spool for a while: make it durable now */
     if (r->ok) {
         mp->st.datums_sent += mp->in_flight_datums;
         mp->st.calls_ok++;
         pop_sent(mp);
+        if (mp->sync_timer && spool_unsynced(mp->spool) == 0) { /* delivered in time */
+            cw_loop_timer_cancel(mp->loop, mp->sync_timer);
+            mp->sync_timer = 0;
+        }
     } else if (r->cls == CW_RETRY_PERMANENT) {
         cw_error("metrics", "CloudWatch refused a batch of %u datums: %s: %s (HTTP %ld)",
                  mp->in_flight_datums, r->code[0] ? r->code : "error", r->message, r->status);
@@ -151,12 +178,18 @@ static int spool_batch(void *ud, const struct pmd_batch *b)
     struct spool_meta meta = {mp->ns, b->oldest_ms, b->newest_ms, (uint32_t)b->ndatums, 0};
     const void *body = b->body;
     size_t len = b->len;
-    if (gzip_if_smaller(b->body, b->len, &mp->gz, GZIP_LEVEL_DEFAULT) == 0) {
+    /* Level 1: a 60 KB round of 135 datums gzips to 3.3 KB in ~80 us of (cold) CPU, where level
+     * 6 takes ~200 us for 2.2 KB; the bytes do not matter at this size, the CPU does. */
+    if (gzip_if_smaller(b->body, b->len, &mp->gz, GZIP_LEVEL_FAST) == 0) {
         body = mp->gz.data;
         len = mp->gz.len;
         meta.flags = SPOOL_F_GZIP;
     }
-    if (spool_push(mp->spool, body, len, &meta) == 0) {
+    if (spool_push_unsynced(mp->spool, body, len, &meta) == 0) {
+        if (!mp->sync_timer)
+            mp->sync_timer = cw_loop_timer_add(mp->loop, SYNC_DELAY_MS, on_sync_timer, mp);
+        if (!mp->sync_timer) /* no timer: durable now rather than never */
+            (void)spool_sync(mp->spool);
         mp->memq_warned = 0;
         mp->st.datums_queued += b->ndatums;
         return 0;
@@ -443,6 +476,7 @@ void metrics_pipe_free(struct metrics_pipe *mp)
         return;
     cw_loop_timer_cancel(mp->loop, mp->flush_timer);
     cw_loop_timer_cancel(mp->loop, mp->replay_timer);
+    sync_spool(mp); /* the spool outlives the pipe (SIGHUP builds a new one) */
     save_memq(mp);
     memq_free(&mp->memq);
     for (size_t i = 0; i < mp->nplugins; i++)

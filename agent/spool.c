@@ -26,6 +26,7 @@ struct idx {
     uint64_t size;
     int64_t newest_ms;
     uint32_t ndatums;
+    int unsynced; /* spool_push_unsynced: written, not yet fsync'd */
 };
 
 struct spool {
@@ -38,6 +39,7 @@ struct spool {
     size_t n, cap;
     uint64_t next_seq;
     uint64_t failing; /* consecutive failed writes */
+    size_t unsynced;  /* entries with idx.unsynced set */
     struct spool_stats st;
 };
 
@@ -161,6 +163,8 @@ static void drop_at(struct spool *sp, size_t i)
     if (unlinkat(sp->dirfd, name, 0) != 0 && errno != ENOENT)
         cw_warn("spool", "cannot remove %s/%s: %s", sp->dir, name, strerror(errno));
     sp->st.bytes -= sp->ix[i].size;
+    if (sp->ix[i].unsynced)
+        sp->unsynced--;
     memmove(&sp->ix[i], &sp->ix[i + 1], (sp->n - i - 1) * sizeof *sp->ix);
     sp->n--;
     sp->st.entries = sp->n;
@@ -177,7 +181,7 @@ static int index_add(struct spool *sp, uint64_t seq, uint64_t size, int64_t newe
         sp->ix = p;
         sp->cap = ncap;
     }
-    sp->ix[sp->n++] = (struct idx){seq, size, newest, ndatums};
+    sp->ix[sp->n++] = (struct idx){seq, size, newest, ndatums, 0};
     sp->st.bytes += size;
     sp->st.entries = sp->n;
     return 0;
@@ -357,6 +361,7 @@ void spool_close(struct spool *sp)
 {
     if (!sp)
         return;
+    spool_sync(sp);
     if (sp->dirfd >= 0)
         close(sp->dirfd);
     free(sp->ix);
@@ -366,9 +371,10 @@ void spool_close(struct spool *sp)
 
 /* ---- push ---- */
 
-/* Writes header + ns + body to "<seq>.spl.tmp", fsyncs, renames into place, fsyncs the dir. */
+/* Writes header + ns + body to "<seq>.spl.tmp", fsyncs, renames into place, fsyncs the dir
+ * (without the two fsyncs when !durable: spool_sync does them later). */
 static int write_entry(struct spool *sp, uint64_t seq, const unsigned char *h, const char *ns,
-                       size_t ns_len, const void *body, size_t len)
+                       size_t ns_len, const void *body, size_t len, int durable)
 {
     char tmp[32], fin[32];
     entry_name(tmp, sizeof tmp, seq, 1);
@@ -377,12 +383,12 @@ static int write_entry(struct spool *sp, uint64_t seq, const unsigned char *h, c
     if (fd < 0)
         goto fail;
     int ok = write_all(fd, h, SPOOL_HDR) == 0 && write_all(fd, ns, ns_len) == 0 &&
-             write_all(fd, body, len) == 0 && fsync(fd) == 0;
+             write_all(fd, body, len) == 0 && (!durable || fsync(fd) == 0);
     if (close(fd) != 0 || !ok)
         goto fail_unlink;
     if (renameat(sp->dirfd, tmp, sp->dirfd, fin) != 0)
         goto fail_unlink;
-    if (fsync(sp->dirfd) != 0)
+    if (durable && fsync(sp->dirfd) != 0)
         cw_warn("spool", "fsync of %s failed: %s", sp->dir, strerror(errno));
     if (sp->failing)
         cw_info("spool", "writing to %s works again (%llu writes had failed)", sp->dir,
@@ -402,7 +408,8 @@ fail:
     return -1;
 }
 
-int spool_push(struct spool *sp, const void *body, size_t len, const struct spool_meta *meta)
+static int push(struct spool *sp, const void *body, size_t len, const struct spool_meta *meta,
+                int durable)
 {
     size_t ns_len = meta->ns ? strlen(meta->ns) : 0;
     uint64_t size = (uint64_t)SPOOL_HDR + ns_len + len;
@@ -427,7 +434,7 @@ int spool_push(struct spool *sp, const void *body, size_t len, const struct spoo
     x.crc = entry_crc(h, meta->ns, ns_len, body, len);
     hdr_encode(h, &x);
     uint64_t seq = sp->next_seq++;
-    if (write_entry(sp, seq, h, meta->ns, ns_len, body, len) != 0)
+    if (write_entry(sp, seq, h, meta->ns, ns_len, body, len, durable) != 0)
         return -1;
     if (index_add(sp, seq, size, meta->newest_ms, meta->ndatums) != 0) {
         char fin[32];
@@ -435,7 +442,54 @@ int spool_push(struct spool *sp, const void *body, size_t len, const struct spoo
         unlinkat(sp->dirfd, fin, 0);
         return -1;
     }
+    if (!durable) {
+        sp->ix[sp->n - 1].unsynced = 1;
+        sp->unsynced++;
+    }
     return 0;
+}
+
+int spool_push(struct spool *sp, const void *body, size_t len, const struct spool_meta *meta)
+{
+    return push(sp, body, len, meta, 1);
+}
+
+int spool_push_unsynced(struct spool *sp, const void *body, size_t len,
+                        const struct spool_meta *meta)
+{
+    return push(sp, body, len, meta, 0);
+}
+
+size_t spool_unsynced(const struct spool *sp)
+{
+    return sp->unsynced;
+}
+
+int spool_sync(struct spool *sp)
+{
+    if (sp->unsynced == 0)
+        return 0;
+    int rc = 0;
+    for (size_t i = 0; i < sp->n; i++) {
+        if (!sp->ix[i].unsynced)
+            continue;
+        char name[32];
+        entry_name(name, sizeof name, sp->ix[i].seq, 0);
+        int fd = openat(sp->dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0 || fsync(fd) != 0) {
+            cw_warn("spool", "cannot fsync %s/%s: %s", sp->dir, name, strerror(errno));
+            rc = -1;
+        }
+        if (fd >= 0)
+            close(fd);
+        sp->ix[i].unsynced = 0;
+    }
+    sp->unsynced = 0;
+    if (fsync(sp->dirfd) != 0) {
+        cw_warn("spool", "fsync of %s failed: %s", sp->dir, strerror(errno));
+        rc = -1;
+    }
+    return rc;
 }
 
 /* ---- replay ---- */

@@ -67,6 +67,17 @@ void spool_close(struct spool *sp);
 /* Stores a copy of body[0..len) durably. Returns 0, or -1 (logged, counted) when it is larger
  * than the whole spool, already expired, or cannot be written. */
 int spool_push(struct spool *sp, const void *body, size_t len, const struct spool_meta *meta);
+/* As spool_push, but without its two fsyncs (~200 us of CPU and two sleeps on ext4): the entry
+ * is whole in the page cache, so a crash of the process (even SIGKILL) keeps it, but a power
+ * loss before spool_sync can lose it (or leave it corrupt: counted when read). For a batch that
+ * is about to be sent and removed: call spool_sync when it is not delivered promptly. */
+int spool_push_unsynced(struct spool *sp, const void *body, size_t len,
+                        const struct spool_meta *meta);
+/* Makes every unsynced entry durable (fsync of each, then of the directory). 0, or -1 when an
+ * fsync failed (logged; the entries stay in the spool). spool_close calls it. */
+int spool_sync(struct spool *sp);
+/* Number of entries written by spool_push_unsynced and not yet synced. */
+size_t spool_unsynced(const struct spool *sp);
 
 /* Reads the oldest valid entry into `out` (dropping expired and corrupt ones on the way).
  * Returns 0, or -1 when the spool has nothing to replay (empty, or unreadable: logged). */

@@ -301,8 +301,53 @@ TEST(open_fails_cleanly_on_a_file)
     fx_done(&f);
 }
 
+/* spool_push_unsynced: the entry is a normal, readable entry at once; spool_unsynced counts
+ * it until spool_sync, a pop or spool_close; a reopened spool replays it. */
+TEST(unsynced_push_is_counted_until_synced_or_popped)
+{
+    struct fixture f;
+    T_ASSERT(fx_init(&f) == 0);
+    struct clock c = {T0};
+    struct spool *sp = spool_open(f.dir, 1 << 20, fake_now, &c);
+    T_ASSERT(sp);
+    struct spool_meta m = {"CWAgent", T0 - 1000, T0, 2, 0};
+    T_EQ_INT(spool_push_unsynced(sp, "lazy-one", 8, &m), 0);
+    T_EQ_INT(spool_push_unsynced(sp, "lazy-two", 8, &m), 0);
+    T_EQ_INT(push_str(sp, "durable", T0), 0);
+    T_EQ_INT(spool_unsynced(sp), 2);
+    T_EQ_INT(count_files(f.dir, ".spl"), 3);
+    T_EQ_INT(count_files(f.dir, ".tmp"), 0);
+    struct spool_entry e;
+    T_ASSERT(spool_peek_oldest(sp, &e) == 0);
+    T_EQ_STR(e.body, "lazy-one");
+    spool_entry_release(&e);
+    T_EQ_INT(spool_pop(sp), 0); /* delivered before any sync: nothing left to sync for it */
+    T_EQ_INT(spool_unsynced(sp), 1);
+    T_EQ_INT(spool_sync(sp), 0);
+    T_EQ_INT(spool_unsynced(sp), 0);
+    T_EQ_INT(spool_sync(sp), 0); /* nothing to do */
+    T_EQ_INT(spool_push_unsynced(sp, "lazy-three", 10, &m), 0);
+    T_EQ_INT(spool_unsynced(sp), 1);
+    spool_close(sp); /* syncs */
+
+    sp = spool_open(f.dir, 1 << 20, fake_now, &c);
+    T_ASSERT(sp);
+    T_EQ_INT(spool_unsynced(sp), 0);
+    const char *want[] = {"lazy-two", "durable", "lazy-three"};
+    for (int i = 0; i < 3; i++) {
+        T_ASSERT(spool_peek_oldest(sp, &e) == 0);
+        T_EQ_STR(e.body, want[i]);
+        spool_entry_release(&e);
+        T_EQ_INT(spool_pop(sp), 0);
+    }
+    T_EQ_INT(count_files(f.dir, ".spl"), 0);
+    spool_close(sp);
+    fx_done(&f);
+}
+
 T_MAIN("test_spool", T_CASE(replays_oldest_first_and_survives_reopen),
        T_CASE(full_spool_drops_the_oldest),
        T_CASE(expired_entries_are_dropped_with_the_injected_clock),
        T_CASE(temp_and_corrupt_files_are_removed_and_counted),
-       T_CASE(tightens_an_open_directory_and_keeps_flags), T_CASE(open_fails_cleanly_on_a_file))
+       T_CASE(tightens_an_open_directory_and_keeps_flags), T_CASE(open_fails_cleanly_on_a_file),
+       T_CASE(unsynced_push_is_counted_until_synced_or_popped))
