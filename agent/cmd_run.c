@@ -91,6 +91,7 @@ struct run {
     struct cw_logfile *logfile; /* agent.logfile; NULL = stderr */
     struct cw_config *next_cfg; /* SIGHUP: applied once no request is on the wire */
     uint64_t reload_timer;
+    uint64_t heap_timer;
     int64_t reload_deadline;
     char starttime[32];
     int stopping;
@@ -936,6 +937,8 @@ static void cleanup(struct run *r)
     stop_logs(r);
     if (r->creds_timer)
         cw_loop_timer_cancel(r->loop, r->creds_timer);
+    if (r->heap_timer)
+        cw_loop_timer_cancel(r->loop, r->heap_timer);
     free_creds(r);
     spool_close(r->spool);
     cw_config_free(r->cfg);
@@ -954,6 +957,21 @@ static void cleanup(struct run *r)
  * Freed heap above 4 MiB is still given back. */
 #define HEAP_MMAP_THRESHOLD (4 << 20)
 #define HEAP_TRIM_THRESHOLD (4 << 20)
+/* ... and what stays free below that threshold, or between chunks in use, is given back every
+ * HEAP_TRIM_EVERY_MS when it adds up to HEAP_TRIM_MIN_FREE: 100 tailed files left ~3.9 MB of
+ * free heap resident (RSS 19.5 -> 15.6 MB after a trim). A trim costs a few page faults at the
+ * next large body, not the 15,000 of mmapped bodies. */
+#define HEAP_TRIM_EVERY_MS 30000
+#define HEAP_TRIM_MIN_FREE (1 << 20)
+
+static void on_heap_timer(struct cw_loop *loop, void *ud)
+{
+    (void)loop;
+    (void)ud;
+    struct mallinfo2 mi = mallinfo2();
+    if (mi.fordblks >= HEAP_TRIM_MIN_FREE)
+        (void)malloc_trim(0);
+}
 
 static int start(struct run *r)
 {
@@ -1005,6 +1023,7 @@ static int start(struct run *r)
     start_status(r);
     if (cw_loop_on_signal(r->loop, SIGHUP, on_reload, r) != 0)
         return 1;
+    r->heap_timer = cw_loop_timer_every(r->loop, HEAP_TRIM_EVERY_MS, on_heap_timer, r);
     return 0;
 }
 
