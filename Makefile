@@ -17,8 +17,11 @@ SANITIZE ?=
 PYTHON   ?= /usr/bin/python3
 
 PKGS      := libcurl openssl jansson zlib libpcre2-8 libsystemd libdeflate
+# libsystemd is not linked: logtail/sdj.c loads it with dlopen when a journald source is set up
+# (an agent without one does not map it and its dependencies); only its header is needed here.
+LINK_PKGS := $(filter-out libsystemd,$(PKGS))
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lcurl -lssl -lcrypto -ljansson -lz -lpcre2-8 -lsystemd -ldeflate)
+PKG_LIBS   := $(shell pkg-config --libs $(LINK_PKGS) 2>/dev/null || echo -lcurl -lssl -lcrypto -ljansson -lz -lpcre2-8 -ldeflate)
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral
 CFLAGS   ?= -O2 -g -fstack-protector-strong -D_FORTIFY_SOURCE=2

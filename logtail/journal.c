@@ -9,11 +9,11 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/stat.h>
-#include <systemd/sd-journal.h>
 #include <unistd.h>
 
 #include "common/log.h"
 #include "logtail/lt_int.h"
+#include "logtail/sdj.h"
 
 #define J_COMP           "journald"
 #define STATE_FILE       "journald.state"
@@ -23,6 +23,8 @@
 #define LT_JOURNAL_HEAD  "head" /* saved position: the start of the journal */
 #define FAST_FIELDS      128    /* entry_json_fast: fields of one entry */
 #define FAST_NAMES_BYTES 4096
+
+#define SDJ(r) (&(r)->owner->sdj)
 
 struct pend {
     uint64_t seq;
@@ -58,6 +60,7 @@ struct saved {
 };
 
 struct lt_journal {
+    struct lt_sdj sdj; /* libsystemd, loaded when the first journald source is set up */
     char *state_dir, *directory;
     size_t max_event;
     int epfd;
@@ -153,23 +156,24 @@ int lt_journal_save(struct lt_journal *j)
 
 /* ---- opening and positioning -------------------------------------------------------------- */
 
-static int add_unit(sd_journal *sj, const char *unit)
+static int add_unit(struct reader *r, const char *unit)
 {
+    sd_journal *sj = r->j;
     char u[300], m[400];
     snprintf(u, sizeof u, "%s%s", unit, strchr(unit, '.') ? "" : ".service");
     int rc = 0;
     snprintf(m, sizeof m, "_SYSTEMD_UNIT=%s", u);
-    rc |= sd_journal_add_match(sj, m, 0) | sd_journal_add_disjunction(sj);
+    rc |= SDJ(r)->add_match(sj, m, 0) | SDJ(r)->add_disjunction(sj);
     snprintf(m, sizeof m, "UNIT=%s", u);
-    rc |= sd_journal_add_match(sj, "_PID=1", 0) | sd_journal_add_match(sj, m, 0);
-    rc |= sd_journal_add_disjunction(sj);
+    rc |= SDJ(r)->add_match(sj, "_PID=1", 0) | SDJ(r)->add_match(sj, m, 0);
+    rc |= SDJ(r)->add_disjunction(sj);
     snprintf(m, sizeof m, "OBJECT_SYSTEMD_UNIT=%s", u);
-    rc |= sd_journal_add_match(sj, "_UID=0", 0) | sd_journal_add_match(sj, m, 0);
-    rc |= sd_journal_add_disjunction(sj);
+    rc |= SDJ(r)->add_match(sj, "_UID=0", 0) | SDJ(r)->add_match(sj, m, 0);
+    rc |= SDJ(r)->add_disjunction(sj);
     snprintf(m, sizeof m, "COREDUMP_UNIT=%s", u);
-    rc |= sd_journal_add_match(sj, COREDUMP_ID, 0) | sd_journal_add_match(sj, "_UID=0", 0) |
-          sd_journal_add_match(sj, m, 0);
-    rc |= sd_journal_add_disjunction(sj);
+    rc |= SDJ(r)->add_match(sj, COREDUMP_ID, 0) | SDJ(r)->add_match(sj, "_UID=0", 0) |
+          SDJ(r)->add_match(sj, m, 0);
+    rc |= SDJ(r)->add_disjunction(sj);
     return rc < 0 ? -1 : 0;
 }
 
@@ -180,20 +184,20 @@ static int add_matches(struct reader *r)
     int rc = 0;
     for (size_t i = 0; i < r->n_matches; i++) {
         for (size_t k = 0; k < r->n_pairs[i]; k++)
-            rc |= sd_journal_add_match(sj, r->matches[i][k], 0);
-        rc |= sd_journal_add_disjunction(sj);
+            rc |= SDJ(r)->add_match(sj, r->matches[i][k], 0);
+        rc |= SDJ(r)->add_disjunction(sj);
     }
     if (r->n_matches)
-        rc |= sd_journal_add_conjunction(sj);
+        rc |= SDJ(r)->add_conjunction(sj);
     for (size_t i = 0; i < r->n_units; i++)
-        rc |= add_unit(sj, r->units[i]);
+        rc |= add_unit(r, r->units[i]);
     if (r->n_units)
-        rc |= sd_journal_add_conjunction(sj);
+        rc |= SDJ(r)->add_conjunction(sj);
     if (r->priority < 7) {
         for (int p = 0; p <= r->priority; p++) {
             char m[24];
             snprintf(m, sizeof m, "PRIORITY=%d", p);
-            rc |= sd_journal_add_match(sj, m, 0);
+            rc |= SDJ(r)->add_match(sj, m, 0);
         }
     }
     return rc < 0 ? -1 : 0;
@@ -216,7 +220,7 @@ static void report_vacuumed(struct reader *r, const char *want)
     char *now = NULL;
     char a[64], b[64];
     uint64_t sa = 0, sb = 0;
-    if (sd_journal_get_cursor(r->j, &now) >= 0 && cursor_seq(want, a, sizeof a, &sa) == 0 &&
+    if (SDJ(r)->get_cursor(r->j, &now) >= 0 && cursor_seq(want, a, sizeof a, &sa) == 0 &&
         cursor_seq(now, b, sizeof b, &sb) == 0 && strcmp(a, b) == 0 && sb > sa + 1) {
         r->owner->st.skipped_vacuumed += sb - sa - 1;
         cw_warn(J_COMP,
@@ -237,10 +241,10 @@ static void report_vacuumed(struct reader *r, const char *want)
 static void mark_start(struct reader *r)
 {
     char *c = NULL;
-    if (r->at_entry && sd_journal_previous(r->j) > 0) {
-        if (sd_journal_get_cursor(r->j, &c) < 0)
+    if (r->at_entry && SDJ(r)->previous(r->j) > 0) {
+        if (SDJ(r)->get_cursor(r->j, &c) < 0)
             c = NULL;
-        sd_journal_next(r->j);
+        SDJ(r)->next(r->j);
     }
     free(r->committed);
     r->committed = c ? c : strdup(LT_JOURNAL_HEAD);
@@ -252,12 +256,12 @@ static void position(struct reader *r)
 {
     const char *c = r->committed;
     if (c && strcmp(c, LT_JOURNAL_HEAD) == 0) {
-        sd_journal_seek_head(r->j);
+        SDJ(r)->seek_head(r->j);
         cw_info(J_COMP, "%s: resuming at the start of the journal (saved position)", r->key);
         return;
     }
-    if (c && sd_journal_seek_cursor(r->j, c) >= 0 && sd_journal_next(r->j) > 0) {
-        if (sd_journal_test_cursor(r->j, c) > 0) {
+    if (c && SDJ(r)->seek_cursor(r->j, c) >= 0 && SDJ(r)->next(r->j) > 0) {
+        if (SDJ(r)->test_cursor(r->j, c) > 0) {
             cw_info(J_COMP, "%s: resuming after the saved cursor", r->key);
             return; /* that entry was delivered: read from the next one */
         }
@@ -266,16 +270,16 @@ static void position(struct reader *r)
         return;
     }
     if (c) { /* nothing at or after the cursor yet */
-        sd_journal_seek_tail(r->j);
-        sd_journal_previous(r->j);
+        SDJ(r)->seek_tail(r->j);
+        SDJ(r)->previous(r->j);
         cw_info(J_COMP, "%s: resuming after the saved cursor (no newer entry yet)", r->key);
         return;
     }
-    sd_journal_seek_tail(r->j);
-    int back = sd_journal_previous_skip(r->j, LT_JOURNAL_FIRST_TAIL);
+    SDJ(r)->seek_tail(r->j);
+    int back = SDJ(r)->previous_skip(r->j, LT_JOURNAL_FIRST_TAIL);
     r->at_entry = back > 0;
     if (back <= 0) /* nothing matches yet: from the head, or entries of new files are missed */
-        sd_journal_seek_head(r->j);
+        SDJ(r)->seek_head(r->j);
     mark_start(r);
     cw_info(J_COMP,
             "%s: no saved cursor: starting with the last %d entries and following (as "
@@ -289,7 +293,7 @@ static void close_reader(struct reader *r)
         return;
     if (r->fd >= 0)
         epoll_ctl(r->owner->epfd, EPOLL_CTL_DEL, r->fd, NULL);
-    sd_journal_close(r->j);
+    SDJ(r)->close(r->j);
     r->j = NULL;
     r->fd = -1;
     r->owner->st.readers_open--;
@@ -298,8 +302,7 @@ static void close_reader(struct reader *r)
 static int open_reader(struct reader *r, int64_t now)
 {
     struct lt_journal *o = r->owner;
-    int rc = o->directory ? sd_journal_open_directory(&r->j, o->directory, 0)
-                          : sd_journal_open(&r->j, 0);
+    int rc = o->directory ? SDJ(r)->open_directory(&r->j, o->directory, 0) : SDJ(r)->open(&r->j, 0);
     if (rc < 0) {
         r->j = NULL;
         r->next_open_ms = now + REOPEN_MS;
@@ -309,16 +312,16 @@ static int open_reader(struct reader *r, int64_t now)
         return -1;
     }
     o->st.readers_open++;
-    sd_journal_set_data_threshold(r->j, 0); /* whole fields, not the first 64 KiB */
+    SDJ(r)->set_data_threshold(r->j, 0); /* whole fields, not the first 64 KiB */
     if (add_matches(r) != 0) {
         cw_error(J_COMP, "%s: cannot set the journal matches", r->key);
         close_reader(r);
         r->next_open_ms = now + REOPEN_MS;
         return -1;
     }
-    r->fd = sd_journal_get_fd(r->j);
+    r->fd = SDJ(r)->get_fd(r->j);
     if (r->fd >= 0) {
-        struct epoll_event ev = {.events = (uint32_t)sd_journal_get_events(r->j)};
+        struct epoll_event ev = {.events = (uint32_t)SDJ(r)->get_events(r->j)};
         ev.data.ptr = r;
         if (epoll_ctl(o->epfd, EPOLL_CTL_ADD, r->fd, &ev) != 0)
             cw_warn(J_COMP, "%s: cannot watch the journal (%s); polling every second", r->key,
@@ -382,13 +385,12 @@ static char *entry_json(struct reader *r, const char *cursor, size_t cap, bool *
     if (!body)
         return NULL;
     json_object_set_new(body, "__CURSOR", json_string(cursor));
-    if (sd_journal_get_monotonic_usec(r->j, &mono, &boot) >= 0) {
+    if (SDJ(r)->get_monotonic_usec(r->j, &mono, &boot) >= 0) {
         char m[32];
         snprintf(m, sizeof m, "%" PRIu64, mono);
         json_object_set_new(body, "__MONOTONIC_TIMESTAMP", json_string(m));
     }
-    SD_JOURNAL_FOREACH_DATA(r->j, d, n)
-    {
+    for (SDJ(r)->restart_data(r->j); SDJ(r)->enumerate_data(r->j, &d, &n) > 0;) {
         const char *s = d, *eq = memchr(s, '=', n);
         if (!eq || eq == s || (size_t)(eq - s) > 255)
             continue;
@@ -470,10 +472,9 @@ static char *entry_json_fast(struct reader *r, const char *cursor)
     sd_id128_t boot;
     cw_buf_reset(b);
     int rc = cw_buf_append_str(b, "{\"body\":{\"__CURSOR\":") | json_str(b, cursor, strlen(cursor));
-    if (sd_journal_get_monotonic_usec(r->j, &mono, &boot) >= 0)
+    if (SDJ(r)->get_monotonic_usec(r->j, &mono, &boot) >= 0)
         rc |= cw_buf_printf(b, ",\"__MONOTONIC_TIMESTAMP\":\"%" PRIu64 "\"", mono);
-    SD_JOURNAL_FOREACH_DATA(r->j, d, n)
-    {
+    for (SDJ(r)->restart_data(r->j); SDJ(r)->enumerate_data(r->j, &d, &n) > 0;) {
         const char *f = d, *eq = memchr(f, '=', n);
         if (!eq || eq == f || (size_t)(eq - f) > 255)
             continue;
@@ -505,7 +506,7 @@ static char *entry_message(struct reader *r, size_t cap, bool *cut)
     size_t n;
     const char *out;
     size_t outlen;
-    if (sd_journal_get_data(r->j, "MESSAGE", &d, &n) < 0)
+    if (SDJ(r)->get_data(r->j, "MESSAGE", &d, &n) < 0)
         return strdup("");
     if (lt_dec_run(&r->owner->dec, (const char *)d + 8, n - 8, false, &out, &outlen) != 0)
         return NULL;
@@ -566,7 +567,7 @@ static int reader_next(struct reader *r, struct lt_journal_event *ev)
         if (r->at_entry)
             r->at_entry = false;
         else {
-            int rc = sd_journal_next(r->j);
+            int rc = SDJ(r)->next(r->j);
             if (rc <= 0) {
                 r->readable = false;
                 if (rc < 0)
@@ -576,9 +577,9 @@ static int reader_next(struct reader *r, struct lt_journal_event *ev)
         }
         char *cursor = NULL;
         uint64_t usec = 0;
-        if (sd_journal_get_cursor(r->j, &cursor) < 0 || !cursor)
+        if (SDJ(r)->get_cursor(r->j, &cursor) < 0 || !cursor)
             continue;
-        sd_journal_get_realtime_usec(r->j, &usec);
+        SDJ(r)->get_realtime_usec(r->j, &usec);
         bool cut = false;
         char *m = build_message(r, cursor, o->max_event, &cut);
         if (!m) {
@@ -660,8 +661,13 @@ struct lt_journal *lt_journal_new(const struct lt_journal_options *o)
         lt_journal_free(j);
         return NULL;
     }
+    char why[256];
+    if (lt_sdj_load(&j->sdj, why, sizeof why) != 0) {
+        cw_error(J_COMP, "cannot read the systemd journal: %s", why);
+        lt_journal_free(j);
+        return NULL;
+    }
     cw_buf_init(&j->jbuf, (size_t)2 * LT_API_EVENT_MAX);
-    char why[128];
     j->dec_ok = lt_dec_init(&j->dec, NULL, why, sizeof why) == 0;
     if (j->state_dir) {
         if (mkdir(j->state_dir, 0700) != 0 && errno != EEXIST) {
@@ -793,7 +799,7 @@ void lt_journal_on_readable(struct lt_journal *j)
     int n = epoll_wait(j->epfd, evs, 16, 0);
     for (int i = 0; i < n; i++) {
         struct reader *r = evs[i].data.ptr;
-        if (r->j && sd_journal_process(r->j) >= 0)
+        if (r->j && SDJ(r)->process(r->j) >= 0)
             r->readable = true;
     }
 }
@@ -805,7 +811,7 @@ void lt_journal_tick(struct lt_journal *j, int64_t now_ms)
         if (!r->j && now_ms >= r->next_open_ms)
             open_reader(r, now_ms);
         if (r->j) {
-            sd_journal_process(r->j); /* also the safety net for a missed notification */
+            SDJ(r)->process(r->j); /* also the safety net for a missed notification */
             r->readable = true;
         }
     }
@@ -845,5 +851,6 @@ void lt_journal_free(struct lt_journal *j)
     cw_buf_free(&j->jbuf);
     free(j->state_dir);
     free(j->directory);
+    lt_sdj_unload(&j->sdj);
     free(j);
 }

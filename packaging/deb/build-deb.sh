@@ -43,7 +43,10 @@ shlib_depends() {
     cat "${HERE}/depends.static"
 }
 
-DEPENDS="$(shlib_depends), passwd, procps"
+# libsystemd0: loaded with dlopen for journald sources (logtail/sdj.c), so shlibdeps cannot see it.
+DEPENDS="$(shlib_depends)"
+case "${DEPENDS}" in *libsystemd0*) ;; *) DEPENDS="${DEPENDS}, libsystemd0 (>= 252)" ;; esac
+DEPENDS="${DEPENDS}, passwd, procps"
 SIZE="$(du -k -s --exclude=DEBIAN "${STAGE}" | cut -f1)"
 
 cat >"${STAGE}/DEBIAN/control" <<CONTROL

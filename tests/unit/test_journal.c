@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "logtail/journal.h"
+#include "logtail/sdj.h"
 #include "t.h"
 
 static const char *remote(void)
@@ -216,5 +217,24 @@ TEST(bad_filter_is_refused)
     lt_journal_free(j);
 }
 
+/* libsystemd is loaded on demand: the real one has every symbol; a missing library or one
+ * without the journal API is refused with a reason, and leaves the table cleared. */
+TEST(journal_api_is_loaded_on_demand)
+{
+    struct lt_sdj api;
+    char err[256] = "";
+    T_EQ_INT(lt_sdj_load(&api, err, sizeof err), 0);
+    T_ASSERT(api.dl && api.next && api.enumerate_data && api.open_directory);
+    lt_sdj_unload(&api);
+    T_ASSERT(api.dl == NULL && api.next == NULL);
+    T_EQ_INT(lt_sdj_load_from(&api, "libcwagent-no-such-library.so.0", err, sizeof err), -1);
+    T_ASSERT(strstr(err, "cannot load libcwagent-no-such-library.so.0") != NULL);
+    T_ASSERT(api.dl == NULL);
+    T_EQ_INT(lt_sdj_load_from(&api, "libm.so.6", err, sizeof err), -1);
+    T_ASSERT(strstr(err, "libm.so.6 has no sd_journal_open") != NULL);
+    T_ASSERT(api.dl == NULL && api.open == NULL);
+}
+
 T_MAIN("test_journal", T_CASE(cursor_moves_only_on_commit), T_CASE(first_start_saves_its_position),
-       T_CASE(filters_and_json_shape), T_CASE(bad_filter_is_refused))
+       T_CASE(filters_and_json_shape), T_CASE(bad_filter_is_refused),
+       T_CASE(journal_api_is_loaded_on_demand))
