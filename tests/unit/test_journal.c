@@ -188,7 +188,7 @@ TEST(filters_and_json_shape)
     /* m1, m2, m10-m29 contain "m1" or "m2"; those with i % 3 == 0 carry TAG=skip */
     int want = 0;
     for (int i = 0; i < 30; i++) {
-        char m[8];
+        char m[16];
         snprintf(m, sizeof m, "m%d", i);
         want += (strstr(m, "m1") || strstr(m, "m2")) && i % 3 != 0;
     }
