@@ -120,6 +120,42 @@ static void finish_drain(struct logtail *lt, struct lt_file *f)
     cw_info(LT_COMP, "%s: drained to offset %llu", f->cur_path, (unsigned long long)f->read_off);
 }
 
+/* A file seen by a scan but renamed before it could be opened (logrotate between the scan and
+ * the open, or the open-file cap holding it back: the path then names its successor) is still
+ * on disk as one of its stream's rotated generations: find it there by inode and open it,
+ * rather than give up its content. True while it is worth waiting for: open now, or found
+ * and only waiting for a descriptor under the open-file cap. */
+static bool open_moved(struct logtail *lt, struct lt_file *f)
+{
+    if (f->fd >= 0 || f->read_off != 0 || f->fp_len != 0)
+        return f->fd >= 0;
+    for (const struct lt_file *o = lt->files; o; o = o->next)
+        if (o != f && o->dev == f->dev && o->ino == f->ino && o->state != LT_RETIRED)
+            return false; /* another follower has it */
+    struct lt_matches sib;
+    if (lt_siblings(f->stream_path, &sib) != 0) {
+        lt_matches_free(&sib);
+        return false;
+    }
+    bool wait = false;
+    for (size_t i = 0; i < sib.n; i++) {
+        if (sib.v[i].dev != f->dev || sib.v[i].ino != f->ino)
+            continue;
+        char *p = strdup(sib.v[i].path);
+        if (!p)
+            break;
+        free(f->cur_path);
+        f->cur_path = p;
+        if (lt_file_open(lt, f) == 0)
+            cw_info(LT_COMP, "%s: found at %s, rotated before it could be opened", f->stream_path,
+                    f->cur_path);
+        wait = f->fd >= 0 || lt->nopen >= lt->o.max_open_files;
+        break;
+    }
+    lt_matches_free(&sib);
+    return wait;
+}
+
 /* A rotated file is let go when it was read to its end and then stayed quiet for
  * rotate_quiet_ms since the later of its last data and its rotation (a writer that reopens
  * its log late still writes to it), or when it is deleted, read to its end and quiet for
@@ -129,7 +165,7 @@ static bool drain_done(struct logtail *lt, struct lt_file *f)
     if (f->state != LT_DRAINING)
         return false;
     if (f->fd < 0)
-        return true;
+        return !open_moved(lt, f); /* found: read it (or wait for a descriptor) first */
     if (!f->at_eof || f->dirty)
         return false;
     int64_t since = f->last_data_ms > f->gone_ms ? f->last_data_ms : f->gone_ms;
