@@ -115,16 +115,10 @@ static void on_sent(void *ud, const struct aws_result *r)
 {
     struct metrics_pipe *mp = ud;
     mp->in_flight = 0;
-    if (!r->ok && r->cls != CW_RETRY_PERMANENT)
-        sync_spool(mp); /* it stays in the spool for a while: make it durable now */
     if (r->ok) {
         mp->st.datums_sent += mp->in_flight_datums;
         mp->st.calls_ok++;
         pop_sent(mp);
-        if (mp->sync_timer && spool_unsynced(mp->spool) == 0) { /* delivered in time */
-            cw_loop_timer_cancel(mp->loop, mp->sync_timer);
-            mp->sync_timer = 0;
-        }
     } else if (r->cls == CW_RETRY_PERMANENT) {
         cw_error("metrics", "CloudWatch refused a batch of %u datums: %s: %s (HTTP %ld)",
                  mp->in_flight_datums, r->code[0] ? r->code : "error", r->message, r->status);
@@ -135,8 +129,13 @@ static void on_sent(void *ud, const struct aws_result *r)
                 "PutMetricData failed after %u attempts (%s); the batch stays "
                 "in the spool",
                 r->attempts, r->code[0] ? r->code : r->message);
+        sync_spool(mp); /* it stays in the spool for a while: make it durable now */
         mp->replay_timer = cw_loop_timer_add(mp->loop, REPLAY_PAUSE_MS, on_replay_timer, mp);
         return;
+    }
+    if (mp->sync_timer && spool_unsynced(mp->spool) == 0) { /* all delivered in time */
+        cw_loop_timer_cancel(mp->loop, mp->sync_timer);
+        mp->sync_timer = 0;
     }
     send_next(mp);
 }

@@ -125,10 +125,10 @@ static void finish_drain(struct logtail *lt, struct lt_file *f)
  * on disk as one of its stream's rotated generations: find it there by inode and open it,
  * rather than give up its content. True while it is worth waiting for: open now, or found
  * and only waiting for a descriptor under the open-file cap. */
-static bool open_moved(struct logtail *lt, struct lt_file *f)
+static bool open_moved(struct logtail *lt, struct lt_file *f) /* f->fd < 0 */
 {
-    if (f->fd >= 0 || f->read_off != 0 || f->fp_len != 0)
-        return f->fd >= 0;
+    if (f->read_off != 0 || f->fp_len != 0) /* it was open once: not this case */
+        return false;
     for (const struct lt_file *o = lt->files; o; o = o->next)
         if (o != f && o->dev == f->dev && o->ino == f->ino && o->state != LT_RETIRED)
             return false; /* another follower has it */

@@ -652,6 +652,18 @@ static void capture(void *ud, enum cw_log_level level, const char *line, size_t 
         w->fd_cap_warnings++;
 }
 
+/* Every *.log of v->dir as its own stream, with at most `cap` files open at once. */
+static int start_capped(struct env *v, unsigned cap)
+{
+    struct lt_options o = test_opts(NULL);
+    o.max_open_files = cap;
+    v->lt = logtail_new(&o);
+    v->glob = path_join(v->dir, "*.log");
+    struct lt_source_config c = src_cfg(v->glob);
+    c.publish_multi_logs = true;
+    return v->lt ? logtail_add_source(v->lt, &c, NULL, 0) : -1;
+}
+
 TEST(fd_cap_warns_and_waits)
 {
     struct env v;
@@ -665,13 +677,7 @@ TEST(fd_cap_warns_and_waits)
         p[i] = path_join(v.dir, name);
         write_str(p[i], i == 0 ? "zero 0001\n" : i == 1 ? "one 0001\n" : "two 0001\n", 0);
     }
-    struct lt_options o = test_opts(NULL);
-    o.max_open_files = 2;
-    v.lt = logtail_new(&o);
-    v.glob = path_join(v.dir, "*.log");
-    struct lt_source_config c = src_cfg(v.glob);
-    c.publish_multi_logs = true;
-    T_ASSERT(logtail_add_source(v.lt, &c, NULL, 0) == 0);
+    T_ASSERT(start_capped(&v, 2) == 0);
     settle(v.lt, &v.e, 1000, 1);
     T_EQ_INT(v.e.n, 2);
     T_CHECK(wl.fd_cap_warnings >= 1);
@@ -705,13 +711,7 @@ TEST(rotated_before_opened_is_found_and_read)
     char *app = path_join(v.dir, "app.log"), *app1 = path_join(v.dir, "app.log.1");
     write_str(a, "a 0001\n", 0);
     write_str(b, "b 0001\n", 0);
-    struct lt_options o = test_opts(NULL);
-    o.max_open_files = 2;
-    v.lt = logtail_new(&o);
-    v.glob = path_join(v.dir, "*.log");
-    struct lt_source_config c = src_cfg(v.glob);
-    c.publish_multi_logs = true;
-    T_ASSERT(logtail_add_source(v.lt, &c, NULL, 0) == 0);
+    T_ASSERT(start_capped(&v, 2) == 0);
     settle(v.lt, &v.e, 1000, 1);
     T_EQ_INT(v.e.n, 2);
     write_str(app, "app 0001\n", 0); /* seen, but both descriptors are taken */
